@@ -1,0 +1,36 @@
+// The ports a node needs, bundled. Machines receive one NodeAdapters and touch the world
+// through nothing else.
+
+import type { Clock } from './clock.ts';
+import type { FileSystem } from './filesystem.ts';
+import type { KeyStore } from './keys.ts';
+import type { Messaging } from './messaging.ts';
+import type { Storage } from './storage.ts';
+import type { TorrentClient } from './torrent.ts';
+
+export type { Clock, TimerHandle } from './clock.ts';
+export { FileNotFound, type FileSystem } from './filesystem.ts';
+export type { KeyStore } from './keys.ts';
+export type { Messaging, RelayMessage, StoreQuery, Unsubscribe } from './messaging.ts';
+export type { ArchiveRecord, CommunityArchiveState, Storage } from './storage.ts';
+export type {
+  TorrentClient,
+  TorrentDownload,
+  TorrentFileEntry,
+  TorrentMetadata,
+  TorrentProgress,
+  TransferStats,
+} from './torrent.ts';
+
+export interface NodeAdapters {
+  clock: Clock;
+  fs: FileSystem;
+  storage: Storage;
+  messaging: Messaging;
+  torrent: TorrentClient;
+  keys: KeyStore;
+  /** Folder holding `<communityId>/{data,index}`. */
+  dataDir: string;
+  /** Folder holding `<communityId>.torrent`. */
+  torrentDir: string;
+}
