@@ -1,0 +1,354 @@
+// Messaging port over libp2p 3 + gossipsub speaking Waku relay (`/vac/waku/relay/2.0.0`),
+// the way a Waku relay node does: no message signing (StrictNoSign), message id = SHA-256
+// of the data, payloads encoded as Waku v2 messages (see waku-wire.ts). It interoperates
+// with js-waku relay nodes. TCP + noise + yamux + identify; listens on 127.0.0.1 by default.
+//
+// History: a node created with `store` runs archivist's store service (store-service.ts)
+// on the Waku store v3 query protocol and keeps what it relays on `storeTopics`;
+// queryStore() asks the store peers given in `storePeers` (multiaddrs), the first that
+// answers wins, and pages through the results.
+
+import { createHash, randomUUID } from 'node:crypto';
+import { noise } from '@chainsafe/libp2p-noise';
+import { yamux } from '@chainsafe/libp2p-yamux';
+import { gossipsub, StrictNoSign, TopicValidatorResult } from '@libp2p/gossipsub';
+import { identify } from '@libp2p/identify';
+import type { Stream } from '@libp2p/interface';
+import { tcp } from '@libp2p/tcp';
+import { multiaddr } from '@multiformats/multiaddr';
+import { proto_store } from '@waku/proto';
+import { createLibp2p } from 'libp2p';
+import type { Clock } from '../ports/clock.ts';
+import type { Messaging, RelayMessage, StoreQuery, Unsubscribe } from '../ports/messaging.ts';
+import { lengthPrefixed, MAX_PAGE, readFrame, STORE_QUERY_CODEC, StoreService } from './store-service.ts';
+import { decodeWakuV2, encodeWakuV2, fromWakuV2 } from './waku-wire.ts';
+
+export const WAKU_RELAY_CODEC = '/vac/waku/relay/2.0.0';
+const MAX_FRAME = 4 * 1024 * 1024;
+
+export interface Libp2pMessagingOptions {
+  /** Listen address; default 127.0.0.1. */
+  host?: string;
+  /** TCP port; 0 (default) picks a free one. */
+  port?: number;
+  /** Multiaddrs of relay peers to dial at start (and again by connect()). */
+  peers?: string[];
+  /** Multiaddrs of store nodes that queryStore() asks, in order. */
+  storePeers?: string[];
+  /** Run the store service on this node. */
+  store?: { clock: Clock; retentionSeconds: number; capacity?: number };
+  /** Pubsub topics this node relays (and stores, when it runs the store service) from the start. */
+  storeTopics?: string[];
+  /** Timeout of one store query, ms; default 10 s. */
+  storeTimeoutMs?: number;
+  /**
+   * When set, each new subscription first receives what the store holds on its topics for
+   * the last this-many seconds (a Waku client's history sync on start), then live messages;
+   * a message is delivered to a subscription once. Needs `storePeers`.
+   */
+  historyOnSubscribeSeconds?: number;
+  /** Clock for the history window (default: wall clock). */
+  clock?: Clock;
+}
+
+export class StoreUnavailable extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StoreUnavailable';
+  }
+}
+
+type Node = Awaited<ReturnType<typeof createNode>>;
+
+function createNode(host: string, port: number) {
+  return createLibp2p({
+    start: false,
+    addresses: { listen: [`/ip4/${host}/tcp/${port}`] },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    services: {
+      identify: identify(),
+      pubsub: gossipsub({
+        globalSignaturePolicy: StrictNoSign,
+        msgIdFn: (msg) => new Uint8Array(createHash('sha256').update(msg.data).digest()),
+        allowPublishToZeroTopicPeers: true,
+        emitSelf: false,
+        fallbackToFloodsub: false,
+        heartbeatInterval: 500,
+      }),
+    },
+  });
+}
+
+interface Subscription {
+  contentTopics: Set<string>;
+  handler: (msg: RelayMessage) => void;
+  /** Keys of messages delivered while a history replay may still bring them again. */
+  seen?: Set<string>;
+}
+
+const SEEN_CAP = 10_000;
+
+function messageKey(msg: RelayMessage): string {
+  const m = msg.message;
+  if (m.hash.length > 0) return Buffer.from(m.hash).toString('hex');
+  return createHash('sha256')
+    .update(m.payload)
+    .update(String(m.timestamp))
+    .update(msg.contentTopic)
+    .digest('hex');
+}
+
+function deliverTo(sub: Subscription, msg: RelayMessage): void {
+  if (sub.seen) {
+    const k = messageKey(msg);
+    if (sub.seen.has(k)) return;
+    if (sub.seen.size < SEEN_CAP) sub.seen.add(k);
+  }
+  try {
+    sub.handler(msg);
+  } catch {
+    // A handler's failure is its own; other subscribers still get the message.
+  }
+}
+
+export class Libp2pMessaging implements Messaging {
+  readonly #options: Libp2pMessagingOptions;
+  #node: Node | undefined;
+  readonly #subs = new Map<string, Set<Subscription>>();
+  readonly #relayTopics = new Set<string>();
+  readonly store: StoreService | undefined;
+  /** Messages from the network that failed to decode (ignored, counted). */
+  dropped = 0;
+  /** History syncs on subscribe that found no store node. */
+  historyFailures = 0;
+
+  constructor(options: Libp2pMessagingOptions = {}) {
+    this.#options = options;
+    this.store = options.store ? new StoreService(options.store) : undefined;
+  }
+
+  get running(): boolean {
+    return this.#node !== undefined;
+  }
+
+  #requireNode(): Node {
+    if (!this.#node) throw new Error('messaging node is not started');
+    return this.#node;
+  }
+
+  get peerId(): string {
+    return this.#requireNode().peerId.toString();
+  }
+
+  /** Dialable addresses (with /p2p/<peer id>). */
+  multiaddrs(): string[] {
+    return this.#requireNode()
+      .getMultiaddrs()
+      .map((m) => m.toString());
+  }
+
+  async start(): Promise<void> {
+    if (this.#node) return;
+    const node = await createNode(this.#options.host ?? '127.0.0.1', this.#options.port ?? 0);
+    // The init option is ignored: the relay codec goes on the instance before start.
+    (node.services.pubsub as unknown as { protocols: string[] }).protocols = [WAKU_RELAY_CODEC];
+    node.services.pubsub.addEventListener('message', (evt) => {
+      const { topic, data } = evt.detail;
+      this.#onRelay(topic, data);
+    });
+    if (this.store) {
+      const store = this.store;
+      await node.handle(STORE_QUERY_CODEC, (stream) => this.#serveStore(store, stream));
+    }
+    await node.start();
+    this.#node = node;
+    for (const t of this.#options.storeTopics ?? []) this.#relay(t);
+    for (const p of this.#options.peers ?? []) await this.connect(p);
+  }
+
+  async stop(): Promise<void> {
+    const node = this.#node;
+    if (!node) return;
+    this.#node = undefined;
+    await node.stop();
+  }
+
+  /** Dials a peer by multiaddr. */
+  async connect(addr: string, signal?: AbortSignal): Promise<void> {
+    await this.#requireNode().dial(multiaddr(addr), signal ? { signal } : {});
+  }
+
+  /** Resolves once at least `n` peers relay `pubsubTopic` (gossipsub has seen their subscription). */
+  async waitForRelayPeers(pubsubTopic: string, n: number, signal?: AbortSignal): Promise<void> {
+    const node = this.#requireNode();
+    this.#relay(pubsubTopic);
+    while (node.services.pubsub.getSubscribers(pubsubTopic).length < n) {
+      signal?.throwIfAborted();
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  #relay(pubsubTopic: string): void {
+    if (this.#relayTopics.has(pubsubTopic)) return;
+    const pubsub = this.#requireNode().services.pubsub;
+    this.#relayTopics.add(pubsubTopic);
+    // Waku relay validation: only decodable Waku messages with a content topic and a payload
+    // are accepted and forwarded.
+    pubsub.topicValidators.set(pubsubTopic, (_peer, message) => {
+      const w = decodeWakuV2(message.data);
+      return w && fromWakuV2(pubsubTopic, w) ? TopicValidatorResult.Accept : TopicValidatorResult.Reject;
+    });
+    pubsub.subscribe(pubsubTopic);
+  }
+
+  #onRelay(pubsubTopic: string, data: Uint8Array): void {
+    const w = decodeWakuV2(data);
+    const msg = w ? fromWakuV2(pubsubTopic, w) : undefined;
+    if (!w || !msg) {
+      this.dropped++;
+      return;
+    }
+    if (this.store && (this.#options.storeTopics ?? []).includes(pubsubTopic))
+      this.store.record(pubsubTopic, w);
+    this.#deliver(msg);
+  }
+
+  #deliver(msg: RelayMessage): void {
+    for (const sub of this.#subs.get(msg.pubsubTopic) ?? []) {
+      if (sub.contentTopics.size > 0 && !sub.contentTopics.has(msg.contentTopic)) continue;
+      deliverTo(sub, msg);
+    }
+  }
+
+  /** History sync of one new subscription (see historyOnSubscribeSeconds). */
+  async #replay(pubsubTopic: string, sub: Subscription, seconds: number): Promise<void> {
+    const now = Math.floor((this.#options.clock?.now() ?? Date.now()) / 1000);
+    let found: RelayMessage[];
+    try {
+      found = await this.queryStore({
+        pubsubTopic,
+        contentTopics: [...sub.contentTopics],
+        from: now - seconds,
+        to: now + 60,
+      });
+    } catch {
+      this.historyFailures++;
+      return;
+    }
+    if (!this.#subs.get(pubsubTopic)?.has(sub)) return;
+    for (const msg of found) deliverTo(sub, msg);
+  }
+
+  async publish(msg: RelayMessage): Promise<void> {
+    const node = this.#requireNode();
+    this.#relay(msg.pubsubTopic);
+    const bytes = encodeWakuV2(msg);
+    if (this.store && (this.#options.storeTopics ?? []).includes(msg.pubsubTopic)) {
+      const w = decodeWakuV2(bytes);
+      if (w) this.store.record(msg.pubsubTopic, w);
+    }
+    await node.services.pubsub.publish(msg.pubsubTopic, bytes);
+  }
+
+  subscribe(pubsubTopic: string, contentTopics: string[], handler: (msg: RelayMessage) => void): Unsubscribe {
+    this.#relay(pubsubTopic);
+    const sub: Subscription = { contentTopics: new Set(contentTopics), handler };
+    let set = this.#subs.get(pubsubTopic);
+    if (!set) {
+      set = new Set();
+      this.#subs.set(pubsubTopic, set);
+    }
+    set.add(sub);
+    const history = this.#options.historyOnSubscribeSeconds;
+    if (history !== undefined && history > 0) {
+      sub.seen = new Set();
+      void this.#replay(pubsubTopic, sub, history);
+    }
+    return () => {
+      set.delete(sub);
+    };
+  }
+
+  async queryStore(query: StoreQuery): Promise<RelayMessage[]> {
+    const node = this.#requireNode();
+    const peers = this.#options.storePeers ?? [];
+    if (peers.length === 0) throw new StoreUnavailable('no store node configured');
+    const errors: string[] = [];
+    for (const peer of peers) {
+      try {
+        return await this.#queryOne(node, peer, query);
+      } catch (err) {
+        errors.push(`${peer}: ${(err as Error).message}`);
+      }
+    }
+    throw new StoreUnavailable(`no store node answered (${errors.join('; ')})`);
+  }
+
+  async #queryOne(node: Node, peer: string, query: StoreQuery): Promise<RelayMessage[]> {
+    const out: RelayMessage[] = [];
+    let cursor: Uint8Array | undefined;
+    const signal = AbortSignal.timeout(this.#options.storeTimeoutMs ?? 10_000);
+    for (let page = 0; page < 10_000; page++) {
+      const request: proto_store.StoreQueryRequest = {
+        requestId: randomUUID(),
+        includeData: true,
+        pubsubTopic: query.pubsubTopic,
+        contentTopics: query.contentTopics,
+        timeStart: BigInt(query.from) * 1_000_000_000n,
+        timeEnd: BigInt(query.to) * 1_000_000_000n - 1n,
+        messageHashes: [],
+        paginationForward: true,
+        paginationLimit: BigInt(MAX_PAGE),
+        ...(cursor ? { paginationCursor: cursor } : {}),
+      };
+      const stream = await node.dialProtocol(multiaddr(peer), STORE_QUERY_CODEC, { signal });
+      let frame: Uint8Array | undefined;
+      try {
+        stream.send(lengthPrefixed(proto_store.StoreQueryRequest.encode(request)));
+        await stream.close({ signal });
+        frame = await readFrame(stream, MAX_FRAME);
+      } finally {
+        if (stream.status === 'open') stream.abort(new Error('done'));
+      }
+      if (!frame) throw new Error('store node closed the stream without an answer');
+      let response: proto_store.StoreQueryResponse;
+      try {
+        response = proto_store.StoreQueryResponse.decode(frame);
+      } catch {
+        throw new Error('store node sent an undecodable answer');
+      }
+      if (response.statusCode !== 200)
+        throw new Error(`store node answered ${response.statusCode} ${response.statusDesc ?? ''}`);
+      for (const kv of response.messages) {
+        if (!kv.message) continue;
+        const msg = fromWakuV2(kv.pubsubTopic ?? query.pubsubTopic, kv.message);
+        if (msg && msg.message.timestamp >= query.from && msg.message.timestamp < query.to) out.push(msg);
+      }
+      if (!response.paginationCursor || response.paginationCursor.length === 0) return out;
+      cursor = response.paginationCursor;
+    }
+    return out;
+  }
+
+  async #serveStore(store: StoreService, stream: Stream): Promise<void> {
+    try {
+      const frame = await readFrame(stream, MAX_FRAME);
+      let response: proto_store.StoreQueryResponse;
+      if (!frame) {
+        response = { requestId: '', statusCode: 400, statusDesc: 'no request', messages: [] };
+      } else {
+        try {
+          response = store.query(proto_store.StoreQueryRequest.decode(frame));
+        } catch {
+          response = { requestId: '', statusCode: 400, statusDesc: 'undecodable request', messages: [] };
+        }
+      }
+      stream.send(lengthPrefixed(proto_store.StoreQueryResponse.encode(response)));
+      await stream.close();
+    } catch (err) {
+      stream.abort(err as Error);
+    }
+  }
+}

@@ -1,0 +1,203 @@
+// One archivist node on the real adapters: node:sqlite storage, webtorrent, libp2p Waku
+// relay (+ the store service when configured), the system clock and node:fs, handed to the
+// machines through the embedding API. `archivist node --config <file>` runs this.
+
+import { isAbsolute, resolve } from 'node:path';
+import { z } from 'zod';
+import { type ArchiveNode, createArchiveNode } from '../../machines/embed.ts';
+import { type MachineOptions, resolveOptions } from '../../machines/options.ts';
+import type { NodeSignal } from '../../machines/signals.ts';
+import type { FileSystem, KeyStore, NodeAdapters } from '../ports/index.ts';
+import { Libp2pMessaging } from './libp2p-messaging.ts';
+import { SqliteStorage } from './sqlite-storage.ts';
+import { SystemClock } from './system-clock.ts';
+import { WebTorrentClient } from './webtorrent-client.ts';
+
+const hex = (len: number) =>
+  z.string().regex(new RegExp(`^(0x)?[0-9a-fA-F]{${len}}$`), `expected ${len} hex digits`);
+
+export const RealNodeConfigSchema = z
+  .object({
+    nodeId: z.string().min(1).default('node'),
+    /** Folder of community folders; relative paths are relative to the config file. */
+    dataDir: z.string().min(1),
+    torrentDir: z.string().min(1),
+    database: z.string().min(1),
+    torrent: z
+      .object({
+        host: z.string().default('127.0.0.1'),
+        port: z.number().int().min(0).max(65535).default(0),
+        peers: z.array(z.string().regex(/^[^\s:/]+:\d{1,5}$/, 'expected host:port')).default([]),
+        downloadLimit: z.number().int().positive().optional(),
+      })
+      .strict()
+      .default({ host: '127.0.0.1', port: 0, peers: [] }),
+    messaging: z
+      .object({
+        host: z.string().default('127.0.0.1'),
+        port: z.number().int().min(0).max(65535).default(0),
+        peers: z.array(z.string()).default([]),
+        storePeers: z.array(z.string()).default([]),
+        /** Run archivist's store service on this node, for the communities' pubsub topics. */
+        store: z.object({ retentionSeconds: z.number().positive() }).strict().optional(),
+        /** History sync on subscribe (seconds back), from `storePeers`. */
+        historySeconds: z.number().int().positive().optional(),
+      })
+      .strict()
+      .default({ host: '127.0.0.1', port: 0, peers: [], storePeers: [] }),
+    communities: z
+      .array(
+        z
+          .object({
+            id: hex(66),
+            chats: z.array(z.string()).default([]),
+            /** The community's secp256k1 private key: this node is its control node. */
+            privateKey: hex(64).optional(),
+            joined: z.boolean().optional(),
+            archiveSupport: z.boolean().optional(),
+          })
+          .strict(),
+      )
+      .default([]),
+    /** Patch over the machines' options (protocol.md §2 constants, §9 switches). */
+    options: z.record(z.string(), z.union([z.number(), z.boolean(), z.string()])).default({}),
+    importRate: z.enum(['slow', 'fast']).optional(),
+    /** Before starting the machines, wait until this many peers relay every community topic. */
+    waitForRelayPeers: z.number().int().min(0).default(0),
+  })
+  .strict();
+
+export type RealNodeConfig = z.infer<typeof RealNodeConfigSchema>;
+
+export interface RealNodeInfo {
+  nodeId: string;
+  torrentPort: number;
+  multiaddrs: string[];
+}
+
+export interface RealNode {
+  readonly node: ArchiveNode;
+  readonly adapters: NodeAdapters;
+  readonly info: RealNodeInfo;
+  /** Stops the machines (tasks, torrent client), then messaging and storage. */
+  stop(): Promise<void>;
+}
+
+function strip0x(h: string): string {
+  return h.startsWith('0x') || h.startsWith('0X') ? h.slice(2) : h;
+}
+
+/** Community ids are written as proto/signing's communityIdOf writes them; only the case is normalised. */
+function normaliseId(id: string): string {
+  return id.toLowerCase();
+}
+
+export interface StartRealNodeArgs {
+  config: RealNodeConfig;
+  /** Folder relative paths of the config are resolved against. */
+  baseDir: string;
+  fs: FileSystem;
+  onSignal: (signal: NodeSignal) => void;
+  /** Called once the transports listen, before the machines start. */
+  onListening?: (info: RealNodeInfo) => void;
+  signal?: AbortSignal;
+}
+
+export async function startRealNode(args: StartRealNodeArgs): Promise<RealNode> {
+  const { config, baseDir, fs } = args;
+  const at = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
+  const options: MachineOptions = resolveOptions(config.options as Partial<MachineOptions>);
+  const communities = config.communities.map((c) => ({ ...c, id: normaliseId(c.id) }));
+  const pubsubTopics = [...new Set(communities.map((c) => options.pubsubTopicOf(c.id)))].sort();
+  const clock = new SystemClock();
+
+  const dataDir = at(config.dataDir);
+  const torrentDir = at(config.torrentDir);
+  fs.mkdirp(dataDir);
+  fs.mkdirp(torrentDir);
+  const storage = new SqliteStorage(at(config.database));
+  const torrent = new WebTorrentClient({
+    host: config.torrent.host,
+    port: config.torrent.port,
+    peers: config.torrent.peers,
+    ...(config.torrent.downloadLimit ? { downloadLimit: config.torrent.downloadLimit } : {}),
+  });
+  const m = config.messaging;
+  const messaging = new Libp2pMessaging({
+    host: m.host,
+    port: m.port,
+    peers: m.peers,
+    storePeers: m.storePeers,
+    clock,
+    ...(m.store
+      ? { store: { clock, retentionSeconds: m.store.retentionSeconds }, storeTopics: pubsubTopics }
+      : {}),
+    ...(m.historySeconds ? { historyOnSubscribeSeconds: m.historySeconds } : {}),
+  });
+  const keys: KeyStore = {
+    communityPrivateKey: (id) => {
+      const c = communities.find((x) => x.id === normaliseId(id));
+      return c?.privateKey ? Uint8Array.from(Buffer.from(strip0x(c.privateKey), 'hex')) : undefined;
+    },
+  };
+  const adapters: NodeAdapters = { clock, fs, storage, messaging, torrent, keys, dataDir, torrentDir };
+
+  const closeAll = async () => {
+    await torrent.stop();
+    await messaging.stop();
+    clock.clearAll();
+    storage.close();
+  };
+  try {
+    await messaging.start();
+    // The machines start and stop the torrent client themselves (protocol enabled); it is
+    // started here too so its port is known before the first signal.
+    await torrent.start();
+    const info: RealNodeInfo = {
+      nodeId: config.nodeId,
+      torrentPort: torrent.port,
+      multiaddrs: messaging.multiaddrs(),
+    };
+    args.onListening?.(info);
+    for (const t of pubsubTopics) {
+      if (config.waitForRelayPeers > 0)
+        await messaging.waitForRelayPeers(t, config.waitForRelayPeers, args.signal);
+    }
+    const node = createArchiveNode({
+      adapters,
+      options,
+      nodeId: config.nodeId,
+      communities: communities.map((c) => ({
+        id: c.id,
+        chats: c.chats,
+        ...(c.joined !== undefined ? { joined: c.joined } : {}),
+        ...(c.archiveSupport !== undefined ? { archiveSupport: c.archiveSupport } : {}),
+      })),
+      ...(config.importRate ? { importRate: config.importRate } : {}),
+      onSignal: args.onSignal,
+    });
+    return {
+      node,
+      adapters,
+      info,
+      stop: async () => {
+        await node.stop();
+        await closeAll();
+      },
+    };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}
+
+/** Parses a config object; errors name the field. */
+export function parseRealNodeConfig(
+  raw: unknown,
+): { ok: true; config: RealNodeConfig } | { ok: false; error: string } {
+  const r = RealNodeConfigSchema.safeParse(raw);
+  if (r.success) return { ok: true, config: r.data };
+  const issue = r.error.issues[0]!;
+  const where = issue.path.length > 0 ? issue.path.join('.') : '(top level)';
+  return { ok: false, error: `${where}: ${issue.message}` };
+}

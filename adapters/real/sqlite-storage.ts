@@ -1,0 +1,300 @@
+// Storage port on node:sqlite (DatabaseSync). Crash safety comes from SQLite itself: the
+// database runs in WAL mode with synchronous=FULL, and every port method is one explicit
+// transaction (BEGIN IMMEDIATE ... COMMIT), so a process killed mid-method leaves either
+// the whole effect or none of it. The schema is versioned with PRAGMA user_version and
+// migrated forward on open, each migration in its own transaction.
+
+import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
+import type { WakuMessage } from '../../proto/types.ts';
+import type { ArchiveRecord, CommunityArchiveState, Storage } from '../ports/storage.ts';
+
+/** Each entry moves the schema from version i to i + 1. Never edit a shipped entry; append. */
+const MIGRATIONS: readonly string[] = [
+  // 0 -> 1: messages, per-community archive state, downloaded archives.
+  `CREATE TABLE messages (
+     hash BLOB PRIMARY KEY,
+     topic BLOB NOT NULL,
+     timestamp INTEGER NOT NULL,
+     sig BLOB NOT NULL,
+     payload BLOB NOT NULL,
+     padding BLOB NOT NULL,
+     third_party_id TEXT NOT NULL
+   ) WITHOUT ROWID;
+   CREATE INDEX messages_by_topic_time ON messages (topic, timestamp, hash);
+   CREATE TABLE archive_state (
+     community_id TEXT PRIMARY KEY,
+     last_archive_end_date INTEGER,
+     magnetlink_clock INTEGER,
+     last_seen_magnetlink TEXT
+   ) WITHOUT ROWID;
+   CREATE TABLE archives (
+     community_id TEXT NOT NULL,
+     id TEXT NOT NULL,
+     from_s INTEGER NOT NULL,
+     to_s INTEGER NOT NULL,
+     imported INTEGER NOT NULL DEFAULT 0,
+     PRIMARY KEY (community_id, id)
+   ) WITHOUT ROWID;`,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+export class StorageSchemaError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StorageSchemaError';
+  }
+}
+
+export interface SqliteStorageOptions {
+  /** Busy timeout in ms when another connection holds the write lock. */
+  busyTimeoutMs?: number;
+}
+
+type Row = Record<string, SQLInputValue>;
+
+function bytes(v: SQLInputValue | undefined): Uint8Array {
+  if (v instanceof Uint8Array) return new Uint8Array(v);
+  return new Uint8Array(0);
+}
+
+function num(v: SQLInputValue | undefined): number {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'bigint') return Number(v);
+  throw new TypeError(`expected a number from the database, got ${typeof v}`);
+}
+
+function rowToMessage(row: Row): WakuMessage {
+  return {
+    sig: bytes(row.sig),
+    timestamp: num(row.timestamp),
+    topic: bytes(row.topic),
+    payload: bytes(row.payload),
+    padding: bytes(row.padding),
+    hash: bytes(row.hash),
+    thirdPartyId: typeof row.third_party_id === 'string' ? row.third_party_id : '',
+  };
+}
+
+export class SqliteStorage implements Storage {
+  readonly path: string;
+  readonly #db: DatabaseSync;
+  readonly #stmts = new Map<string, StatementSync>();
+  #closed = false;
+
+  /** Opens (creating when absent) and migrates the database at `path` (`:memory:` allowed). */
+  constructor(path: string, options: SqliteStorageOptions = {}) {
+    this.path = path;
+    this.#db = new DatabaseSync(path, { timeout: options.busyTimeoutMs ?? 5000 });
+    this.#db.exec('PRAGMA journal_mode = WAL');
+    this.#db.exec('PRAGMA synchronous = FULL');
+    this.#db.exec('PRAGMA foreign_keys = ON');
+    this.#migrate();
+  }
+
+  /** The schema version stored in the file (PRAGMA user_version). */
+  schemaVersion(): number {
+    const row = this.#db.prepare('PRAGMA user_version').get() as Row | undefined;
+    return num(row?.user_version);
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#stmts.clear();
+    this.#db.close();
+  }
+
+  #migrate(): void {
+    const current = this.schemaVersion();
+    if (current > MIGRATIONS.length) {
+      throw new StorageSchemaError(
+        `${this.path}: schema version ${current} is newer than this archivist supports (${MIGRATIONS.length})`,
+      );
+    }
+    for (let v = current; v < MIGRATIONS.length; v++) {
+      this.#tx(() => {
+        this.#db.exec(MIGRATIONS[v]!);
+        this.#db.exec(`PRAGMA user_version = ${v + 1}`);
+      });
+    }
+  }
+
+  #stmt(sql: string): StatementSync {
+    let s = this.#stmts.get(sql);
+    if (!s) {
+      s = this.#db.prepare(sql);
+      this.#stmts.set(sql, s);
+    }
+    return s;
+  }
+
+  /** One atomic unit: BEGIN IMMEDIATE takes the write lock up front, so no upgrade deadlock. */
+  #tx<T>(fn: () => T): T {
+    if (this.#closed) throw new Error(`${this.path}: storage is closed`);
+    this.#db.exec('BEGIN IMMEDIATE');
+    try {
+      const result = fn();
+      this.#db.exec('COMMIT');
+      return result;
+    } catch (error) {
+      if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
+      throw error;
+    }
+  }
+
+  #topicClause(topics: Uint8Array[]): { sql: string; params: Uint8Array[] } {
+    if (topics.length === 0) return { sql: '0', params: [] };
+    return { sql: `topic IN (${topics.map(() => '?').join(',')})`, params: topics };
+  }
+
+  saveMessages(messages: WakuMessage[]): number {
+    if (messages.length === 0) return 0;
+    return this.#tx(() => {
+      const insert = this.#stmt(
+        `INSERT OR IGNORE INTO messages (hash, topic, timestamp, sig, payload, padding, third_party_id)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      );
+      let added = 0;
+      for (const m of messages) {
+        const r = insert.run(m.hash, m.topic, m.timestamp, m.sig, m.payload, m.padding, m.thirdPartyId);
+        added += Number(r.changes);
+      }
+      return added;
+    });
+  }
+
+  messagesInRange(topics: Uint8Array[], from: number, to: number): WakuMessage[] {
+    const t = this.#topicClause(topics);
+    return this.#tx(() => {
+      const rows = this.#db
+        .prepare(
+          `SELECT * FROM messages WHERE ${t.sql} AND timestamp >= ? AND timestamp < ?
+           ORDER BY timestamp, hash`,
+        )
+        .all(...t.params, from, to) as Row[];
+      return rows.map(rowToMessage);
+    });
+  }
+
+  oldestMessageTimestamp(topics: Uint8Array[]): number | undefined {
+    return this.#extreme('MIN', topics);
+  }
+
+  newestMessageTimestamp(topics: Uint8Array[]): number | undefined {
+    return this.#extreme('MAX', topics);
+  }
+
+  #extreme(fn: 'MIN' | 'MAX', topics: Uint8Array[]): number | undefined {
+    const t = this.#topicClause(topics);
+    const row = this.#db
+      .prepare(`SELECT ${fn}(timestamp) AS v FROM messages WHERE ${t.sql}`)
+      .get(...t.params) as Row | undefined;
+    const v = row?.v;
+    return v === null || v === undefined ? undefined : num(v);
+  }
+
+  deleteMessagesInRange(topics: Uint8Array[], from: number, to: number): number {
+    const t = this.#topicClause(topics);
+    return this.#tx(() => {
+      const r = this.#db
+        .prepare(`DELETE FROM messages WHERE ${t.sql} AND timestamp >= ? AND timestamp < ?`)
+        .run(...t.params, from, to);
+      return Number(r.changes);
+    });
+  }
+
+  countMessages(topics?: Uint8Array[]): number {
+    if (topics === undefined) {
+      return num((this.#stmt('SELECT COUNT(*) AS n FROM messages').get() as Row).n);
+    }
+    const t = this.#topicClause(topics);
+    return num(
+      (this.#db.prepare(`SELECT COUNT(*) AS n FROM messages WHERE ${t.sql}`).get(...t.params) as Row).n,
+    );
+  }
+
+  getArchiveState(communityId: string): CommunityArchiveState {
+    const row = this.#stmt('SELECT * FROM archive_state WHERE community_id = ?').get(communityId) as
+      | Row
+      | undefined;
+    const state: CommunityArchiveState = {};
+    if (!row) return state;
+    if (row.last_archive_end_date !== null) state.lastArchiveEndDate = num(row.last_archive_end_date);
+    if (row.magnetlink_clock !== null) state.magnetlinkClock = num(row.magnetlink_clock);
+    if (typeof row.last_seen_magnetlink === 'string') state.lastSeenMagnetlink = row.last_seen_magnetlink;
+    return state;
+  }
+
+  updateArchiveState(communityId: string, patch: Partial<CommunityArchiveState>): void {
+    this.#tx(() => {
+      const merged: CommunityArchiveState = { ...this.getArchiveState(communityId) };
+      // A key present with `undefined` clears the field; an absent key keeps it.
+      for (const key of ['lastArchiveEndDate', 'magnetlinkClock', 'lastSeenMagnetlink'] as const) {
+        if (Object.hasOwn(patch, key)) {
+          if (patch[key] === undefined) delete merged[key];
+          else (merged as Record<string, unknown>)[key] = patch[key];
+        }
+      }
+      this.#stmt(
+        `INSERT INTO archive_state (community_id, last_archive_end_date, magnetlink_clock, last_seen_magnetlink)
+         VALUES (?, ?, ?, ?)
+         ON CONFLICT (community_id) DO UPDATE SET
+           last_archive_end_date = excluded.last_archive_end_date,
+           magnetlink_clock = excluded.magnetlink_clock,
+           last_seen_magnetlink = excluded.last_seen_magnetlink`,
+      ).run(
+        communityId,
+        merged.lastArchiveEndDate ?? null,
+        merged.magnetlinkClock ?? null,
+        merged.lastSeenMagnetlink ?? null,
+      );
+    });
+  }
+
+  archives(communityId: string): ArchiveRecord[] {
+    const rows = this.#stmt(
+      'SELECT id, from_s, to_s, imported FROM archives WHERE community_id = ? ORDER BY from_s, to_s, id',
+    ).all(communityId) as Row[];
+    return rows.map((r) => ({
+      id: String(r.id),
+      from: num(r.from_s),
+      to: num(r.to_s),
+      imported: num(r.imported) !== 0,
+    }));
+  }
+
+  markArchiveDownloaded(communityId: string, record: Omit<ArchiveRecord, 'imported'>): void {
+    this.#tx(() => {
+      // Recording an archive twice keeps its imported flag: nothing is ever imported twice.
+      this.#stmt(
+        `INSERT INTO archives (community_id, id, from_s, to_s, imported) VALUES (?, ?, ?, ?, 0)
+         ON CONFLICT (community_id, id) DO UPDATE SET from_s = excluded.from_s, to_s = excluded.to_s`,
+      ).run(communityId, record.id, record.from, record.to);
+    });
+  }
+
+  markArchiveImported(communityId: string, id: string): void {
+    this.#tx(() => {
+      const r = this.#stmt('UPDATE archives SET imported = 1 WHERE community_id = ? AND id = ?').run(
+        communityId,
+        id,
+      );
+      if (Number(r.changes) === 0) {
+        throw new Error(`archive ${id} of community ${communityId} was never recorded as downloaded`);
+      }
+    });
+  }
+
+  forgetCommunity(communityId: string): void {
+    this.#tx(() => {
+      this.#stmt('DELETE FROM archives WHERE community_id = ?').run(communityId);
+      this.#stmt('DELETE FROM archive_state WHERE community_id = ?').run(communityId);
+    });
+  }
+}
+
+/** Opens a SqliteStorage; a convenience for callers that prefer a function. */
+export function openSqliteStorage(path: string, options?: SqliteStorageOptions): SqliteStorage {
+  return new SqliteStorage(path, options);
+}

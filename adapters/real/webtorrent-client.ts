@@ -1,0 +1,640 @@
+// TorrentClient port over webtorrent 3, TCP only.
+//
+// Discovery is off (no DHT, trackers, LSD, UPnP/NAT-PMP, uTP): peers are given directly,
+// as `x.pe=host:port` in the magnet, through `peers` in the options, or with addPeer().
+// The listening socket is bound to `host` (127.0.0.1 by default).
+//
+// Seeding adds the `.torrent` built by the archive module with `path = parentDir`, so the
+// info-hash is the archive's own (webtorrent's own torrent creation orders and filters files
+// its own way). Downloads start with nothing selected and fetch exactly the pieces asked.
+//
+// Untrusted input: the info dictionary received from a peer is checked before any file is
+// opened (webtorrent creates files lazily, after the 'metadata' event): the folder name must
+// be one plain path component equal to the magnet's `dn` when given, and every file path must
+// stay inside that folder; otherwise the torrent is dropped and metadata() rejects with a
+// TorrentRefused error.
+
+import WebTorrent, { type Torrent } from 'webtorrent';
+import type { Unsubscribe } from '../ports/messaging.ts';
+import type {
+  TorrentClient,
+  TorrentDownload,
+  TorrentFileEntry,
+  TorrentMetadata,
+  TorrentProgress,
+  TransferStats,
+} from '../ports/torrent.ts';
+
+export interface WebTorrentClientOptions {
+  /** TCP port to listen on; 0 (default) picks a free one. */
+  port?: number;
+  /** Address to listen on; default 127.0.0.1. */
+  host?: string;
+  /** Peers (`host:port`) added to every torrent this client adds or seeds. */
+  peers?: string[];
+  /** Most connections per client (webtorrent's maxConns); default 55. */
+  maxConns?: number;
+  /** Download / upload rate limits in bytes per second (default: none). */
+  downloadLimit?: number;
+  uploadLimit?: number;
+}
+
+/** A torrent or magnet refused for what it says (untrusted input), with a clear reason. */
+export class TorrentRefused extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TorrentRefused';
+  }
+}
+
+export class TorrentRemoved extends Error {
+  constructor(infoHash: string) {
+    super(`torrent ${infoHash} was removed or the client stopped`);
+    this.name = 'TorrentRemoved';
+  }
+}
+
+export interface ParsedMagnet {
+  infoHash: string;
+  name?: string;
+  peers: string[];
+}
+
+const HEX40 = /^[0-9a-f]{40}$/;
+const BASE32_32 = /^[A-Z2-7]{32}$/;
+
+function base32ToHex(s: string): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const ch of s) bits += alphabet.indexOf(ch).toString(2).padStart(5, '0');
+  let hex = '';
+  for (let i = 0; i + 4 <= bits.length; i += 4) hex += Number.parseInt(bits.slice(i, i + 4), 2).toString(16);
+  return hex;
+}
+
+/** Parses the parts of a magnet link this client uses; throws TorrentRefused when malformed. */
+export function parseMagnet(uri: string): ParsedMagnet {
+  if (!uri.startsWith('magnet:?')) throw new TorrentRefused(`not a magnet link: ${uri.slice(0, 60)}`);
+  const params = new URLSearchParams(uri.slice('magnet:?'.length));
+  let infoHash: string | undefined;
+  for (const xt of params.getAll('xt')) {
+    const m = /^urn:btih:(.+)$/i.exec(xt);
+    if (!m) continue;
+    const v = m[1]!;
+    if (HEX40.test(v.toLowerCase())) infoHash = v.toLowerCase();
+    else if (BASE32_32.test(v.toUpperCase())) infoHash = base32ToHex(v.toUpperCase());
+  }
+  if (!infoHash)
+    throw new TorrentRefused(
+      `magnet link has no BitTorrent info-hash (xt=urn:btih:...): ${uri.slice(0, 80)}`,
+    );
+  const peers = params.getAll('x.pe').filter((p) => /^[^\s/]+:\d{1,5}$/.test(p));
+  const dn = params.get('dn');
+  return dn ? { infoHash, name: dn, peers } : { infoHash, peers };
+}
+
+const SAFE_COMPONENT = /^[^/\\\0]+$/;
+
+function isSafeComponent(c: string): boolean {
+  return SAFE_COMPONENT.test(c) && c !== '.' && c !== '..';
+}
+
+function text(v: unknown): string | undefined {
+  if (typeof v === 'string') return v;
+  if (v instanceof Uint8Array) return new TextDecoder('utf-8', { fatal: false }).decode(v);
+  return undefined;
+}
+
+/**
+ * Checks a raw (bencode-decoded) info dictionary: a folder torrent whose name is one plain
+ * path component and whose file paths stay inside it. Returns the folder name.
+ */
+export function checkInfoDictionary(info: unknown, expectedName?: string): string {
+  if (typeof info !== 'object' || info === null) throw new TorrentRefused('torrent has no info dictionary');
+  const dict = info as Record<string, unknown>;
+  const names = [text(dict.name), text(dict['name.utf-8'])].filter((n) => n !== undefined);
+  if (names.length === 0) throw new TorrentRefused('torrent info dictionary has no name');
+  for (const n of names) {
+    if (!isSafeComponent(n))
+      throw new TorrentRefused(`torrent folder name ${JSON.stringify(n)} is not a plain folder name`);
+  }
+  const name = text(dict['name.utf-8']) ?? text(dict.name)!;
+  if (expectedName !== undefined && names.some((n) => n !== expectedName)) {
+    throw new TorrentRefused(
+      `torrent folder name ${JSON.stringify(name)} does not match the expected ${JSON.stringify(expectedName)} (magnet for another torrent?)`,
+    );
+  }
+  if (!Array.isArray(dict.files))
+    throw new TorrentRefused(`torrent ${name} is a single-file torrent, not a community folder`);
+  for (const f of dict.files as unknown[]) {
+    const file = (f ?? {}) as Record<string, unknown>;
+    for (const key of ['path', 'path.utf-8']) {
+      const p = file[key];
+      if (p === undefined) continue;
+      if (!Array.isArray(p) || p.length === 0)
+        throw new TorrentRefused(`torrent ${name}: a file has an empty ${key}`);
+      const parts = p.map(text);
+      if (parts.some((c) => c === undefined || !isSafeComponent(c))) {
+        throw new TorrentRefused(
+          `torrent ${name}: file path ${JSON.stringify(parts.join('/'))} leaves the community folder`,
+        );
+      }
+    }
+    if (file.path === undefined && file['path.utf-8'] === undefined) {
+      throw new TorrentRefused(`torrent ${name}: a file has no path`);
+    }
+  }
+  return name;
+}
+
+interface Waiter {
+  first: number;
+  end: number;
+  resolve: () => void;
+  reject: (e: unknown) => void;
+}
+
+interface Entry {
+  torrent: Torrent;
+  infoHash: string;
+  expectedName?: string;
+  meta?: TorrentMetadata;
+  failure?: Error;
+  metaWaiters: { resolve: (m: TorrentMetadata) => void; reject: (e: unknown) => void }[];
+  waiters: Set<Waiter>;
+  wanted?: Uint8Array;
+  progress: Set<(p: TorrentProgress) => void>;
+}
+
+function abortError(signal: AbortSignal): unknown {
+  return signal.reason ?? new DOMException('aborted', 'AbortError');
+}
+
+const WT_OPTIONS = {
+  dht: false,
+  tracker: false,
+  lsd: false,
+  natUpnp: false,
+  natPmp: false,
+  utp: false,
+  webSeeds: false,
+} as const;
+
+export class WebTorrentClient implements TorrentClient {
+  readonly #options: WebTorrentClientOptions;
+  #client: WebTorrent | undefined;
+  #starting: Promise<void> | undefined;
+  readonly #entries = new Map<string, Entry>();
+  #bytesDown = 0;
+  #bytesUp = 0;
+  /** Errors webtorrent reported outside any call (kept for diagnostics, never thrown). */
+  readonly warnings: string[] = [];
+
+  constructor(options: WebTorrentClientOptions = {}) {
+    this.#options = options;
+  }
+
+  get running(): boolean {
+    return this.#client !== undefined && !this.#client.destroyed;
+  }
+
+  /** The TCP port peers reach this client on (after start()). */
+  get port(): number {
+    const a = this.#client?.address();
+    if (!a) throw new Error('torrent client is not listening');
+    return a.port;
+  }
+
+  get host(): string {
+    return this.#options.host ?? '127.0.0.1';
+  }
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    if (this.#starting) return this.#starting;
+    this.#starting = this.#start().finally(() => {
+      this.#starting = undefined;
+    });
+    return this.#starting;
+  }
+
+  async #start(): Promise<void> {
+    const o = this.#options;
+    const client = new WebTorrent({
+      ...WT_OPTIONS,
+      ...(o.maxConns ? { maxConns: o.maxConns } : {}),
+      ...(o.downloadLimit ? { downloadLimit: o.downloadLimit } : {}),
+      ...(o.uploadLimit ? { uploadLimit: o.uploadLimit } : {}),
+    });
+    // webtorrent binds every interface; rebind its server to the chosen host and port before
+    // it reports 'listening'.
+    const server = client._connPool?.tcpServer;
+    if (!server) throw new Error('webtorrent has no TCP server (not running under Node?)');
+    server.close();
+    server.listen(this.#options.port ?? 0, this.host);
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: Error) => {
+        client.off('listening', onListening);
+        reject(
+          new Error(
+            `torrent client cannot listen on ${this.host}:${this.#options.port ?? 0}: ${err.message}`,
+          ),
+        );
+      };
+      const onListening = () => {
+        client.off('error', onError);
+        resolve();
+      };
+      client.once('error', onError);
+      client.once('listening', onListening);
+    }).catch(async (err) => {
+      await new Promise<void>((r) => client.destroy(() => r()));
+      throw err;
+    });
+    client.on('error', (err: Error) => this.warnings.push(String(err?.message ?? err)));
+    client.on('download', (n: number) => {
+      this.#bytesDown += n;
+    });
+    client.on('upload', (n: number) => {
+      this.#bytesUp += n;
+    });
+    this.#client = client;
+  }
+
+  async stop(): Promise<void> {
+    const client = this.#client;
+    if (!client) return;
+    this.#client = undefined;
+    for (const entry of this.#entries.values()) this.#fail(entry, new TorrentRemoved(entry.infoHash));
+    this.#entries.clear();
+    await new Promise<void>((resolve) => client.destroy(() => resolve()));
+  }
+
+  #requireClient(): WebTorrent {
+    if (!this.#client || this.#client.destroyed) throw new Error('torrent client is not running');
+    return this.#client;
+  }
+
+  async seed(torrentFile: Uint8Array, parentDir: string): Promise<string> {
+    const client = this.#requireClient();
+    const info = decodeInfo(torrentFile);
+    checkInfoDictionary(info);
+    const torrent = client.add(torrentFile, { path: parentDir });
+    const entry = this.#track(torrent);
+    await this.#waitInfoHash(torrent);
+    const existing = this.#entries.get(torrent.infoHash);
+    if (existing && existing !== entry) {
+      // Already active (seeding or downloading): webtorrent drops the duplicate itself.
+      await this.#whenReady(existing);
+      return existing.infoHash;
+    }
+    entry.infoHash = torrent.infoHash;
+    this.#entries.set(entry.infoHash, entry);
+    const meta = await this.#whenReady(entry);
+    if (!torrent.done) {
+      let have = 0;
+      for (let i = 0; i < meta.pieceCount; i++) if (torrent.bitfield.get(i)) have++;
+      await this.remove(entry.infoHash);
+      throw new TorrentRefused(
+        `cannot seed ${meta.name}: the files in ${parentDir}/${meta.name} match ${have} of ${meta.pieceCount} pieces of the torrent`,
+      );
+    }
+    return entry.infoHash;
+  }
+
+  /**
+   * `options.community`: the community this magnet was announced for. The torrent's folder
+   * name must be that id (a link signed by one community pointing at another community's
+   * torrent is refused), checked against `dn` at once and against the info dictionary.
+   */
+  add(magnetUri: string, parentDir: string, options: { community?: string } = {}): TorrentDownload {
+    const client = this.#requireClient();
+    const magnet = parseMagnet(magnetUri);
+    const expected = options.community ?? magnet.name;
+    if (options.community !== undefined && magnet.name !== undefined && magnet.name !== options.community) {
+      throw new TorrentRefused(
+        `magnet names the torrent ${JSON.stringify(magnet.name)}, not community ${JSON.stringify(options.community)}`,
+      );
+    }
+    let entry = this.#entries.get(magnet.infoHash);
+    if (entry && options.community !== undefined && entry.meta && entry.meta.name !== options.community) {
+      throw new TorrentRefused(
+        `torrent ${magnet.infoHash} holds community ${JSON.stringify(entry.meta.name)}, not ${JSON.stringify(options.community)}`,
+      );
+    }
+    if (!entry) {
+      // Hand webtorrent a clean magnet: the peers are added by us, nothing else is used.
+      const clean = `magnet:?xt=urn:btih:${magnet.infoHash}`;
+      const torrent = client.add(clean, { path: parentDir, deselect: true });
+      entry = this.#track(torrent, expected);
+      entry.infoHash = magnet.infoHash;
+      this.#entries.set(magnet.infoHash, entry);
+      const peers = [...magnet.peers, ...(this.#options.peers ?? [])];
+      const addPeers = () => {
+        for (const p of peers) torrent.addPeer(p);
+      };
+      if (torrent.infoHash) addPeers();
+      else torrent.once('infoHash', addPeers);
+    }
+    return this.#handle(entry);
+  }
+
+  /** Adds a peer (`host:port`) to an active torrent; false when the torrent is unknown. */
+  addPeer(infoHash: string, peer: string): boolean {
+    const entry = this.#entries.get(infoHash);
+    if (!entry) return false;
+    const t = entry.torrent;
+    if (t.infoHash) return t.addPeer(peer);
+    t.once('infoHash', () => t.addPeer(peer));
+    return true;
+  }
+
+  /** Number of connected peers of a torrent (0 when unknown). */
+  peerCount(infoHash: string): number {
+    return this.#entries.get(infoHash)?.torrent.numPeers ?? 0;
+  }
+
+  async remove(infoHash: string): Promise<void> {
+    const entry = this.#entries.get(infoHash);
+    if (!entry) return;
+    this.#entries.delete(infoHash);
+    this.#fail(entry, new TorrentRemoved(infoHash));
+    if (!entry.torrent.destroyed) {
+      await new Promise<void>((resolve) => entry.torrent.destroy({ destroyStore: false }, () => resolve()));
+    }
+  }
+
+  active(): string[] {
+    return [...this.#entries.keys()].sort();
+  }
+
+  stats(): TransferStats {
+    return { bytesDown: this.#bytesDown, bytesUp: this.#bytesUp };
+  }
+
+  // --- internals ---
+
+  #track(torrent: Torrent, expectedName?: string): Entry {
+    const entry: Entry = {
+      torrent,
+      infoHash: torrent.infoHash ?? '',
+      metaWaiters: [],
+      waiters: new Set(),
+      progress: new Set(),
+      ...(expectedName !== undefined ? { expectedName } : {}),
+    };
+    torrent.on('error', (err: Error) => this.#fail(entry, err));
+    torrent.on('warning', () => {});
+    torrent.on('metadata', () => {
+      try {
+        checkInfoDictionary(torrent.info, entry.expectedName);
+      } catch (err) {
+        // Drop it before webtorrent opens any file (it would right after this event).
+        this.#entries.delete(entry.infoHash);
+        this.#fail(entry, err as Error);
+        torrent.destroy({ destroyStore: false });
+      }
+    });
+    torrent.on('ready', () => {
+      if (entry.failure) return;
+      entry.meta = metadataOf(torrent);
+      entry.wanted = new Uint8Array(entry.meta.pieceCount);
+      for (const w of entry.metaWaiters.splice(0)) w.resolve(entry.meta);
+      this.#check(entry);
+    });
+    torrent.on('verified', () => {
+      this.#check(entry);
+      if (entry.progress.size > 0) {
+        const p = this.#progressOf(entry);
+        for (const l of entry.progress) l(p);
+      }
+    });
+    torrent.on('close', () => this.#fail(entry, new TorrentRemoved(entry.infoHash)));
+    return entry;
+  }
+
+  #waitInfoHash(torrent: Torrent): Promise<void> {
+    if (torrent.infoHash) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      torrent.once('infoHash', () => resolve());
+      torrent.once('error', reject);
+    });
+  }
+
+  #whenReady(entry: Entry, signal?: AbortSignal): Promise<TorrentMetadata> {
+    if (entry.failure) return Promise.reject(entry.failure);
+    if (entry.meta) return Promise.resolve(entry.meta);
+    if (signal?.aborted) return Promise.reject(abortError(signal));
+    return new Promise((resolve, reject) => {
+      const waiter = {
+        resolve: (m: TorrentMetadata) => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve(m);
+        },
+        reject: (e: unknown) => {
+          signal?.removeEventListener('abort', onAbort);
+          reject(e);
+        },
+      };
+      const onAbort = () => {
+        const i = entry.metaWaiters.indexOf(waiter);
+        if (i >= 0) entry.metaWaiters.splice(i, 1);
+        reject(abortError(signal!));
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      entry.metaWaiters.push(waiter);
+    });
+  }
+
+  #fail(entry: Entry, err: Error): void {
+    if (!entry.failure) entry.failure = err;
+    for (const w of entry.metaWaiters.splice(0)) w.reject(entry.failure);
+    for (const w of entry.waiters) w.reject(entry.failure);
+    entry.waiters.clear();
+  }
+
+  #has(entry: Entry, first: number, end: number): boolean {
+    for (let i = first; i < end; i++) if (!entry.torrent.bitfield.get(i)) return false;
+    return true;
+  }
+
+  #check(entry: Entry): void {
+    for (const w of [...entry.waiters]) {
+      if (this.#has(entry, w.first, w.end)) {
+        entry.waiters.delete(w);
+        w.resolve();
+      }
+    }
+  }
+
+  /** As the simulated swarm reports it: pieces held in all, pieces asked for. */
+  #progressOf(entry: Entry): TorrentProgress {
+    let have = 0;
+    let wanted = 0;
+    const w = entry.wanted ?? new Uint8Array(0);
+    for (let i = 0; i < w.length; i++) {
+      if (entry.torrent.bitfield.get(i)) have++;
+      if (w[i]) wanted++;
+    }
+    return { infoHash: entry.infoHash, piecesHave: have, piecesWanted: wanted };
+  }
+
+  /** After a cancel: want only what the remaining waiters need. */
+  #rewant(entry: Entry): void {
+    if (!entry.wanted) return;
+    entry.wanted.fill(0);
+    for (const w of entry.waiters) entry.wanted.fill(1, w.first, w.end);
+  }
+
+  async #fetch(entry: Entry, first: number, end: number, signal?: AbortSignal): Promise<void> {
+    const meta = await this.#whenReady(entry, signal);
+    if (
+      !Number.isInteger(first) ||
+      !Number.isInteger(end) ||
+      first < 0 ||
+      end > meta.pieceCount ||
+      first > end
+    ) {
+      throw new RangeError(
+        `pieces [${first}, ${end}) are outside torrent ${meta.name} (${meta.pieceCount} pieces)`,
+      );
+    }
+    signal?.throwIfAborted();
+    if (entry.failure) throw entry.failure;
+    if (first === end) return;
+    entry.wanted!.fill(1, first, end);
+    if (this.#has(entry, first, end)) return;
+    const torrent = entry.torrent;
+    torrent.select(first, end - 1, 1);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const waiter: Waiter = { first, end, resolve, reject };
+        const onAbort = () => {
+          entry.waiters.delete(waiter);
+          this.#rewant(entry);
+          reject(abortError(signal!));
+        };
+        waiter.resolve = () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        };
+        waiter.reject = (e) => {
+          signal?.removeEventListener('abort', onAbort);
+          reject(e);
+        };
+        signal?.addEventListener('abort', onAbort, { once: true });
+        entry.waiters.add(waiter);
+        this.#check(entry);
+      });
+    } catch (err) {
+      // Cancelled or failed: stop fetching this range. webtorrent's deselect cuts the range
+      // out of every selection, so the ranges other waiters still need are selected again.
+      if (!torrent.destroyed) {
+        torrent.deselect(first, end - 1);
+        for (const w of entry.waiters) torrent.select(w.first, w.end - 1, 1);
+      }
+      throw err;
+    }
+  }
+
+  #handle(entry: Entry): TorrentDownload {
+    return {
+      infoHash: entry.infoHash,
+      metadata: (signal) => this.#whenReady(entry, signal),
+      downloadFile: async (path, signal) => {
+        const meta = await this.#whenReady(entry, signal);
+        const file = meta.files.find((f) => f.path === path);
+        if (!file) throw new TorrentRefused(`torrent ${meta.name} has no file named ${path}`);
+        if (file.length === 0) return;
+        const first = Math.floor(file.offset / meta.pieceLength);
+        const end = Math.floor((file.offset + file.length - 1) / meta.pieceLength) + 1;
+        await this.#fetch(entry, first, end, signal);
+      },
+      downloadPieces: (first, end, signal) => this.#fetch(entry, first, end, signal),
+      onProgress: (listener): Unsubscribe => {
+        entry.progress.add(listener);
+        return () => {
+          entry.progress.delete(listener);
+        };
+      },
+    };
+  }
+}
+
+function decodeInfo(torrentFile: Uint8Array): unknown {
+  // Only the info dictionary's shape is needed here; webtorrent parses the file itself.
+  try {
+    const decoded = bdecode(torrentFile) as Record<string, unknown>;
+    return decoded.info;
+  } catch (err) {
+    throw new TorrentRefused(`not a torrent file: ${(err as Error).message}`);
+  }
+}
+
+function metadataOf(torrent: Torrent): TorrentMetadata {
+  const prefix = `${torrent.name}/`;
+  const files: TorrentFileEntry[] = torrent.files.map((f) => ({
+    path: f.path.startsWith(prefix) ? f.path.slice(prefix.length) : f.path,
+    length: f.length,
+    offset: f.offset,
+  }));
+  return {
+    infoHash: torrent.infoHash,
+    name: torrent.name,
+    pieceLength: torrent.pieceLength,
+    pieceCount: torrent.pieces.length,
+    files,
+  };
+}
+
+/** Minimal bencode decoder (strings as bytes) for reading a local `.torrent` file's info. */
+function bdecode(bytes: Uint8Array): unknown {
+  let pos = 0;
+  const digits = (stop: number): number => {
+    const start = pos;
+    while (pos < bytes.length && bytes[pos] !== stop) pos++;
+    if (pos >= bytes.length) throw new Error('truncated');
+    const s = new TextDecoder().decode(bytes.subarray(start, pos));
+    pos++;
+    if (!/^-?\d+$/.test(s)) throw new Error(`bad number ${s}`);
+    return Number(s);
+  };
+  const value = (depth: number): unknown => {
+    if (depth > 64) throw new Error('nested too deep');
+    const c = bytes[pos];
+    if (c === 0x69) {
+      pos++;
+      return digits(0x65);
+    }
+    if (c === 0x6c) {
+      pos++;
+      const list: unknown[] = [];
+      while (bytes[pos] !== 0x65) {
+        if (pos >= bytes.length) throw new Error('truncated');
+        list.push(value(depth + 1));
+      }
+      pos++;
+      return list;
+    }
+    if (c === 0x64) {
+      pos++;
+      const dict: Record<string, unknown> = {};
+      while (bytes[pos] !== 0x65) {
+        if (pos >= bytes.length) throw new Error('truncated');
+        const k = new TextDecoder().decode(value(depth + 1) as Uint8Array);
+        dict[k] = value(depth + 1);
+      }
+      pos++;
+      return dict;
+    }
+    if (c !== undefined && c >= 0x30 && c <= 0x39) {
+      const n = digits(0x3a);
+      if (pos + n > bytes.length) throw new Error('truncated');
+      const s = bytes.subarray(pos, pos + n);
+      pos += n;
+      return s;
+    }
+    throw new Error(`unexpected byte at ${pos}`);
+  };
+  return value(0);
+}

@@ -1,0 +1,92 @@
+// The Messaging port on the simulated network. Relay: publish hands the message to the
+// network (it resolves at once, even when the node is offline: the message is then lost,
+// as a Waku node without peers loses it); subscriptions receive matching messages from
+// other nodes. Store: queryStore asks the world's store service after a round trip and
+// rejects (after STORE_TIMEOUT_MS virtual) when the node is offline or the store is down.
+// A node crash drops every subscription; queries in flight never answer the dead node.
+
+import type { Kernel } from '../../sim/kernel.ts';
+import type { SimNetwork } from '../../sim/network.ts';
+import type { Messaging, RelayMessage, StoreQuery, Unsubscribe } from '../ports/messaging.ts';
+
+interface Subscription {
+  pubsubTopic: string;
+  contentTopics: Set<string>;
+  handler: (msg: RelayMessage) => void;
+}
+
+export class StoreUnavailable extends Error {
+  constructor() {
+    super('no store node answered');
+    this.name = 'StoreUnavailable';
+  }
+}
+
+export class SimMessaging implements Messaging {
+  readonly #id: string;
+  readonly #net: SimNetwork;
+  readonly #kernel: Kernel;
+  #subs: Subscription[] = [];
+  #epoch = 0;
+
+  constructor(nodeId: string, net: SimNetwork, kernel: Kernel) {
+    this.#id = nodeId;
+    this.#net = net;
+    this.#kernel = kernel;
+    net.attach(nodeId, (msg) => this.#receive(msg));
+  }
+
+  publish(msg: RelayMessage): Promise<void> {
+    this.#net.publish(this.#id, msg);
+    this.#kernel.noteAsyncWork();
+    return Promise.resolve();
+  }
+
+  subscribe(pubsubTopic: string, contentTopics: string[], handler: (msg: RelayMessage) => void): Unsubscribe {
+    const sub: Subscription = { pubsubTopic, contentTopics: new Set(contentTopics), handler };
+    this.#subs.push(sub);
+    this.#net.addInterest(this.#id, pubsubTopic, 1);
+    const epoch = this.#epoch;
+    let done = false;
+    return () => {
+      if (done || epoch !== this.#epoch) return;
+      done = true;
+      const i = this.#subs.indexOf(sub);
+      if (i >= 0) this.#subs.splice(i, 1);
+      this.#net.addInterest(this.#id, pubsubTopic, -1);
+    };
+  }
+
+  queryStore(query: StoreQuery): Promise<RelayMessage[]> {
+    return new Promise((resolve, reject) => {
+      this.#net.queryStore(this.#id, query, (result) => {
+        this.#kernel.noteAsyncWork();
+        if (result) resolve(result);
+        else reject(new StoreUnavailable());
+      });
+    });
+  }
+
+  /** Number of live subscriptions. */
+  get subscriptions(): number {
+    return this.#subs.length;
+  }
+
+  /** Node crash: forget every subscription (the network drops the node's interest). */
+  crash(): void {
+    for (const s of this.#subs) this.#net.addInterest(this.#id, s.pubsubTopic, -1);
+    this.#subs = [];
+    this.#epoch++;
+  }
+
+  #receive(msg: RelayMessage): void {
+    let hit = false;
+    for (const s of this.#subs.slice()) {
+      if (s.pubsubTopic === msg.pubsubTopic && s.contentTopics.has(msg.contentTopic)) {
+        hit = true;
+        s.handler(msg);
+      }
+    }
+    if (hit) this.#kernel.noteAsyncWork();
+  }
+}

@@ -1,0 +1,162 @@
+// The TorrentClient port on the simulated swarm (sim/swarm.ts). One client per node.
+// Every promise settles from a kernel event, so awaiting code resumes at the virtual time
+// the swarm reached. A node crash (`crash()`) drops every session without settling the
+// promises of the dead incarnation; `stop()` and `remove()` reject them with
+// TorrentRemoved.
+
+import type { Kernel } from '../../sim/kernel.ts';
+import type { Session, Swarm } from '../../sim/swarm.ts';
+import { infoHashFromMagnet } from '../../sim/torrent-file.ts';
+import type { Unsubscribe } from '../ports/messaging.ts';
+import type {
+  TorrentClient,
+  TorrentDownload,
+  TorrentMetadata,
+  TorrentProgress,
+  TransferStats,
+} from '../ports/torrent.ts';
+
+export class TorrentClientStopped extends Error {
+  constructor(what: string) {
+    super(`torrent client is not running (${what})`);
+    this.name = 'TorrentClientStopped';
+  }
+}
+
+class SimTorrentDownload implements TorrentDownload {
+  readonly infoHash: string;
+  readonly #swarm: Swarm;
+  readonly #session: Session;
+  readonly #kernel: Kernel;
+
+  constructor(swarm: Swarm, session: Session, kernel: Kernel) {
+    this.infoHash = session.infoHash;
+    this.#swarm = swarm;
+    this.#session = session;
+    this.#kernel = kernel;
+  }
+
+  metadata(signal?: AbortSignal): Promise<TorrentMetadata> {
+    return this.#swarm.metadata(this.#session, signal);
+  }
+
+  downloadFile(path: string, signal?: AbortSignal): Promise<void> {
+    return this.#settled(
+      this.#swarm.wantWhenKnown(
+        this.#session,
+        (meta) => {
+          const f = meta.files.find((x) => x.path === path);
+          if (!f) throw new Error(`torrent ${this.infoHash} has no file ${path}`);
+          const first = Math.floor(f.offset / meta.pieceLength);
+          const end = f.length === 0 ? first : Math.ceil((f.offset + f.length) / meta.pieceLength);
+          return [first, end];
+        },
+        signal,
+      ),
+    );
+  }
+
+  downloadPieces(first: number, end: number, signal?: AbortSignal): Promise<void> {
+    return this.#settled(
+      this.#swarm.wantWhenKnown(
+        this.#session,
+        (meta) => {
+          if (!Number.isInteger(first) || !Number.isInteger(end) || first < 0 || end < first || end > meta.pieceCount) {
+            throw new RangeError(`torrent ${this.infoHash}: bad piece range [${first}, ${end}) of ${meta.pieceCount}`);
+          }
+          return [first, end];
+        },
+        signal,
+      ),
+    );
+  }
+
+  /** Tell the kernel when the promise settles, so runAsync lets the caller continue at once. */
+  #settled(p: Promise<void>): Promise<void> {
+    const note = () => this.#kernel.noteAsyncWork();
+    p.then(note, note);
+    return p;
+  }
+
+  onProgress(listener: (progress: TorrentProgress) => void): Unsubscribe {
+    const s = this.#session;
+    s.progress.add(listener);
+    return () => {
+      s.progress.delete(listener);
+    };
+  }
+}
+
+export class SimTorrentClient implements TorrentClient {
+  readonly #nodeId: string;
+  readonly #swarm: Swarm;
+  readonly #kernel: Kernel;
+  #running = false;
+  readonly #downloads = new Map<string, SimTorrentDownload>();
+
+  constructor(nodeId: string, swarm: Swarm, kernel: Kernel) {
+    this.#nodeId = nodeId;
+    this.#swarm = swarm;
+    this.#kernel = kernel;
+  }
+
+  get running(): boolean {
+    return this.#running;
+  }
+
+  async start(): Promise<void> {
+    this.#running = true;
+    this.#kernel.noteAsyncWork();
+  }
+
+  async stop(): Promise<void> {
+    this.#swarm.leaveAll(this.#nodeId);
+    this.#downloads.clear();
+    this.#running = false;
+    this.#kernel.noteAsyncWork();
+  }
+
+  async seed(torrentFile: Uint8Array, parentDir: string): Promise<string> {
+    if (!this.#running) throw new TorrentClientStopped('seed');
+    const infoHash = this.#swarm.seed(this.#nodeId, torrentFile, parentDir);
+    this.#kernel.noteAsyncWork();
+    return infoHash;
+  }
+
+  add(magnetUri: string, parentDir: string): TorrentDownload {
+    if (!this.#running) throw new TorrentClientStopped('add');
+    const infoHash = infoHashFromMagnet(magnetUri);
+    const session = this.#swarm.join(this.#nodeId, infoHash, parentDir);
+    let d = this.#downloads.get(infoHash);
+    if (!d) {
+      d = new SimTorrentDownload(this.#swarm, session, this.#kernel);
+      this.#downloads.set(infoHash, d);
+    }
+    return d;
+  }
+
+  async remove(infoHash: string): Promise<void> {
+    this.#swarm.leave(this.#nodeId, infoHash);
+    this.#downloads.delete(infoHash);
+    this.#kernel.noteAsyncWork();
+  }
+
+  active(): string[] {
+    return this.#swarm
+      .sessionsOf(this.#nodeId)
+      .map((s) => s.infoHash)
+      .sort();
+  }
+
+  stats(): TransferStats {
+    const s = this.#swarm.stats(this.#nodeId);
+    return { bytesDown: s.bytesDown, bytesUp: s.bytesUp };
+  }
+
+  /** Node crash: sessions vanish, promises of the dead incarnation never settle. */
+  crash(): void {
+    this.#swarm.leaveAll(this.#nodeId, true);
+    this.#downloads.clear();
+    this.#running = false;
+  }
+}

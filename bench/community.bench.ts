@@ -1,0 +1,117 @@
+// `npm run bench:community [-- --members N --weeks W --per-day M]`: one owner and N members
+// (default 5,000) running the archive node actors on the simulated world for W weekly
+// rounds (default 52) of M messages a day (default 2,000) of 200–2,000 bytes; every member
+// downloads every archive at piece level through the simulated swarm and imports it.
+// Prints events/s, the virtual-to-wall ratio, wall time and peak RSS.
+//
+// What is lightened for scale, and why it does not change the protocol run:
+// - members keep archive bookkeeping in the simulated storage but count imported messages
+//   instead of storing them (5,000 copies of a year of messages would not fit in memory);
+// - decoded archives are shared between members (`archiveCache`): every member's bytes are
+//   piece-verified copies of the owner's, so one decode per archive is enough;
+// - only the owner listens to live chat traffic (members get history from the archives);
+// - import steps hand a whole archive per scheduled step at the fast rate (the end time of
+//   each import is the same as chunk by chunk; `importStepChunks`).
+
+import { parseArgs } from 'node:util';
+import type { NodeAdapters, Storage } from '../adapters/ports/index.ts';
+import { DAY } from '../machines/options.ts';
+import type { WakuMessage } from '../proto/types.ts';
+import { createHarness } from '../scenarios/harness.ts';
+
+const { values } = parseArgs({
+  options: {
+    members: { type: 'string', default: '5000' },
+    weeks: { type: 'string', default: '52' },
+    'per-day': { type: 'string', default: '2000' },
+    seed: { type: 'string', default: '1' },
+  },
+});
+const members = Number(values.members);
+const weeks = Number(values.weeks);
+const perDay = Number(values['per-day']);
+const seed = Number(values.seed);
+for (const [k, v] of Object.entries({ members, weeks, perDay, seed })) {
+  if (!Number.isInteger(v) || v < 0) {
+    process.stderr.write(`--${k}: expected a non-negative integer\n`);
+    process.exit(2);
+  }
+}
+
+/** A member's storage that counts imported messages instead of keeping them. */
+function countingStorage(inner: Storage): Storage & { imported: number } {
+  const s = Object.create(null) as Storage & { imported: number };
+  s.imported = 0;
+  s.saveMessages = (m: WakuMessage[]) => {
+    s.imported += m.length;
+    return m.length;
+  };
+  s.messagesInRange = () => [];
+  s.oldestMessageTimestamp = () => undefined;
+  s.newestMessageTimestamp = () => undefined;
+  s.deleteMessagesInRange = () => 0;
+  s.countMessages = () => s.imported;
+  s.getArchiveState = (id) => inner.getArchiveState(id);
+  s.updateArchiveState = (id, p) => inner.updateArchiveState(id, p);
+  s.archives = (id) => inner.archives(id);
+  s.markArchiveDownloaded = (id, r) => inner.markArchiveDownloaded(id, r);
+  s.markArchiveImported = (id, a) => inner.markArchiveImported(id, a);
+  s.forgetCommunity = (id) => inner.forgetCommunity(id);
+  return s;
+}
+
+let peakRss = 0;
+const sampleRss = (): void => {
+  peakRss = Math.max(peakRss, process.memoryUsage().rss);
+};
+
+const wall0 = performance.now();
+const h = await createHarness({
+  seed,
+  members,
+  messagesPerDay: perDay,
+  durationMs: weeks * 7 * DAY + DAY,
+  liveDelivery: 'owner',
+  swarm: { tracePieces: false },
+  keepSignals: false,
+  options: { importRate: 'fast', importStepChunks: 1_000_000, archiveCache: new Map() },
+  adaptersFor: (node) =>
+    node.id === 'owner'
+      ? node.adapters
+      : ({ ...node.adapters, storage: countingStorage(node.adapters.storage) } as NodeAdapters),
+});
+const setupMs = performance.now() - wall0;
+const end = h.start + weeks * 7 * DAY + DAY;
+const sliceMs = DAY;
+while (h.world.kernel.now() < end && !h.monitor.violation) {
+  await h.world.runUntilAsync(Math.min(end, h.world.kernel.now() + sliceMs));
+  sampleRss();
+}
+const wallMs = performance.now() - wall0;
+const s = h.summary();
+const imported = s.members.reduce((a, m) => a + m.messagesImported, 0);
+const fullyImported = s.members.filter(
+  (m) => m.imported === s.rounds.reduce((a, r) => a + r.archives, 0),
+).length;
+const virtualMs = end - h.start;
+const out = {
+  members,
+  weeks,
+  messagesPerDay: perDay,
+  rounds: s.rounds.length,
+  archives: s.rounds.reduce((a, r) => a + r.archives, 0),
+  magnetlinks: s.magnetlinks.length,
+  messagesPublished: s.messagesPublished,
+  membersFullyImported: fullyImported,
+  messagesImported: imported,
+  bytesDownMembers: s.members.reduce((a, m) => a + m.bytesDown, 0),
+  events: s.events,
+  eventsPerSecond: Math.round(s.events / (wallMs / 1000)),
+  virtualToWall: Math.round(virtualMs / wallMs),
+  wallSeconds: Number((wallMs / 1000).toFixed(2)),
+  setupSeconds: Number((setupMs / 1000).toFixed(2)),
+  peakRssMiB: Math.round(peakRss / 2 ** 20),
+  violation: s.violation ? `${s.violation.invariant}: ${s.violation.message}` : null,
+  invariants: s.invariants,
+};
+process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);

@@ -1,0 +1,142 @@
+// npm run bench:real — a member downloading a 50 MB community torrent from an archivist
+// seeder over 127.0.0.1, next to python3-libtorrent downloading from the same seeder in the
+// same run. Each tool runs as its own process (`archivist fetch`, the libtorrent peer of
+// test/fixtures) and reports its own download time; the seeder is one `archivist seed`
+// process. Prints per-run figures, medians, and the throughput ratio archivist/libtorrent.
+//
+//   BENCH_MB=50 BENCH_RUNS=5 npm run bench:real
+
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writeFolderTorrent } from '../test/fixtures/real-torrent.ts';
+
+const MB = Number(process.env.BENCH_MB ?? 50);
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const P = 102_400;
+const ROOT_DIR = join(import.meta.dirname, '..');
+const BIN = join(ROOT_DIR, 'bin', 'archivist.js');
+const LT = join(ROOT_DIR, 'test', 'fixtures', 'real-libtorrent-peer.py');
+const NAME = '0x02be00000000000000000000000000000000000000000000000000000000000050';
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+function runJson(cmd: string, args: string[], timeoutMs: number): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout!.on('data', (c: Buffer) => {
+      out += c.toString();
+    });
+    child.stderr!.on('data', (c: Buffer) => {
+      err += c.toString();
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      const line = out.split('\n').find((l) => l.startsWith('{'));
+      if (!line)
+        return reject(new Error(`${args[1] ?? cmd} exited ${code} without a result: ${err.slice(0, 500)}`));
+      resolve(JSON.parse(line) as Record<string, unknown>);
+    });
+    child.stdin!.end();
+  });
+}
+
+function startSeeder(
+  folder: string,
+  torrentFile: string,
+): Promise<{ child: ChildProcess; port: number; magnet: string }> {
+  const child = spawn(process.execPath, [BIN, 'seed', folder, '--torrent', torrentFile], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (c: Buffer) => {
+      out += c.toString();
+      if (out.includes('\n')) {
+        const line = JSON.parse(out.split('\n')[0]!) as { port: number; magnet: string };
+        resolve({ child, ...line });
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`seeder exited with ${code}`)));
+  });
+}
+
+function sha1File(path: string): string {
+  return createHash('sha1').update(readFileSync(path)).digest('hex');
+}
+
+const root = mkdtempSync(join(tmpdir(), 'archivist-bench-real-'));
+let seeder: ChildProcess | undefined;
+try {
+  // A community folder of MB megabytes: piece-aligned archives' worth of bytes + an index.
+  const data = new Uint8Array(Math.ceil((MB * 1_000_000) / P) * P);
+  for (let o = 0; o < data.length; o += 65_536) data.set(createHash('sha512').update(String(o)).digest(), o);
+  const index = new Uint8Array(4096).map((_, i) => i * 7);
+  const ownerDir = join(root, 'owner');
+  const { torrent } = writeFolderTorrent(ownerDir, NAME, data, index);
+  const torrentFile = join(root, `${NAME}.torrent`);
+  writeFileSync(torrentFile, torrent);
+  const want = sha1File(join(ownerDir, NAME, 'data'));
+
+  const s = await startSeeder(join(ownerDir, NAME), torrentFile);
+  seeder = s.child;
+  const peer = `127.0.0.1:${s.port}`;
+  const plainMagnet = s.magnet.replace(/&x\.pe=[^&]*/, '');
+  const ours: number[] = [];
+  const theirs: number[] = [];
+  console.log(
+    `bench:real  ${(data.length / 1e6).toFixed(1)} MB, piece ${P} B, ${RUNS} runs, seeder: archivist seed (webtorrent) on ${peer}`,
+  );
+  for (let run = 0; run < RUNS; run++) {
+    const order = run % 2 === 0 ? ['archivist', 'libtorrent'] : ['libtorrent', 'archivist'];
+    for (const who of order) {
+      const out = join(root, `${who}-${run}`);
+      if (who === 'archivist') {
+        const r = await runJson(
+          process.execPath,
+          [BIN, 'fetch', s.magnet, '--peer', peer, '--out', out, '--timeout', '120'],
+          150_000,
+        );
+        if (!r.ok) throw new Error(`archivist fetch failed: ${r.error}`);
+        ours.push(Number(r.seconds));
+      } else {
+        const r = await runJson('/usr/bin/python3', [LT, 'fetch', plainMagnet, out, peer, '120'], 150_000);
+        if (!r.ok) throw new Error(`libtorrent fetch failed: ${JSON.stringify(r)}`);
+        theirs.push(Number(r.seconds));
+      }
+      if (sha1File(join(out, NAME, 'data')) !== want)
+        throw new Error(`${who} run ${run}: downloaded data differs`);
+      rmSync(out, { recursive: true, force: true });
+    }
+    const mbps = (t: number) => (data.length / 1e6 / t).toFixed(1);
+    console.log(
+      `run ${run + 1}: archivist ${ours.at(-1)!.toFixed(3)} s (${mbps(ours.at(-1)!)} MB/s)   libtorrent ${theirs.at(-1)!.toFixed(3)} s (${mbps(theirs.at(-1)!)} MB/s)`,
+    );
+  }
+  const mo = median(ours);
+  const mt = median(theirs);
+  const ratio = mt / mo;
+  console.log(
+    `median: archivist ${mo.toFixed(3)} s = ${(data.length / 1e6 / mo).toFixed(1)} MB/s; libtorrent ${mt.toFixed(3)} s = ${(data.length / 1e6 / mt).toFixed(1)} MB/s`,
+  );
+  console.log(
+    `ratio archivist/libtorrent throughput: ${ratio.toFixed(2)} (target >= 0.5: ${ratio >= 0.5 ? 'met' : 'NOT met'})`,
+  );
+} finally {
+  if (seeder && seeder.exitCode === null) {
+    seeder.removeAllListeners('exit');
+    const exited = new Promise((r) => seeder!.once('exit', r));
+    seeder.kill('SIGTERM');
+    await exited;
+  }
+  rmSync(root, { recursive: true, force: true });
+}

@@ -1,0 +1,134 @@
+// npm run bench:swarm — one seeder and 5,000 leechers fetch a 50 MB torrent at piece level
+// (100 KiB pieces) on the simulated swarm, with residential bandwidths. Prints simulated
+// events per second, the virtual-to-wall time ratio and peak RSS; medians over several
+// runs. Options: --leechers N, --mb N, --runs N, --seed N.
+
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { buildTorrentFile, magnetFor, parseTorrentFile } from '../sim/torrent-file.ts';
+import { SimWorld } from '../sim/world.ts';
+
+const { values } = parseArgs({
+  options: {
+    leechers: { type: 'string', default: '5000' },
+    mb: { type: 'string', default: '50' },
+    runs: { type: 'string', default: '3' },
+    seed: { type: 'string', default: '1' },
+  },
+});
+const LEECHERS = Number(values.leechers);
+const BYTES = Number(values.mb) * 1024 * 1024;
+const RUNS = Number(values.runs);
+const SEED = Number(values.seed);
+const PIECE = 102_400;
+const MBIT = 125_000; // bytes/s
+
+interface RunResult {
+  events: number;
+  wallMs: number;
+  virtualMs: number;
+  finishedP50: number;
+  finishedMax: number;
+  seederShare: number;
+  badPieces: number;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+async function once(seed: number, data: Uint8Array, index: Uint8Array, torrent: Uint8Array): Promise<RunResult> {
+  const world = new SimWorld({
+    seed,
+    startTime: Date.UTC(2026, 0, 1),
+    network: { latency: { kind: 'lognormal', medianMs: 40, sigma: 0.6 } },
+    swarm: { tracePieces: false },
+    trace: { keepLines: false },
+  });
+  const rng = world.rng('bench');
+  const seeder = world.addNode({ id: 'seeder', uploadBps: 40 * MBIT, downloadBps: 200 * MBIT });
+  seeder.adapters.fs.mkdirp('/data/community');
+  seeder.adapters.fs.writeAtomic('/data/community/data', data);
+  seeder.adapters.fs.writeAtomic('/data/community/index', index);
+  await seeder.adapters.torrent.start();
+  const infoHash = await seeder.adapters.torrent.seed(torrent, '/data');
+  const magnet = magnetFor(infoHash, 'community');
+  // residential lines: (up, down) in Mbit/s
+  const lines: [number, number][] = [
+    [10, 50],
+    [20, 100],
+    [40, 250],
+    [5, 25],
+  ];
+  const start = world.kernel.now();
+  const finished: number[] = [];
+  // exact virtual finish times: the swarm records 'swarm.done' when a wanted range completes
+  world.trace.onRecord((r) => {
+    if (r.kind === 'swarm.done') finished.push(r.t - start);
+  });
+  let resolved = 0;
+  for (let i = 0; i < LEECHERS; i++) {
+    const [up, down] = rng.pick(lines);
+    const n = world.addNode({ id: `l${i}`, uploadBps: up * MBIT, downloadBps: down * MBIT });
+    await n.adapters.torrent.start();
+    n.adapters.torrent
+      .add(magnet, '/data')
+      .downloadFile('data')
+      .then(() => resolved++);
+  }
+  const e0 = world.kernel.processed;
+  const w0 = performance.now();
+  // Nothing here awaits between events: the swarm runs synchronously until the queue is empty.
+  world.kernel.run();
+  const wallMs = performance.now() - w0;
+  await new Promise((r) => setImmediate(r));
+  if (finished.length !== LEECHERS || resolved !== LEECHERS) {
+    throw new Error(`only ${finished.length} of ${LEECHERS} leechers finished (${resolved} promises resolved)`);
+  }
+  let bad = 0;
+  for (const n of world.nodes()) bad += world.swarm.stats(n.id).badPieces;
+  return {
+    events: world.kernel.processed - e0,
+    wallMs,
+    virtualMs: Math.max(...finished),
+    finishedP50: median(finished),
+    finishedMax: Math.max(...finished),
+    seederShare: seeder.bytes().up / (LEECHERS * data.length),
+    badPieces: bad,
+  };
+}
+
+async function main(): Promise<void> {
+  const gen = new SimWorld({ seed: SEED, startTime: 0 }).rng('bench-data');
+  const data = gen.bytes(BYTES);
+  const index = gen.bytes(4096);
+  const torrent = buildTorrentFile('community', PIECE, [
+    { path: 'data', bytes: data },
+    { path: 'index', bytes: index },
+  ]);
+  const pieces = parseTorrentFile(torrent).pieceHashes.length / 20;
+  console.log(
+    `swarm bench: 1 seeder + ${LEECHERS} leechers, ${(BYTES / 1e6).toFixed(1)} MB torrent, ${pieces} pieces of ${PIECE} B, ${RUNS} run(s)`,
+  );
+  const results: RunResult[] = [];
+  for (let r = 0; r < RUNS; r++) {
+    const res = await once(SEED + r, data, index, torrent);
+    results.push(res);
+    console.log(
+      `  run ${r + 1}: ${res.events.toLocaleString('en-US')} events in ${(res.wallMs / 1000).toFixed(2)} s wall = ` +
+        `${Math.round(res.events / (res.wallMs / 1000)).toLocaleString('en-US')} events/s; ` +
+        `virtual ${(res.virtualMs / 1000).toFixed(1)} s (median leecher done at ${(res.finishedP50 / 1000).toFixed(1)} s); ` +
+        `seeder uploaded ${(res.seederShare * 100).toFixed(2)}% of all bytes`,
+    );
+  }
+  const rss = process.resourceUsage().maxRSS / 1024;
+  const evps = median(results.map((r) => r.events / (r.wallMs / 1000)));
+  const ratio = median(results.map((r) => r.virtualMs / r.wallMs));
+  console.log(`median simulated events/s: ${Math.round(evps).toLocaleString('en-US')} (target >= 500,000)`);
+  console.log(`median virtual-to-wall time ratio: ${ratio.toFixed(2)}x`);
+  console.log(`peak RSS: ${rss.toFixed(0)} MB`);
+}
+
+await main();

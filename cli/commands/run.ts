@@ -1,0 +1,164 @@
+// `archivist run <scenario>`, `archivist replay <trace.jsonl>` and `archivist scenario schema`.
+// The progress bar reads the wall clock (cli-progress does), but it lives outside the
+// simulated run: nothing it sees reaches the trace or the result.
+
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
+import type { Command } from 'commander';
+import { renderReport } from '../../report/html.ts';
+import { loadScenario } from '../../scenarios/load.ts';
+import type { RunResult } from '../../scenarios/result.ts';
+import { scenarioJsonSchema } from '../../scenarios/schema.ts';
+import { formatDuration } from '../../scenarios/units.ts';
+import { UserError } from '../errors.ts';
+
+interface ProgressBar {
+  start(total: number, value: number, payload?: Record<string, unknown>): void;
+  update(value: number, payload?: Record<string, unknown>): void;
+  stop(): void;
+}
+interface CliProgressModule {
+  SingleBar: new (options: Record<string, unknown>, preset: unknown) => ProgressBar;
+  Presets: { shades_classic: unknown };
+}
+
+const require = createRequire(import.meta.url);
+
+/** A bar on stderr when it is a terminal; otherwise nothing. */
+function progressBar(): { update(done: number, total: number): void; stop(): void } {
+  if (!process.stderr.isTTY) return { update() {}, stop() {} };
+  const { SingleBar, Presets } = require('cli-progress') as CliProgressModule;
+  const bar = new SingleBar(
+    {
+      stream: process.stderr,
+      format: 'simulating [{bar}] {percentage}% | {virtual} of {total_virtual} virtual',
+      hideCursor: true,
+      clearOnComplete: true,
+    },
+    Presets.shades_classic,
+  );
+  let started = false;
+  return {
+    update(done, total) {
+      const payload = {
+        virtual: formatDuration(Math.floor(done / 60_000) * 60_000),
+        total_virtual: formatDuration(total),
+      };
+      if (!started) {
+        bar.start(total, done, payload);
+        started = true;
+      } else bar.update(done, payload);
+    },
+    stop() {
+      if (started) bar.stop();
+    },
+  };
+}
+
+function parseSeed(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text)))
+    throw new UserError(`--seed: expected a whole number >= 0, got "${text}"`);
+  return Number(text);
+}
+
+function writeOut(file: string, text: string, what: string): void {
+  try {
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, text);
+  } catch (error) {
+    throw new UserError(
+      `${file}: cannot write the ${what} (${(error as NodeJS.ErrnoException).code ?? error})`,
+    );
+  }
+}
+
+/** The readable summary printed without --json. */
+export function summaryText(result: RunResult): string {
+  const lines: string[] = [];
+  lines.push(
+    `${result.scenario} (seed ${result.seed}): ${result.ok ? 'PASSED' : 'FAILED'} — ${formatDuration(result.virtualMs)} virtual, ${result.events} events, trace ${result.traceHash.slice(0, 16)}`,
+  );
+  lines.push(
+    `rounds: ${result.rounds.length}, magnetlinks: ${result.magnetlinks.length} (${result.magnetlinks.filter((m) => m.accepted).length} accepted)`,
+  );
+  for (const m of result.members) {
+    lines.push(
+      `  ${m.node}/${m.communityId.slice(0, 12)}: downloaded ${m.downloaded}, imported ${m.imported} (${m.messagesImported} messages), ${m.bytesDown} B down, ${m.bytesUp} B up`,
+    );
+  }
+  const signals = Object.entries(result.signals);
+  if (signals.length > 0)
+    lines.push(`signals: ${signals.map(([k, v]) => `${k.replace(/^community\./, '')} ${v}`).join(', ')}`);
+  lines.push('invariants:');
+  for (const [name, verdict] of Object.entries(result.invariants))
+    lines.push(`  ${verdict === 'ok' ? 'ok  ' : 'FAIL'} ${name}${verdict === 'ok' ? '' : `: ${verdict}`}`);
+  lines.push('expectations:');
+  for (const e of result.expectations) lines.push(`  ${e.ok ? 'ok  ' : 'FAIL'} ${e.text}`);
+  return `${lines.join('\n')}\n`;
+}
+
+export function register(program: Command): void {
+  program
+    .command('run')
+    .description('Run a scenario on the simulated world')
+    .argument('<scenario>', 'scenario file (YAML or JSON)')
+    .option('--seed <n>', "seed (default: the scenario's)")
+    .option('--trace <file>', 'write the trace as JSON lines (first line: the scenario and seed)')
+    .option('--report <file>', 'write the HTML report')
+    .option('--json', 'print the result as one JSON object')
+    .action(
+      async (file: string, opts: { seed?: string; trace?: string; report?: string; json?: boolean }) => {
+        const scenario = loadScenario(file);
+        const seed = parseSeed(opts.seed);
+        // Loaded on use: only these commands need the simulated stack.
+        const { runScenario } = await import('../../scenarios/runner.ts');
+        const bar = progressBar();
+        let output: Awaited<ReturnType<typeof runScenario>>;
+        try {
+          output = await runScenario(scenario, {
+            ...(seed === undefined ? {} : { seed }),
+            keepTrace: opts.trace !== undefined,
+            onProgress: (done, total) => bar.update(done, total),
+          });
+        } finally {
+          bar.stop();
+        }
+        const { result, details, traceLines } = output;
+        if (opts.trace) writeOut(opts.trace, `${traceLines.join('\n')}\n`, 'trace');
+        if (opts.report) writeOut(opts.report, renderReport(result, details), 'report');
+        process.stdout.write(opts.json ? `${JSON.stringify(result)}\n` : summaryText(result));
+        if (!opts.json && opts.report) process.stdout.write(`report: ${opts.report}\n`);
+        process.exitCode = result.ok ? 0 : 1;
+      },
+    );
+
+  program
+    .command('replay')
+    .description('Re-run the scenario and seed recorded in a trace and check the new trace is identical')
+    .argument('<trace>', 'trace file written by `archivist run --trace`')
+    .action(async (file: string) => {
+      const { replayTrace } = await import('../../scenarios/replay.ts');
+      const outcome = await replayTrace(file);
+      if (outcome.identical) {
+        process.stdout.write(`identical: ${outcome.events} events, trace ${outcome.traceHash}\n`);
+        process.exitCode = 0;
+      } else {
+        const d = outcome.divergence;
+        process.stdout.write(
+          `diverges at line ${d?.line} (event ${d?.index}):\n  recorded: ${d?.recorded ?? '(end of trace)'}\n  replayed: ${d?.replayed ?? '(end of trace)'}\n`,
+        );
+        process.exitCode = 1;
+      }
+    });
+
+  program
+    .command('scenario')
+    .description('Scenario file tools')
+    .command('schema')
+    .description('Print the JSON Schema of scenario files')
+    .action(() => {
+      process.stdout.write(`${JSON.stringify(scenarioJsonSchema(), null, 2)}\n`);
+    });
+}

@@ -1,0 +1,434 @@
+// The invariants of protocol.md §10 as monitors. A monitor is attached to every node of a
+// run: it observes the node's signals and, when a signal says something changed, the
+// node's storage and files. The first violation is kept with the invariant's name, the
+// node and the signal that broke it; `onViolation` lets the runner stop there.
+//
+// Checks and when they run:
+// 1 dataAppendOnly / 2 piecesStable / 3 archiveLayout / 4 messagesArchivedOnce — on each
+//   `archive.roundCreated` of a control node, over its `data` and `index` (2 follows from
+//   1 byte for byte, plus: every earlier index entry is unchanged and inside the old data).
+// 5 onlyControlNodeDispatches — on `archive.magnetlinkDispatched` (the sender must hold the
+//   community key) and on an accepted `archive.magnetlinkReceived` (signer = community).
+// 6 clocksMonotonic — dispatched clocks strictly increase per node and community; a
+//   member's stored clock never decreases (read from storage on each of its signals).
+// 7 singleTask — `archive.taskStarted`/`taskEnded` and `torrentSeeded`/`torrentUnseeded`.
+// 8 importedSubsetDownloaded — on `archive.archiveImported` and `archive.indexRead`.
+// 9 convergence — on demand at the end of a run (`checkConvergence`).
+
+import type { NodeAdapters } from '../adapters/ports/index.ts';
+import { type ArchiveCodec, communityFolder, readArchiveMessages, readIndex } from '../archive/index.ts';
+import { toHex } from '../proto/topics.ts';
+import type { WakuMessageArchiveIndexMetadata } from '../proto/types.ts';
+import type { NodeSignal } from './signals.ts';
+
+export const INVARIANTS = [
+  'dataAppendOnly',
+  'piecesStable',
+  'archiveLayout',
+  'messagesArchivedOnce',
+  'onlyControlNodeDispatches',
+  'clocksMonotonic',
+  'singleTask',
+  'importedSubsetDownloaded',
+  'convergence',
+] as const;
+export type InvariantName = (typeof INVARIANTS)[number];
+
+export interface Violation {
+  invariant: InvariantName;
+  node: string;
+  message: string;
+  /** The signal that broke it (undefined for end-of-run checks). */
+  event?: NodeSignal;
+  /** Virtual ms. */
+  t: number;
+}
+
+export interface MonitoredNode {
+  id: string;
+  adapters: NodeAdapters;
+}
+
+export interface MonitorOptions {
+  pieceLength: number;
+  /** Waku v1 topics of a community's chats. */
+  topicsOf: (communityId: string) => Uint8Array[];
+  codecOf?: (communityId: string) => ArchiveCodec | undefined;
+  onViolation?: (v: Violation) => void;
+}
+
+interface OwnerState {
+  data?: Uint8Array;
+  entries: Map<string, WakuMessageArchiveIndexMetadata>;
+  archived: Set<string>;
+}
+
+interface MemberState {
+  clock?: number;
+  imported: Set<string>;
+  latestIndex?: Set<string>;
+  taskOpen: boolean;
+  seeded?: string;
+  dispatchedClock?: number;
+}
+
+export class InvariantMonitor {
+  readonly #o: MonitorOptions;
+  readonly #nodes = new Map<string, MonitoredNode>();
+  readonly #owners = new Map<string, OwnerState>();
+  readonly #state = new Map<string, MemberState>();
+  readonly #checked = new Set<InvariantName>();
+  #violation: Violation | undefined;
+  #convergence: string | undefined;
+
+  constructor(options: MonitorOptions) {
+    this.#o = options;
+  }
+
+  get violation(): Violation | undefined {
+    return this.#violation;
+  }
+
+  /** Watch a node; pass its signals to `observe` (or use the returned listener). */
+  attach(node: MonitoredNode): (s: NodeSignal) => void {
+    this.#nodes.set(node.id, node);
+    return (s) => this.observe(s);
+  }
+
+  /** A node restarted after a crash: what its dead incarnation had open is gone. */
+  nodeRestarted(nodeId: string): void {
+    for (const [k, st] of this.#state) {
+      if (k.startsWith(`${nodeId}\u0000`)) {
+        st.taskOpen = false;
+        st.seeded = undefined;
+      }
+    }
+  }
+
+  /** "ok", "not checked", or the first violation of each invariant. */
+  verdicts(): Record<InvariantName, string> {
+    const out = {} as Record<InvariantName, string>;
+    for (const name of INVARIANTS) {
+      if (this.#violation?.invariant === name) out[name] = this.#describe(this.#violation);
+      else if (name === 'convergence') out[name] = this.#convergence ?? 'not checked';
+      else out[name] = this.#checked.has(name) ? 'ok' : 'not checked';
+    }
+    return out;
+  }
+
+  #describe(v: Violation): string {
+    return `${v.node}: ${v.message}${v.event ? ` (at ${v.event.type} t=${v.event.t})` : ''}`;
+  }
+
+  #fail(invariant: InvariantName, node: string, message: string, event?: NodeSignal): false {
+    if (this.#violation) return false;
+    const t = event?.t ?? this.#nodes.get(node)?.adapters.clock.now() ?? 0;
+    this.#violation = { invariant, node, message, t, ...(event ? { event } : {}) };
+    this.#o.onViolation?.(this.#violation);
+    return false;
+  }
+
+  #st(node: string, communityId: string): MemberState {
+    const k = `${node}\u0000${communityId}`;
+    let st = this.#state.get(k);
+    if (!st) {
+      st = { imported: new Set(), taskOpen: false };
+      this.#state.set(k, st);
+    }
+    return st;
+  }
+
+  observe(s: NodeSignal): void {
+    const node = this.#nodes.get(s.node);
+    if (!node) return;
+    try {
+      this.#observe(node, s);
+    } catch (e) {
+      // A monitor that cannot read what it checks reports it as that invariant's failure.
+      this.#fail('archiveLayout', s.node, `monitor could not check: ${String(e)}`, s);
+    }
+  }
+
+  #observe(node: MonitoredNode, s: NodeSignal): void {
+    if ('communityId' in s) this.#checkStoredClock(node, s.communityId, s);
+    switch (s.type) {
+      case 'archive.roundCreated':
+        this.#checkRound(node, s);
+        break;
+      case 'archive.magnetlinkDispatched': {
+        this.#checked.add('onlyControlNodeDispatches');
+        this.#checked.add('clocksMonotonic');
+        if (!node.adapters.keys.communityPrivateKey(s.communityId)) {
+          this.#fail(
+            'onlyControlNodeDispatches',
+            s.node,
+            `sent a magnetlink for ${s.communityId} without its key`,
+            s,
+          );
+        }
+        const st = this.#st(s.node, s.communityId);
+        if (st.dispatchedClock !== undefined && s.clock <= st.dispatchedClock) {
+          this.#fail('clocksMonotonic', s.node, `dispatched clock ${s.clock} after ${st.dispatchedClock}`, s);
+        }
+        st.dispatchedClock = s.clock;
+        break;
+      }
+      case 'archive.magnetlinkReceived':
+        if (s.accepted) {
+          this.#checked.add('onlyControlNodeDispatches');
+          if (s.signer !== s.communityId) {
+            this.#fail('onlyControlNodeDispatches', s.node, `accepted a link signed by ${s.signer}`, s);
+          }
+        }
+        break;
+      case 'archive.taskStarted': {
+        this.#checked.add('singleTask');
+        const st = this.#st(s.node, s.communityId);
+        if (st.taskOpen) this.#fail('singleTask', s.node, `second task for ${s.communityId}`, s);
+        st.taskOpen = true;
+        break;
+      }
+      case 'archive.taskEnded':
+        this.#st(s.node, s.communityId).taskOpen = false;
+        break;
+      case 'archive.torrentSeeded': {
+        this.#checked.add('singleTask');
+        const st = this.#st(s.node, s.communityId);
+        if (st.seeded !== undefined && st.seeded !== s.infoHash) {
+          this.#fail('singleTask', s.node, `seeds ${s.infoHash} while still seeding ${st.seeded}`, s);
+        }
+        st.seeded = s.infoHash;
+        break;
+      }
+      case 'archive.torrentUnseeded': {
+        const st = this.#st(s.node, s.communityId);
+        if (st.seeded === s.infoHash) st.seeded = undefined;
+        break;
+      }
+      case 'archive.indexRead': {
+        const st = this.#st(s.node, s.communityId);
+        st.latestIndex = new Set(s.ids);
+        this.#checkSubsets(node, s.communityId, s);
+        break;
+      }
+      case 'archive.archiveImported': {
+        this.#checked.add('importedSubsetDownloaded');
+        const st = this.#st(s.node, s.communityId);
+        if (st.imported.has(s.id))
+          this.#fail('importedSubsetDownloaded', s.node, `imported ${s.id} twice`, s);
+        st.imported.add(s.id);
+        this.#checkSubsets(node, s.communityId, s);
+        break;
+      }
+      default:
+        break;
+    }
+  }
+
+  #checkStoredClock(node: MonitoredNode, communityId: string, s: NodeSignal): void {
+    const clock = node.adapters.storage.getArchiveState(communityId).magnetlinkClock;
+    if (clock === undefined) return;
+    this.#checked.add('clocksMonotonic');
+    const st = this.#st(s.node, communityId);
+    if (st.clock !== undefined && clock < st.clock) {
+      this.#fail('clocksMonotonic', s.node, `stored magnetlink clock went from ${st.clock} to ${clock}`, s);
+    }
+    st.clock = clock;
+  }
+
+  #checkSubsets(node: MonitoredNode, communityId: string, s: NodeSignal): void {
+    this.#checked.add('importedSubsetDownloaded');
+    const st = this.#st(s.node, communityId);
+    const records = node.adapters.storage.archives(communityId);
+    const downloaded = new Set(records.map((r) => r.id));
+    for (const id of st.imported) {
+      if (!downloaded.has(id)) {
+        this.#fail('importedSubsetDownloaded', s.node, `imported ${id} is not recorded as downloaded`, s);
+        return;
+      }
+    }
+    for (const r of records) {
+      if (r.imported && !st.imported.has(r.id) && st.latestIndex === undefined) continue;
+      if (st.latestIndex && !st.latestIndex.has(r.id)) {
+        this.#fail(
+          'importedSubsetDownloaded',
+          s.node,
+          `downloaded ${r.id} is not in the latest index seen`,
+          s,
+        );
+        return;
+      }
+    }
+  }
+
+  #checkRound(node: MonitoredNode, s: Extract<NodeSignal, { type: 'archive.roundCreated' }>): boolean {
+    const { fs, dataDir } = node.adapters;
+    const folder = communityFolder(dataDir, s.communityId);
+    const key = `${s.node}\u0000${s.communityId}`;
+    let own = this.#owners.get(key);
+    if (!own) {
+      own = { entries: new Map(), archived: new Set() };
+      this.#owners.set(key, own);
+    }
+    if (!fs.exists(`${folder}/data`)) {
+      if (s.archives.length > 0)
+        this.#fail('archiveLayout', s.node, `round made archives but ${folder}/data is absent`, s);
+      return;
+    }
+    const data = fs.read(`${folder}/data`);
+    const P = this.#o.pieceLength;
+
+    // 1. data only grows and starts with the previous round's bytes.
+    this.#checked.add('dataAppendOnly');
+    const prev = own.data;
+    if (prev) {
+      if (data.length < prev.length) {
+        return this.#fail(
+          'dataAppendOnly',
+          s.node,
+          `data shrank from ${prev.length} to ${data.length} bytes`,
+          s,
+        );
+      }
+      if (
+        Buffer.compare(
+          Buffer.from(prev.buffer, prev.byteOffset, prev.length),
+          Buffer.from(data.buffer, data.byteOffset, prev.length),
+        ) !== 0
+      ) {
+        return this.#fail('dataAppendOnly', s.node, `the first ${prev.length} bytes of data changed`, s);
+      }
+    }
+
+    // 3. layout.
+    this.#checked.add('archiveLayout');
+    const index = readIndex(fs, folder, this.#o.codecOf?.(s.communityId));
+    const entries = [...index.archives.entries()].sort((a, b) => a[1].offset - b[1].offset);
+    let expected = 0;
+    for (const [id, m] of entries) {
+      if (m.size % P !== 0)
+        return this.#fail(
+          'archiveLayout',
+          s.node,
+          `archive ${id} size ${m.size} is not a multiple of ${P}`,
+          s,
+        );
+      if (m.offset !== expected)
+        return this.#fail(
+          'archiveLayout',
+          s.node,
+          `archive ${id} at offset ${m.offset}, expected ${expected}`,
+          s,
+        );
+      expected = m.offset + m.size;
+    }
+    if (expected !== data.length) {
+      return this.#fail(
+        'archiveLayout',
+        s.node,
+        `last archive ends at ${expected} but data has ${data.length} bytes`,
+        s,
+      );
+    }
+
+    // 2. earlier archives unchanged: same entry, inside the old data (whose bytes did not change).
+    this.#checked.add('piecesStable');
+    for (const [id, old] of own.entries) {
+      const now = index.archives.get(id);
+      if (!now || now.offset !== old.offset || now.size !== old.size || now.padding !== old.padding) {
+        return this.#fail('piecesStable', s.node, `archive ${id} moved or vanished from the index`, s);
+      }
+      if (prev && old.offset + old.size > prev.length) {
+        return this.#fail('piecesStable', s.node, `archive ${id} was not inside the previous data`, s);
+      }
+    }
+
+    // 4. every stored message of the round's range in exactly one archive (unless dropped).
+    this.#checked.add('messagesArchivedOnce');
+    const codec = this.#o.codecOf?.(s.communityId);
+    for (const [id, m] of entries) {
+      if (own.entries.has(id)) continue;
+      const archive = readArchiveMessages(fs, folder, m, codec);
+      for (const msg of archive.messages) {
+        const h = toHex(msg.hash);
+        if (own.archived.has(h))
+          return this.#fail('messagesArchivedOnce', s.node, `message ${h} is in two archives`, s);
+        own.archived.add(h);
+      }
+    }
+    let missing = 0;
+    for (const msg of node.adapters.storage.messagesInRange(
+      this.#o.topicsOf(s.communityId),
+      s.start,
+      s.end,
+    )) {
+      if (!own.archived.has(toHex(msg.hash))) missing++;
+    }
+    if (missing > s.dropped) {
+      return this.#fail(
+        'messagesArchivedOnce',
+        s.node,
+        `${missing} stored messages of [${s.start}, ${s.end}) are in no archive (${s.dropped} dropped)`,
+        s,
+      );
+    }
+    own.entries = new Map(index.archives);
+    own.data = data.slice();
+    return true;
+  }
+
+  /**
+   * §10.9 at the end of a healthy run: every member holds every message of every archive
+   * of the owner's latest index (merge: a superset; replace: exactly, within the ranges).
+   */
+  checkConvergence(args: {
+    owner: MonitoredNode;
+    communityId: string;
+    members: MonitoredNode[];
+    mode: 'merge' | 'replace';
+  }): string {
+    const { owner, communityId } = args;
+    const { fs, dataDir } = owner.adapters;
+    const folder = communityFolder(dataDir, communityId);
+    const topics = this.#o.topicsOf(communityId);
+    const codec = this.#o.codecOf?.(communityId);
+    let verdict = 'ok';
+    if (fs.exists(`${folder}/index`)) {
+      const index = readIndex(fs, folder, codec);
+      const ranges = new Map<string, { from: number; to: number; hashes: Set<string> }>();
+      for (const m of index.archives.values()) {
+        const k = `${m.metadata.from}-${m.metadata.to}`;
+        let r = ranges.get(k);
+        if (!r) {
+          r = { from: m.metadata.from, to: m.metadata.to, hashes: new Set() };
+          ranges.set(k, r);
+        }
+        for (const msg of readArchiveMessages(fs, folder, m, codec).messages) r.hashes.add(toHex(msg.hash));
+      }
+      outer: for (const member of args.members) {
+        for (const r of ranges.values()) {
+          const have = new Set(
+            member.adapters.storage.messagesInRange(topics, r.from, r.to).map((m) => toHex(m.hash)),
+          );
+          let lacking = 0;
+          for (const h of r.hashes) if (!have.has(h)) lacking++;
+          if (lacking > 0) {
+            verdict = `${member.id} lacks ${lacking} archived messages of [${r.from}, ${r.to})`;
+            break outer;
+          }
+          if (args.mode === 'replace' && have.size !== r.hashes.size) {
+            verdict = `${member.id} holds ${have.size - r.hashes.size} messages of [${r.from}, ${r.to}) beyond the archive`;
+            break outer;
+          }
+        }
+      }
+    }
+    if (verdict !== 'ok') {
+      this.#fail('convergence', args.members[0]?.id ?? owner.id, verdict);
+      this.#convergence = verdict;
+    } else if (this.#convergence === undefined || this.#convergence === 'ok') {
+      this.#convergence = 'ok';
+    }
+    return verdict;
+  }
+}

@@ -1,0 +1,299 @@
+// The node actor (one per Status node): protocol enabled/disabled (torrent client started
+// or stopped, §8), the communities it belongs to with their settings, and one child actor
+// per community with archive support on while the protocol is enabled: a control-node
+// actor where this node holds the community key, a member actor otherwise. Crash and
+// restart are the host's (or the simulator's): a restarted node is a new node actor whose
+// state is rebuilt from storage and files.
+
+import { assign, enqueueActions, fromPromise, setup } from 'xstate';
+import type { NodeAdapters } from '../adapters/ports/index.ts';
+import { type CommunityConfig, type CommunityEnv, createCommunityEnv } from './community.ts';
+import { controlNodeMachine } from './control-node.machine.ts';
+import { memberMachine } from './member.machine.ts';
+import type { ImportRate, MachineOptions } from './options.ts';
+import type { SignalBus } from './signals.ts';
+
+export interface NodeInput {
+  nodeId: string;
+  adapters: NodeAdapters;
+  options: MachineOptions;
+  bus: SignalBus;
+  communities: CommunityConfig[];
+  /** Protocol enabled at start (default true). */
+  protocolEnabled?: boolean;
+  importRate?: ImportRate;
+}
+
+export type NodeEvent =
+  | { type: 'PROTOCOL.ENABLE' }
+  | { type: 'PROTOCOL.DISABLE' }
+  | { type: 'COMMUNITY.JOIN'; community: CommunityConfig }
+  | { type: 'COMMUNITY.LEAVE'; communityId: string }
+  | { type: 'COMMUNITY.DELETE'; communityId: string }
+  | { type: 'COMMUNITY.ARCHIVE_SUPPORT'; communityId: string; enabled: boolean }
+  | { type: 'COMMUNITY.REQUEST_TO_JOIN_RESPONSE'; communityId: string; magnetUri: string }
+  | { type: 'IMPORT_RATE'; rate: ImportRate }
+  | { type: 'NODE.FAULT'; error: string }
+  | { type: 'NODE.STOP' };
+
+interface NodeContext {
+  nodeId: string;
+  adapters: NodeAdapters;
+  options: MachineOptions;
+  bus: SignalBus;
+  communities: CommunityConfig[];
+  /** Environments of the running community actors, by community id. */
+  envs: Record<string, CommunityEnv>;
+  startedAt: number;
+  rate: { current: ImportRate };
+  protocolEnabledAtStart: boolean;
+  error?: string;
+}
+
+const childId = (communityId: string): string => `community:${communityId}`;
+
+function wantsActor(c: CommunityConfig): boolean {
+  return c.joined !== false && c.archiveSupport !== false;
+}
+
+/** Cancel what a community actor leaves behind: an open task, a seeded torrent. */
+function closeCommunity(env: CommunityEnv): void {
+  if (env.taskOpen) {
+    env.taskOpen = false;
+    env.bus.emit({ type: 'archive.taskEnded', communityId: env.config.id, status: 'cancelled' });
+  }
+  const h = env.active;
+  if (h !== undefined) {
+    const wasSeeding = env.seeding;
+    env.active = undefined;
+    env.seeding = false;
+    env.download = undefined;
+    env.adapters.torrent.remove(h).catch(() => {});
+    if (wasSeeding) {
+      env.bus.emit({ type: 'archive.torrentUnseeded', communityId: env.config.id, infoHash: h });
+      env.bus.emit({ type: 'community.historyArchivesUnseeded', communityId: env.config.id });
+    }
+  }
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: XState's spawn/enqueue helper types are internal
+type Spawner = (src: 'controlNode' | 'member', options: { id: string; input: { env: CommunityEnv } }) => any;
+
+function spawnCommunities(
+  context: NodeContext,
+  spawn: unknown,
+  self: { getSnapshot(): { context: unknown }; send(event: NodeEvent): void },
+  ids: string[],
+): Partial<NodeContext> {
+  const envs = { ...context.envs };
+  let changed = false;
+  for (const id of ids) {
+    const c = context.communities.find((x) => x.id === id);
+    if (!c || !wantsActor(c) || envs[c.id]) continue;
+    const env = createCommunityEnv({
+      nodeId: context.nodeId,
+      adapters: context.adapters,
+      options: context.options,
+      bus: context.bus,
+      config: c,
+      nodeStartedAt: context.startedAt,
+      importRate: () => context.rate.current,
+      lookup: (cid) => {
+        const cfg = (self.getSnapshot().context as NodeContext).communities.find((x) => x.id === cid);
+        return cfg !== undefined && cfg.joined !== false;
+      },
+      fault: (error) => self.send({ type: 'NODE.FAULT', error }),
+    });
+    (spawn as Spawner)(env.role === 'owner' ? 'controlNode' : 'member', {
+      id: childId(c.id),
+      input: { env },
+    });
+    envs[c.id] = env;
+    changed = true;
+  }
+  return changed ? { envs } : {};
+}
+
+function stopCommunities(
+  context: NodeContext,
+  enqueue: { stopChild(id: string): void; assign(patch: Partial<NodeContext>): void },
+  ids: string[],
+): void {
+  const envs = { ...context.envs };
+  for (const id of ids) {
+    const env = envs[id];
+    if (!env) continue;
+    enqueue.stopChild(childId(id));
+    closeCommunity(env);
+    delete envs[id];
+  }
+  enqueue.assign({ envs });
+}
+
+export const nodeMachine = setup({
+  types: {
+    context: {} as NodeContext,
+    input: {} as NodeInput,
+    events: {} as NodeEvent,
+  },
+  actors: {
+    controlNode: controlNodeMachine,
+    member: memberMachine,
+    startClient: fromPromise<void, { adapters: NodeAdapters }>(({ input }) => input.adapters.torrent.start()),
+    stopClient: fromPromise<void, { adapters: NodeAdapters }>(({ input }) => input.adapters.torrent.stop()),
+  },
+  guards: {
+    startEnabled: ({ context }) => context.protocolEnabledAtStart,
+  },
+  actions: {
+    spawnAll: assign(({ context, spawn, self }) =>
+      spawnCommunities(
+        context,
+        spawn,
+        self,
+        context.communities.map((c) => c.id),
+      ),
+    ),
+    spawnCommunity: assign(({ context, spawn, self }, params: { id: string }) =>
+      spawnCommunities(context, spawn, self, [params.id]),
+    ),
+    stopCommunity: enqueueActions(({ context, enqueue }, params: { id: string }) => {
+      stopCommunities(context, enqueue, [params.id]);
+    }),
+    stopAll: enqueueActions(({ context, enqueue }) => {
+      stopCommunities(context, enqueue, Object.keys(context.envs).sort());
+    }),
+    join: assign(({ context, event }) => {
+      if (event.type !== 'COMMUNITY.JOIN') return {};
+      const others = context.communities.filter((c) => c.id !== event.community.id);
+      return { communities: [...others, { ...event.community, joined: event.community.joined ?? true }] };
+    }),
+    leave: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'COMMUNITY.LEAVE' && event.type !== 'COMMUNITY.DELETE') return;
+      const id = event.communityId;
+      // §8: leaving stops the community's task; the lookup of §5.5 now fails for it.
+      const communities = context.communities.map((c) => (c.id === id ? { ...c, joined: false } : c));
+      enqueue.assign({
+        communities: event.type === 'COMMUNITY.DELETE' ? communities.filter((c) => c.id !== id) : communities,
+      });
+      stopCommunities(context, enqueue, [id]);
+      if (event.type === 'COMMUNITY.DELETE') context.adapters.storage.forgetCommunity(id);
+    }),
+    setArchiveSupport: assign(({ context, event }) => {
+      if (event.type !== 'COMMUNITY.ARCHIVE_SUPPORT') return {};
+      return {
+        communities: context.communities.map((c) =>
+          c.id === event.communityId ? { ...c, archiveSupport: event.enabled } : c,
+        ),
+      };
+    }),
+    setRate: ({ context, event }) => {
+      if (event.type === 'IMPORT_RATE') context.rate.current = event.rate;
+    },
+    signalEnabled: ({ context }) => context.bus.emit({ type: 'community.historyArchivesProtocolEnabled' }),
+    signalDisabled: ({ context }) => context.bus.emit({ type: 'community.historyArchivesProtocolDisabled' }),
+  },
+}).createMachine({
+  id: 'node',
+  context: ({ input }) => ({
+    nodeId: input.nodeId,
+    adapters: input.adapters,
+    options: input.options,
+    bus: input.bus,
+    communities: input.communities.map((c) => ({ ...c })),
+    envs: {},
+    startedAt: input.adapters.clock.now(),
+    rate: { current: input.importRate ?? input.options.importRate },
+    protocolEnabledAtStart: input.protocolEnabled !== false,
+  }),
+  initial: 'boot',
+  on: {
+    'COMMUNITY.JOIN': { actions: 'join' },
+    'COMMUNITY.LEAVE': { actions: 'leave' },
+    'COMMUNITY.DELETE': { actions: 'leave' },
+    'COMMUNITY.ARCHIVE_SUPPORT': { actions: 'setArchiveSupport' },
+    IMPORT_RATE: { actions: 'setRate' },
+    'NODE.STOP': '.stopping',
+  },
+  states: {
+    boot: {
+      always: [{ guard: 'startEnabled', target: 'enabling' }, { target: 'disabled' }],
+    },
+    disabled: {
+      on: { 'PROTOCOL.ENABLE': 'enabling' },
+    },
+    enabling: {
+      invoke: {
+        src: 'startClient',
+        input: ({ context }) => ({ adapters: context.adapters }),
+        onDone: 'enabled',
+        onError: 'disabled',
+      },
+    },
+    enabled: {
+      entry: ['spawnAll', 'signalEnabled'],
+      on: {
+        'PROTOCOL.DISABLE': 'disabling',
+        'COMMUNITY.JOIN': {
+          actions: ['join', { type: 'spawnCommunity', params: ({ event }) => ({ id: event.community.id }) }],
+        },
+        'COMMUNITY.ARCHIVE_SUPPORT': [
+          {
+            guard: ({ event }) => event.enabled,
+            actions: [
+              'setArchiveSupport',
+              { type: 'spawnCommunity', params: ({ event }) => ({ id: event.communityId }) },
+            ],
+          },
+          {
+            actions: [
+              'setArchiveSupport',
+              { type: 'stopCommunity', params: ({ event }) => ({ id: event.communityId }) },
+            ],
+          },
+        ],
+        'COMMUNITY.REQUEST_TO_JOIN_RESPONSE': {
+          actions: enqueueActions(({ context, event, enqueue }) => {
+            if (!context.envs[event.communityId]) return;
+            enqueue.sendTo(childId(event.communityId), {
+              type: 'REQUEST_TO_JOIN.RESPONSE',
+              magnetUri: event.magnetUri,
+            });
+          }),
+        },
+        'NODE.FAULT': {
+          target: 'failed',
+          actions: assign({ error: ({ event }) => event.error }),
+        },
+      },
+    },
+    disabling: {
+      // §8: cancel every task (unseeding), close the client, then signal.
+      entry: 'stopAll',
+      invoke: {
+        src: 'stopClient',
+        input: ({ context }) => ({ adapters: context.adapters }),
+        onDone: { target: 'disabled', actions: 'signalDisabled' },
+        onError: { target: 'disabled', actions: 'signalDisabled' },
+      },
+    },
+    /** §5.5 reference bug (switch on): the node dies; the host sees `archive.nodeFailed`. */
+    failed: {
+      entry: [
+        'stopAll',
+        ({ context }) => context.bus.emit({ type: 'archive.nodeFailed', error: context.error ?? 'fault' }),
+      ],
+    },
+    /** §5.3: stopping the node cancels every task, then closes the torrent client. */
+    stopping: {
+      entry: 'stopAll',
+      invoke: {
+        src: 'stopClient',
+        input: ({ context }) => ({ adapters: context.adapters }),
+        onDone: 'stopped',
+        onError: 'stopped',
+      },
+    },
+    stopped: { type: 'final' },
+  },
+});

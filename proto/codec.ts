@@ -1,0 +1,245 @@
+// Encoders and decoders of the wire messages, byte-identical to the reference encoder:
+// proto3 scalars equal to their default are not written and fields go in field-number
+// order (protobufjs writes in declaration order, which is field-number order in schema.ts).
+// protobufjs would write a scalar that is *set* to its default, so the `toWire*` functions
+// below leave such fields out of the object they hand to it.
+//
+// Decoders throw DecodeError for anything malformed: input from the network must never
+// crash a node, so callers catch exactly this type.
+
+import type protobuf from 'protobufjs';
+import { wire } from './schema.ts';
+import type {
+  ApplicationMetadataMessage,
+  CommunityMessageArchiveMagnetlink,
+  WakuMessage,
+  WakuMessageArchive,
+  WakuMessageArchiveIndex,
+  WakuMessageArchiveIndexMetadata,
+  WakuMessageArchiveMetadata,
+} from './types.ts';
+
+export class DecodeError extends Error {
+  readonly messageType: string;
+  constructor(messageType: string, cause: unknown) {
+    super(`cannot decode ${messageType}: ${cause instanceof Error ? cause.message : String(cause)}`);
+    this.name = 'DecodeError';
+    this.messageType = messageType;
+  }
+}
+
+type WireObject = Record<string, unknown>;
+
+/** Keeps only the fields that differ from their proto3 default. */
+function withoutDefaults(fields: WireObject): WireObject {
+  const out: WireObject = {};
+  for (const [key, value] of Object.entries(fields)) {
+    if (value === undefined || value === null) continue;
+    if (value === 0 || value === '' || value === false) continue;
+    if (value instanceof Uint8Array && value.length === 0) continue;
+    out[key] = value;
+  }
+  return out;
+}
+
+function checkUint(name: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new RangeError(`${name} must be a non-negative safe integer, got ${value}`);
+  }
+  return value;
+}
+
+function encodeWith(type: protobuf.Type, object: WireObject): Uint8Array {
+  const bytes = type.encode(object).finish();
+  // protobufjs hands back a Buffer view on Node; callers get a plain Uint8Array of exact size.
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+function decodeWith(type: protobuf.Type, bytes: Uint8Array): WireObject {
+  try {
+    const message = type.decode(bytes);
+    return type.toObject(message, { longs: Number, defaults: true, arrays: true, objects: true }) as WireObject;
+  } catch (error) {
+    throw new DecodeError(type.name, error);
+  }
+}
+
+function bytesOf(value: unknown): Uint8Array {
+  if (value instanceof Uint8Array) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+  return new Uint8Array(0);
+}
+
+function numberOf(value: unknown): number {
+  return typeof value === 'number' ? value : 0;
+}
+
+// --- WakuMessage ---
+
+function wakuMessageToWire(m: WakuMessage): WireObject {
+  return withoutDefaults({
+    sig: m.sig,
+    timestamp: checkUint('timestamp', m.timestamp),
+    topic: m.topic,
+    payload: m.payload,
+    padding: m.padding,
+    hash: m.hash,
+    thirdPartyId: m.thirdPartyId,
+  });
+}
+
+function wakuMessageFromWire(o: WireObject): WakuMessage {
+  return {
+    sig: bytesOf(o.sig),
+    timestamp: numberOf(o.timestamp),
+    topic: bytesOf(o.topic),
+    payload: bytesOf(o.payload),
+    padding: bytesOf(o.padding),
+    hash: bytesOf(o.hash),
+    thirdPartyId: typeof o.thirdPartyId === 'string' ? o.thirdPartyId : '',
+  };
+}
+
+export function encodeWakuMessage(m: WakuMessage): Uint8Array {
+  return encodeWith(wire.WakuMessage, wakuMessageToWire(m));
+}
+
+export function decodeWakuMessage(bytes: Uint8Array): WakuMessage {
+  return wakuMessageFromWire(decodeWith(wire.WakuMessage, bytes));
+}
+
+// --- WakuMessageArchiveMetadata ---
+
+function metadataToWire(m: WakuMessageArchiveMetadata): WireObject {
+  const fields = withoutDefaults({
+    version: checkUint('version', m.version),
+    from: checkUint('from', m.from),
+    to: checkUint('to', m.to),
+  });
+  // Repeated fields: every element is written, empty ones included; an empty list writes nothing.
+  if (m.contentTopic.length > 0) fields.contentTopic = m.contentTopic;
+  return fields;
+}
+
+function metadataFromWire(o: unknown): WakuMessageArchiveMetadata {
+  const m = (o ?? {}) as WireObject;
+  return {
+    version: numberOf(m.version),
+    from: numberOf(m.from),
+    to: numberOf(m.to),
+    contentTopic: Array.isArray(m.contentTopic) ? m.contentTopic.map(bytesOf) : [],
+  };
+}
+
+export function encodeWakuMessageArchiveMetadata(m: WakuMessageArchiveMetadata): Uint8Array {
+  return encodeWith(wire.WakuMessageArchiveMetadata, metadataToWire(m));
+}
+
+export function decodeWakuMessageArchiveMetadata(bytes: Uint8Array): WakuMessageArchiveMetadata {
+  return metadataFromWire(decodeWith(wire.WakuMessageArchiveMetadata, bytes));
+}
+
+// --- WakuMessageArchive ---
+
+export function encodeWakuMessageArchive(a: WakuMessageArchive): Uint8Array {
+  const fields = withoutDefaults({ version: checkUint('version', a.version) });
+  // A set sub-message is always written, even when all its fields are defaults (as Go does
+  // for a non-nil pointer).
+  fields.metadata = metadataToWire(a.metadata);
+  if (a.messages.length > 0) fields.messages = a.messages.map(wakuMessageToWire);
+  return encodeWith(wire.WakuMessageArchive, fields);
+}
+
+export function decodeWakuMessageArchive(bytes: Uint8Array): WakuMessageArchive {
+  const o = decodeWith(wire.WakuMessageArchive, bytes);
+  return {
+    version: numberOf(o.version),
+    metadata: metadataFromWire(o.metadata),
+    messages: Array.isArray(o.messages) ? o.messages.map((m) => wakuMessageFromWire(m as WireObject)) : [],
+  };
+}
+
+// --- WakuMessageArchiveIndexMetadata ---
+
+function indexMetadataToWire(m: WakuMessageArchiveIndexMetadata): WireObject {
+  const fields = withoutDefaults({ version: checkUint('version', m.version) });
+  fields.metadata = metadataToWire(m.metadata);
+  Object.assign(
+    fields,
+    withoutDefaults({
+      offset: checkUint('offset', m.offset),
+      size: checkUint('size', m.size),
+      padding: checkUint('padding', m.padding),
+    }),
+  );
+  return fields;
+}
+
+function indexMetadataFromWire(o: unknown): WakuMessageArchiveIndexMetadata {
+  const m = (o ?? {}) as WireObject;
+  return {
+    version: numberOf(m.version),
+    metadata: metadataFromWire(m.metadata),
+    offset: numberOf(m.offset),
+    size: numberOf(m.size),
+    padding: numberOf(m.padding),
+  };
+}
+
+export function encodeWakuMessageArchiveIndexMetadata(m: WakuMessageArchiveIndexMetadata): Uint8Array {
+  return encodeWith(wire.WakuMessageArchiveIndexMetadata, indexMetadataToWire(m));
+}
+
+export function decodeWakuMessageArchiveIndexMetadata(bytes: Uint8Array): WakuMessageArchiveIndexMetadata {
+  return indexMetadataFromWire(decodeWith(wire.WakuMessageArchiveIndexMetadata, bytes));
+}
+
+// --- WakuMessageArchiveIndex ---
+
+/**
+ * Map entries are written with keys in ascending order. Go's encoder promises no order for
+ * maps (so the reference's `index` bytes vary between runs); archivist chooses sorted keys so
+ * that the same archives always give the same `index` file and info-hash.
+ */
+export function encodeWakuMessageArchiveIndex(index: WakuMessageArchiveIndex): Uint8Array {
+  const archives: Record<string, WireObject> = {};
+  for (const id of [...index.archives.keys()].sort()) {
+    archives[id] = indexMetadataToWire(index.archives.get(id)!);
+  }
+  return encodeWith(wire.WakuMessageArchiveIndex, Object.keys(archives).length > 0 ? { archives } : {});
+}
+
+export function decodeWakuMessageArchiveIndex(bytes: Uint8Array): WakuMessageArchiveIndex {
+  const o = decodeWith(wire.WakuMessageArchiveIndex, bytes);
+  const archives = new Map<string, WakuMessageArchiveIndexMetadata>();
+  const entries = (o.archives ?? {}) as Record<string, unknown>;
+  for (const id of Object.keys(entries).sort()) archives.set(id, indexMetadataFromWire(entries[id]));
+  return { archives };
+}
+
+// --- CommunityMessageArchiveMagnetlink ---
+
+export function encodeCommunityMessageArchiveMagnetlink(m: CommunityMessageArchiveMagnetlink): Uint8Array {
+  return encodeWith(
+    wire.CommunityMessageArchiveMagnetlink,
+    withoutDefaults({ clock: checkUint('clock', m.clock), magnet_uri: m.magnetUri }),
+  );
+}
+
+export function decodeCommunityMessageArchiveMagnetlink(bytes: Uint8Array): CommunityMessageArchiveMagnetlink {
+  const o = decodeWith(wire.CommunityMessageArchiveMagnetlink, bytes);
+  return { clock: numberOf(o.clock), magnetUri: typeof o.magnet_uri === 'string' ? o.magnet_uri : '' };
+}
+
+// --- ApplicationMetadataMessage ---
+
+export function encodeApplicationMetadataMessage(m: ApplicationMetadataMessage): Uint8Array {
+  return encodeWith(
+    wire.ApplicationMetadataMessage,
+    withoutDefaults({ signature: m.signature, payload: m.payload, type: m.type }),
+  );
+}
+
+export function decodeApplicationMetadataMessage(bytes: Uint8Array): ApplicationMetadataMessage {
+  const o = decodeWith(wire.ApplicationMetadataMessage, bytes);
+  return { signature: bytesOf(o.signature), payload: bytesOf(o.payload), type: numberOf(o.type) };
+}

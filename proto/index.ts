@@ -1,0 +1,5 @@
+export * from './codec.ts';
+export * from './hex.ts';
+export * from './signing.ts';
+export * from './topics.ts';
+export * from './types.ts';

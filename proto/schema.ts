@@ -1,0 +1,65 @@
+// The wire schema of protocol.md §3, as protobufjs reflection types. Field numbers are the
+// wire truth; the names are the reference client's.
+import protobuf from 'protobufjs';
+
+const SCHEMA = `
+syntax = "proto3";
+
+message WakuMessage {
+  bytes sig = 1;
+  uint64 timestamp = 2;
+  bytes topic = 3;
+  bytes payload = 4;
+  bytes padding = 5;
+  bytes hash = 6;
+  string thirdPartyId = 7;
+}
+
+message WakuMessageArchiveMetadata {
+  uint32 version = 1;
+  uint64 from = 2;
+  uint64 to = 3;
+  repeated bytes contentTopic = 4;
+}
+
+message WakuMessageArchive {
+  uint32 version = 1;
+  WakuMessageArchiveMetadata metadata = 2;
+  repeated WakuMessage messages = 3;
+}
+
+message WakuMessageArchiveIndexMetadata {
+  uint32 version = 1;
+  WakuMessageArchiveMetadata metadata = 2;
+  uint64 offset = 3;
+  uint64 size = 4;
+  uint64 padding = 5;
+}
+
+message WakuMessageArchiveIndex {
+  map<string, WakuMessageArchiveIndexMetadata> archives = 1;
+}
+
+message CommunityMessageArchiveMagnetlink {
+  uint64 clock = 1;
+  string magnet_uri = 2;
+}
+
+message ApplicationMetadataMessage {
+  bytes signature = 1;
+  bytes payload = 2;
+  int32 type = 3;
+}
+`;
+
+const root = protobuf.parse(SCHEMA, { keepCase: true }).root;
+
+export const wire = {
+  WakuMessage: root.lookupType('WakuMessage'),
+  WakuMessageArchiveMetadata: root.lookupType('WakuMessageArchiveMetadata'),
+  WakuMessageArchive: root.lookupType('WakuMessageArchive'),
+  WakuMessageArchiveIndexMetadata: root.lookupType('WakuMessageArchiveIndexMetadata'),
+  WakuMessageArchiveIndex: root.lookupType('WakuMessageArchiveIndex'),
+  CommunityMessageArchiveMagnetlink: root.lookupType('CommunityMessageArchiveMagnetlink'),
+  ApplicationMetadataMessage: root.lookupType('ApplicationMetadataMessage'),
+} as const;

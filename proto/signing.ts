@@ -1,0 +1,91 @@
+// Signed application messages (protocol.md §3, §5.5): the community's key signs
+// Keccak-256(payload) with a recoverable secp256k1 signature laid out r‖s‖v as go-ethereum
+// does; receivers recover the signer, whose compressed public key is the community id.
+import { secp256k1 } from '@noble/curves/secp256k1.js';
+import { keccak_256 } from '@noble/hashes/sha3.js';
+import {
+  decodeApplicationMetadataMessage,
+  decodeCommunityMessageArchiveMagnetlink,
+  encodeApplicationMetadataMessage,
+  encodeCommunityMessageArchiveMagnetlink,
+} from './codec.ts';
+import { toHex } from './hex.ts';
+import { ApplicationMetadataMessageType } from './types.ts';
+
+export class SignatureError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SignatureError';
+  }
+}
+
+/** Community id of a private key: `0x` + the 33-byte compressed public key. */
+export function communityIdOf(privateKey: Uint8Array): string {
+  return toHex(secp256k1.getPublicKey(privateKey, true));
+}
+
+/**
+ * A community private key. With seed bytes it is derived deterministically (simulated runs
+ * must not draw from the system's randomness); without, it is random.
+ */
+export function generateCommunityKey(seed?: Uint8Array): Uint8Array {
+  if (!seed) return secp256k1.utils.randomSecretKey();
+  // Hash until the value is a valid scalar (fails with probability ~2^-128 per step).
+  let candidate = keccak_256(seed);
+  while (!secp256k1.utils.isValidSecretKey(candidate)) candidate = keccak_256(candidate);
+  return candidate;
+}
+
+/** 65 bytes r‖s‖v (v ∈ {0,1}) over Keccak-256(payload). Deterministic (RFC 6979). */
+export function signPayload(privateKey: Uint8Array, payload: Uint8Array): Uint8Array {
+  const recovered = secp256k1.sign(keccak_256(payload), privateKey, { prehash: false, format: 'recovered' });
+  // noble lays a recovered signature out as v‖r‖s; go-ethereum as r‖s‖v.
+  const signature = new Uint8Array(65);
+  signature.set(recovered.subarray(1, 65), 0);
+  signature[64] = recovered[0]!;
+  return signature;
+}
+
+/** Community id (compressed key form) of the signer of `payload`; throws SignatureError. */
+export function recoverSigner(signature: Uint8Array, payload: Uint8Array): string {
+  if (signature.length !== 65) throw new SignatureError(`signature has ${signature.length} bytes, expected 65`);
+  const v = signature[64]!;
+  if (v > 3) throw new SignatureError(`signature recovery id ${v} is out of range`);
+  const recovered = new Uint8Array(65);
+  recovered[0] = v;
+  recovered.set(signature.subarray(0, 64), 1);
+  try {
+    const publicKey = secp256k1.recoverPublicKey(recovered, keccak_256(payload), { prehash: false });
+    return toHex(secp256k1.Point.fromBytes(publicKey).toBytes(true));
+  } catch (error) {
+    throw new SignatureError(`cannot recover the signer: ${error instanceof Error ? error.message : error}`);
+  }
+}
+
+/** Encoded ApplicationMetadataMessage of `type`, signed by `privateKey`. */
+export function signApplicationMessage(privateKey: Uint8Array, type: number, payload: Uint8Array): Uint8Array {
+  return encodeApplicationMetadataMessage({ signature: signPayload(privateKey, payload), payload, type });
+}
+
+/** Decodes and authenticates an ApplicationMetadataMessage; throws DecodeError or SignatureError. */
+export function recoverApplicationMessage(bytes: Uint8Array): { signer: string; type: number; payload: Uint8Array } {
+  const message = decodeApplicationMetadataMessage(bytes);
+  if (message.signature.length === 0) throw new SignatureError('message is not signed');
+  return { signer: recoverSigner(message.signature, message.payload), type: message.type, payload: message.payload };
+}
+
+/** The magnetlink message of §5.5, ready to publish on the magnetlink channel. */
+export function encodeMagnetlinkMessage(privateKey: Uint8Array, clockMs: number, magnetUri: string): Uint8Array {
+  const payload = encodeCommunityMessageArchiveMagnetlink({ clock: clockMs, magnetUri });
+  return signApplicationMessage(privateKey, ApplicationMetadataMessageType.COMMUNITY_MESSAGE_ARCHIVE_MAGNETLINK, payload);
+}
+
+/** Authenticated magnetlink message; throws DecodeError or SignatureError (also for another type). */
+export function decodeMagnetlinkMessage(bytes: Uint8Array): { signer: string; clock: number; magnetUri: string } {
+  const { signer, type, payload } = recoverApplicationMessage(bytes);
+  if (type !== ApplicationMetadataMessageType.COMMUNITY_MESSAGE_ARCHIVE_MAGNETLINK) {
+    throw new SignatureError(`application message type ${type} is not a magnetlink (43)`);
+  }
+  const { clock, magnetUri } = decodeCommunityMessageArchiveMagnetlink(payload);
+  return { signer, clock, magnetUri };
+}

@@ -1,0 +1,167 @@
+// Evaluating a scenario's expectations against what a run observed. Pure: the runner
+// gathers the observations, this file judges them and words each verdict.
+
+import type { Expectation, InvariantName, Range, Scenario } from './schema.ts';
+import { formatDuration } from './units.ts';
+
+/** A signal as it was emitted: by which node, for which community (scenario names). */
+export interface ObservedSignal {
+  t: number;
+  node: string;
+  community: string | undefined;
+  name: string;
+}
+
+/** A node's final state for one community it was set up with. */
+export interface ObservedMember {
+  node: string;
+  community: string;
+  downloaded: number;
+  imported: number;
+  messagesImported: number;
+  bytesDown: number;
+  /** Messages of the community (sent by anyone during the run) that this node lacks. */
+  missingMessages: number;
+  /** Holds every message of every archive of the latest index the owner seeds. */
+  fullHistory: boolean;
+  member: boolean;
+}
+
+export interface ObservedRound {
+  community: string;
+  archives: number;
+}
+
+export interface ObservedMagnetlink {
+  community: string;
+  sender: string;
+  accepted: boolean;
+}
+
+export interface Observations {
+  signals: ObservedSignal[];
+  members: ObservedMember[];
+  nodeStates: Record<string, 'online' | 'offline' | 'crashed'>;
+  rounds: ObservedRound[];
+  magnetlinks: ObservedMagnetlink[];
+  /** "ok" or a reason, per invariant the monitors checked. */
+  invariants: Record<string, string>;
+}
+
+function inRange(value: number, range: Range): boolean {
+  return (range.min === undefined || value >= range.min) && (range.max === undefined || value <= range.max);
+}
+
+function rangeText(range: Range): string {
+  if (range.min !== undefined && range.min === range.max) return `${range.min}`;
+  if (range.min !== undefined && range.max !== undefined) return `${range.min}..${range.max}`;
+  if (range.min !== undefined) return `>= ${range.min}`;
+  if (range.max !== undefined) return `<= ${range.max}`;
+  return 'any number';
+}
+
+function verdict(label: string, actual: number, range: Range): { text: string; ok: boolean } {
+  return { text: `${label} ${rangeText(range)} (got ${actual})`, ok: inRange(actual, range) };
+}
+
+/** Judges one expectation; the text says what was expected and what happened. */
+export function evaluateExpectation(e: Expectation, seen: Observations): { text: string; ok: boolean } {
+  const own = (generated: { text: string; ok: boolean }) =>
+    e.text ? { text: `${e.text} — ${generated.text}`, ok: generated.ok } : generated;
+
+  if ('signal' in e) {
+    const count = seen.signals.filter(
+      (s) =>
+        s.name === e.signal &&
+        (e.node === undefined || s.node === e.node) &&
+        (e.community === undefined || s.community === e.community),
+    ).length;
+    const range = e.never ? { min: 0, max: 0 } : (e.count ?? { min: 1 });
+    const who = [e.node, e.community].filter(Boolean).join('/');
+    return own(verdict(`signal ${e.signal}${who ? ` at ${who}` : ''}`, count, range));
+  }
+  if ('rounds' in e) {
+    const rounds = seen.rounds.filter((r) => e.community === undefined || r.community === e.community);
+    const parts = [verdict(`rounds${e.community ? ` of ${e.community}` : ''}`, rounds.length, e.rounds)];
+    if (e.archives)
+      parts.push(verdict('archives in the last round', rounds.at(-1)?.archives ?? 0, e.archives));
+    return own({ text: parts.map((p) => p.text).join('; '), ok: parts.every((p) => p.ok) });
+  }
+  if ('magnetlinks' in e) {
+    const count = seen.magnetlinks.filter(
+      (m) =>
+        (e.community === undefined || m.community === e.community) &&
+        (e.sender === undefined || m.sender === e.sender) &&
+        (e.accepted === undefined || m.accepted === e.accepted),
+    ).length;
+    const filters = [
+      e.sender && `from ${e.sender}`,
+      e.community && `of ${e.community}`,
+      e.accepted !== undefined && (e.accepted ? 'accepted' : 'rejected'),
+    ].filter(Boolean);
+    return own(verdict(`magnetlinks${filters.length ? ` ${filters.join(' ')}` : ''}`, count, e.magnetlinks));
+  }
+  if ('invariant' in e) {
+    const result = seen.invariants[e.invariant];
+    if (result === undefined) return own({ text: `invariant ${e.invariant} was not checked`, ok: false });
+    const holds = result === 'ok';
+    return own({
+      text: `invariant ${e.invariant} ${e.holds ? 'holds' : 'is violated'} (${holds ? 'held' : result})`,
+      ok: holds === e.holds,
+    });
+  }
+  // node expectation
+  const parts: { text: string; ok: boolean }[] = [];
+  const entries = seen.members.filter(
+    (m) => m.node === e.node && (e.community === undefined || m.community === e.community),
+  );
+  const sum = (f: (m: ObservedMember) => number) => entries.reduce((acc, m) => acc + f(m), 0);
+  const fields = ['downloaded', 'imported', 'messagesImported', 'bytesDown', 'missingMessages'] as const;
+  for (const field of fields) {
+    const range = e[field];
+    if (range)
+      parts.push(
+        verdict(
+          field,
+          sum((m) => m[field]),
+          range,
+        ),
+      );
+  }
+  if (e.fullHistory !== undefined) {
+    const has = entries.length > 0 && entries.every((m) => m.fullHistory);
+    parts.push({
+      text: `${e.fullHistory ? 'holds' : 'lacks'} the full history (${has ? 'holds' : 'lacks'})`,
+      ok: has === e.fullHistory,
+    });
+  }
+  if (e.member !== undefined) {
+    const is = entries.some((m) => m.member);
+    parts.push({
+      text: `${e.member ? 'is' : 'is not'} a member (${is ? 'is' : 'is not'})`,
+      ok: is === e.member,
+    });
+  }
+  if (e.state !== undefined) {
+    const state = seen.nodeStates[e.node] ?? 'offline';
+    parts.push({ text: `ends ${e.state} (${state})`, ok: state === e.state });
+  }
+  if (parts.length === 0) parts.push({ text: 'exists', ok: e.node in seen.nodeStates });
+  const prefix = `${e.node}${e.community ? `/${e.community}` : ''}: `;
+  return own({ text: prefix + parts.map((p) => p.text).join('; '), ok: parts.every((p) => p.ok) });
+}
+
+/**
+ * Invariants whose violation the scenario expects (an `invariant` expectation with
+ * `holds: false`): their own failure does not fail the run, the expectation judges them.
+ */
+export function expectedViolations(scenario: Scenario): Set<InvariantName> {
+  const out = new Set<InvariantName>();
+  for (const e of scenario.expect) if ('invariant' in e && !e.holds) out.add(e.invariant);
+  return out;
+}
+
+/** A one-line description of a timeline action, for logs and the report. */
+export function describeAt(ms: number): string {
+  return `+${formatDuration(ms)}`;
+}

@@ -1,0 +1,384 @@
+// The composition a test or a benchmark needs: a SimWorld, one owner (control node) and N
+// members running the archive node actors of machines/, a seeded traffic generator, the
+// §10 invariant monitors on every node, a run for a virtual duration and a summary.
+//
+// API (kept small; the scenario runner builds on it):
+//
+//   const h = await createHarness({ seed: 1, members: 3, messagesPerDay: 200, durationMs: 36 * DAY });
+//   h.at(10 * DAY, () => h.crash('owner'));        // schedule anything at an offset from start
+//   h.at(40 * DAY, () => h.restart('owner'));      // restart = new node actor over the same storage
+//   const summary = await h.run();                  // runs to start + durationMs, stops at a violation
+//
+// - `createHarness(config)`: world + nodes (`owner`, `m1`…`mN`), all joined to one community
+//   (`h.communityId`, chats `h.chats`), actors started at `joinAt` (default 0).
+// - `h.world`, `h.owner`, `h.members`, `h.node(id)`: the HarnessNode of each (sim node,
+//   current ArchiveNode actor, signal counts, optional signal log).
+// - `h.at(offsetMs, fn)`, `h.crash(id)`, `h.restart(id)`, `h.publish(senderId, chatIndex, bytes)`.
+// - `h.run({ until? })` → HarnessSummary (rounds, magnetlinks, per-member downloaded/imported/
+//   messagesImported/bytes, signal counts, invariant verdicts, first violation).
+// Traffic: `messagesPerDay` messages, payload sizes uniform in [minSize, maxSize], in the
+// community's chats, sent on relay by the owner or a member (uniformly) and stored by the
+// sender and by every node that receives it (`liveDelivery: 'owner'` makes only the owner
+// listen, for benchmarks with thousands of members).
+
+import type { NodeAdapters } from '../adapters/ports/index.ts';
+import type { ArchiveCodec } from '../archive/index.ts';
+import type { CommunityConfig } from '../machines/community.ts';
+import { type ArchiveNode, createArchiveNode } from '../machines/embed.ts';
+import { InvariantMonitor, type InvariantName, type Violation } from '../machines/invariants.ts';
+import { DAY, type ImportRate, type MachineOptions, resolveOptions } from '../machines/options.ts';
+import type { NodeSignal } from '../machines/signals.ts';
+import { communityIdOf, generateCommunityKey } from '../proto/signing.ts';
+import { chatTopic, contentTopicOf, toHex } from '../proto/topics.ts';
+import type { WakuMessage } from '../proto/types.ts';
+import type { NetworkOptions } from '../sim/network.ts';
+import type { SwarmOptions } from '../sim/swarm.ts';
+import { type SimNode, SimWorld } from '../sim/world.ts';
+
+export interface HarnessMemberSpec {
+  id?: string;
+  /** Offset from the start when the member comes up and joins (default 0). */
+  joinAt?: number;
+  importRate?: ImportRate;
+  archiveSupport?: boolean;
+  protocolEnabled?: boolean;
+  uploadBps?: number;
+  downloadBps?: number;
+}
+
+export interface HarnessConfig {
+  seed: number;
+  /** Virtual start, ms since the epoch (default 2026-01-05T00:00:00Z). */
+  startTime?: number;
+  /** Number of members, or one spec per member. */
+  members: number | HarnessMemberSpec[];
+  chats?: number;
+  messagesPerDay: number;
+  minSize?: number;
+  maxSize?: number;
+  /** Traffic window, offsets from the start (default the whole run). */
+  trafficFrom?: number;
+  trafficTo?: number;
+  durationMs: number;
+  options?: Partial<MachineOptions>;
+  network?: Partial<NetworkOptions>;
+  swarm?: Partial<SwarmOptions>;
+  storeRetentionMs?: number;
+  /** Who stores live relay traffic: every node (default) or only the owner. */
+  liveDelivery?: 'all' | 'owner';
+  /** Check §10.9 convergence at the end of `run` (default false). */
+  checkConvergence?: boolean;
+  /** Keep every signal of every node in `HarnessNode.log` (default true). */
+  keepSignals?: boolean;
+  codec?: ArchiveCodec;
+  /** Replace a node's adapters (e.g. a lighter storage in benchmarks). */
+  adaptersFor?: (node: SimNode) => NodeAdapters;
+  ownerUploadBps?: number;
+}
+
+export interface HarnessNode {
+  id: string;
+  role: 'owner' | 'member';
+  sim: SimNode;
+  adapters: NodeAdapters;
+  /** The current incarnation's actor (undefined before joinAt and while crashed). */
+  archive: ArchiveNode | undefined;
+  counts: Record<string, number>;
+  log: NodeSignal[];
+  spec: HarnessMemberSpec;
+}
+
+export interface HarnessSummary {
+  virtualMs: number;
+  events: number;
+  rounds: { start: number; end: number; archives: number; infoHash?: string }[];
+  magnetlinks: { sender: string; clock: number; magnetUri: string }[];
+  members: {
+    node: string;
+    downloaded: number;
+    imported: number;
+    messagesImported: number;
+    bytesDown: number;
+    bytesUp: number;
+  }[];
+  signals: Record<string, number>;
+  invariants: Record<InvariantName, string>;
+  violation?: Violation;
+  messagesPublished: number;
+}
+
+export const DEFAULT_START = Date.UTC(2026, 0, 5);
+
+export interface Harness {
+  readonly world: SimWorld;
+  readonly start: number;
+  readonly communityId: string;
+  /** The community's private key (held by the owner). */
+  readonly communityKey: Uint8Array;
+  readonly community: CommunityConfig;
+  readonly chats: string[];
+  readonly options: MachineOptions;
+  readonly owner: HarnessNode;
+  readonly members: HarnessNode[];
+  readonly monitor: InvariantMonitor;
+  node(id: string): HarnessNode;
+  at(offsetMs: number, fn: () => void): void;
+  crash(id: string): void;
+  restart(id: string): void;
+  publish(senderId: string, chatIndex: number, payloadBytes: number): WakuMessage;
+  run(opts?: { until?: number }): Promise<HarnessSummary>;
+  summary(): HarnessSummary;
+}
+
+export async function createHarness(config: HarnessConfig): Promise<Harness> {
+  const start = config.startTime ?? DEFAULT_START;
+  const world = new SimWorld({
+    seed: config.seed,
+    startTime: start,
+    ...(config.network ? { network: config.network } : {}),
+    ...(config.swarm ? { swarm: config.swarm } : {}),
+    ...(config.storeRetentionMs !== undefined ? { storeRetentionMs: config.storeRetentionMs } : {}),
+    trace: { keepLines: false },
+  });
+  const options = resolveOptions(config.options);
+  const key = generateCommunityKey(world.rng('community-key').bytes(32));
+  const communityId = communityIdOf(key);
+  const chats = Array.from({ length: config.chats ?? 2 }, (_, i) => `${communityId}-chat${i}`);
+  const community: CommunityConfig = {
+    id: communityId,
+    chats,
+    ...(config.codec ? { codec: config.codec } : {}),
+  };
+  const topics = chats.map((c) => chatTopic(c));
+  const contentTopics = topics.map((t) => contentTopicOf(t));
+  const pubsubTopic = options.pubsubTopicOf(communityId);
+  const keepSignals = config.keepSignals ?? true;
+  const liveDelivery = config.liveDelivery ?? 'all';
+  const counts: Record<string, number> = {};
+  const rounds: HarnessSummary['rounds'] = [];
+  const magnetlinks: HarnessSummary['magnetlinks'] = [];
+  const perNode = new Map<string, { downloaded: number; imported: number; messagesImported: number }>();
+  let stopped = false;
+  let published = 0;
+
+  const monitor = new InvariantMonitor({
+    pieceLength: options.pieceLength,
+    topicsOf: () => topics,
+    ...(config.codec ? { codecOf: () => config.codec } : {}),
+    onViolation: () => {
+      stopped = true;
+    },
+  });
+
+  const memberSpecs: HarnessMemberSpec[] =
+    typeof config.members === 'number' ? Array.from({ length: config.members }, () => ({})) : config.members;
+
+  const makeNode = (id: string, role: 'owner' | 'member', spec: HarnessMemberSpec): HarnessNode => {
+    const sim = world.addNode({
+      id,
+      ...(spec.uploadBps !== undefined ? { uploadBps: spec.uploadBps } : {}),
+      ...(spec.downloadBps !== undefined ? { downloadBps: spec.downloadBps } : {}),
+    });
+    if (role === 'owner') sim.sim.keys.set(communityId, key);
+    const adapters = config.adaptersFor ? config.adaptersFor(sim) : sim.adapters;
+    perNode.set(id, { downloaded: 0, imported: 0, messagesImported: 0 });
+    return { id, role, sim, adapters, archive: undefined, counts: {}, log: [], spec };
+  };
+
+  const owner = makeNode('owner', 'owner', {
+    ...(config.ownerUploadBps !== undefined ? { uploadBps: config.ownerUploadBps } : {}),
+  });
+  const members = memberSpecs.map((s, i) => makeNode(s.id ?? `m${i + 1}`, 'member', s));
+  const all = [owner, ...members];
+  const byId = new Map(all.map((n) => [n.id, n]));
+
+  const listen = (n: HarnessNode): void => {
+    if (liveDelivery === 'owner' && n.role !== 'owner') return;
+    n.adapters.messaging.subscribe(pubsubTopic, contentTopics, (msg) => {
+      n.adapters.storage.saveMessages([msg.message]);
+    });
+  };
+
+  const onSignal = (n: HarnessNode, s: NodeSignal): void => {
+    counts[s.type] = (counts[s.type] ?? 0) + 1;
+    n.counts[s.type] = (n.counts[s.type] ?? 0) + 1;
+    if (keepSignals) n.log.push(s);
+    const pn = perNode.get(n.id) as { downloaded: number; imported: number; messagesImported: number };
+    if (s.type === 'archive.roundCreated') {
+      rounds.push({
+        start: s.start,
+        end: s.end,
+        archives: s.archives.length,
+        ...(s.infoHash ? { infoHash: s.infoHash } : {}),
+      });
+    } else if (s.type === 'archive.magnetlinkDispatched') {
+      magnetlinks.push({ sender: n.id, clock: s.clock, magnetUri: s.magnetUri });
+    } else if (s.type === 'community.historyArchiveDownloaded') {
+      pn.downloaded++;
+    } else if (s.type === 'archive.archiveImported') {
+      pn.imported++;
+      pn.messagesImported += s.messages;
+    }
+    monitor.observe(s);
+  };
+
+  const boot = (n: HarnessNode): void => {
+    listen(n);
+    n.archive = createArchiveNode({
+      adapters: n.adapters,
+      options,
+      nodeId: n.id,
+      communities: [
+        {
+          ...community,
+          ...(n.spec.archiveSupport !== undefined ? { archiveSupport: n.spec.archiveSupport } : {}),
+        },
+      ],
+      ...(n.spec.protocolEnabled !== undefined ? { protocolEnabled: n.spec.protocolEnabled } : {}),
+      ...(n.spec.importRate !== undefined ? { importRate: n.spec.importRate } : {}),
+      onSignal: (s) => onSignal(n, s),
+    });
+  };
+
+  for (const n of all) monitor.attach({ id: n.id, adapters: n.adapters });
+
+  const at = (offsetMs: number, fn: () => void): void => {
+    world.kernel.schedule(start + offsetMs, 'harness', () => {
+      if (!stopped) fn();
+    });
+  };
+
+  for (const n of all) {
+    const joinAt = n.spec.joinAt ?? 0;
+    if (joinAt <= 0) boot(n);
+    else at(joinAt, () => boot(n));
+  }
+
+  // --- traffic: one event per day draws that day's messages, each published at its time.
+  const rng = world.rng('traffic');
+  const minSize = config.minSize ?? 200;
+  const maxSize = config.maxSize ?? 2000;
+  const trafficFrom = config.trafficFrom ?? 0;
+  const trafficTo = config.trafficTo ?? config.durationMs;
+  const publish = (senderId: string, chatIndex: number, payloadBytes: number): WakuMessage => {
+    const sender = byId.get(senderId);
+    if (!sender) throw new Error(`unknown node ${senderId}`);
+    const topic = topics[chatIndex % topics.length] as Uint8Array;
+    const message: WakuMessage = {
+      sig: rng.bytes(65),
+      timestamp: Math.floor(world.kernel.now() / 1000),
+      topic,
+      payload: rng.bytes(payloadBytes),
+      padding: new Uint8Array(0),
+      hash: rng.bytes(32),
+      thirdPartyId: '',
+    };
+    published++;
+    if (sender.archive) sender.adapters.storage.saveMessages([message]);
+    void sender.adapters.messaging.publish({
+      pubsubTopic,
+      contentTopic: contentTopics[chatIndex % topics.length] as string,
+      message,
+    });
+    return message;
+  };
+  const senders = (): HarnessNode[] => all.filter((n) => n.archive !== undefined && n.sim.online);
+  const perDay = config.messagesPerDay;
+  for (let day = trafficFrom; day < trafficTo && perDay > 0; day += DAY) {
+    const dayStart = day;
+    world.kernel.schedule(start + dayStart, 'traffic.day', () => {
+      const end = Math.min(dayStart + DAY, trafficTo);
+      const n = Math.round((perDay * (end - dayStart)) / DAY);
+      const times: number[] = [];
+      for (let i = 0; i < n; i++) times.push(start + dayStart + rng.int(0, end - dayStart - 1));
+      times.sort((a, b) => a - b);
+      for (const t of times) {
+        world.kernel.schedule(t, 'traffic.msg', () => {
+          if (stopped) return;
+          const s = senders();
+          if (s.length === 0) return;
+          const sender = s[rng.int(0, s.length - 1)] as HarnessNode;
+          publish(sender.id, rng.int(0, topics.length - 1), rng.int(minSize, maxSize));
+        });
+      }
+    });
+  }
+
+  const crash = (id: string): void => {
+    const n = byId.get(id);
+    if (!n) throw new Error(`unknown node ${id}`);
+    n.archive?.kill();
+    n.archive = undefined;
+    n.sim.crash();
+  };
+  const restart = (id: string): void => {
+    const n = byId.get(id);
+    if (!n) throw new Error(`unknown node ${id}`);
+    n.sim.restart();
+    monitor.nodeRestarted(id);
+    boot(n);
+  };
+
+  const summary = (): HarnessSummary => {
+    const signals: Record<string, number> = {};
+    for (const k of Object.keys(counts).sort()) signals[k] = counts[k] as number;
+    const v = monitor.violation;
+    return {
+      virtualMs: world.kernel.now() - start,
+      events: world.kernel.processed,
+      rounds: rounds.slice(),
+      magnetlinks: magnetlinks.slice(),
+      members: members.map((m) => {
+        const pn = perNode.get(m.id) as { downloaded: number; imported: number; messagesImported: number };
+        const b = m.sim.bytes();
+        return { node: m.id, ...pn, bytesDown: b.down, bytesUp: b.up };
+      }),
+      signals,
+      invariants: monitor.verdicts(),
+      ...(v ? { violation: v } : {}),
+      messagesPublished: published,
+    };
+  };
+
+  const run = async (opts: { until?: number } = {}): Promise<HarnessSummary> => {
+    const end = start + (opts.until ?? config.durationMs);
+    // Run in slices so that a violation stops the run close to the event that broke it.
+    const slice = 6 * 3600 * 1000;
+    while (!stopped && world.kernel.now() < end) {
+      await world.runUntilAsync(Math.min(end, world.kernel.now() + slice));
+    }
+    if (!stopped && config.checkConvergence) {
+      const alive = members.filter(
+        (m) => m.archive !== undefined && m.spec.archiveSupport !== false && m.spec.protocolEnabled !== false,
+      );
+      monitor.checkConvergence({ owner, communityId, members: alive, mode: options.importMode });
+    }
+    return summary();
+  };
+
+  return {
+    world,
+    start,
+    communityId,
+    communityKey: key,
+    community,
+    chats,
+    options,
+    owner,
+    members,
+    monitor,
+    node: (id) => {
+      const n = byId.get(id);
+      if (!n) throw new Error(`unknown node ${id}`);
+      return n;
+    },
+    at,
+    crash,
+    restart,
+    publish,
+    run,
+    summary,
+  };
+}
+
+export { toHex };

@@ -1,0 +1,110 @@
+// Reading a scenario file: YAML (or JSON, which YAML reads too) -> validated, normalized
+// Scenario. Every error is a ScenarioError of one line naming the file, the path of the
+// wrong field and what was expected, plus the line in the file when it can be found:
+//   scenarios/x.yaml: timeline[3].at: expected a duration like "7d" or a number of ms (line 12)
+
+import { readFileSync } from 'node:fs';
+import { isNode, LineCounter, parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { UserError } from '../cli/errors.ts';
+import { type Scenario, ScenarioSchema } from './schema.ts';
+
+/** A bad scenario file. A UserError, so the CLI prints it as one line and exits 2. */
+export class ScenarioError extends UserError {
+  readonly file: string;
+  readonly path: string;
+  constructor(file: string, path: string, detail: string) {
+    super(path ? `${file}: ${path}: ${detail}` : `${file}: ${detail}`);
+    this.name = 'ScenarioError';
+    this.file = file;
+    this.path = path;
+  }
+}
+
+/** `['timeline', 3, 'at']` -> `timeline[3].at`. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const key of path) {
+    if (typeof key === 'number') out += `[${key}]`;
+    else out += out === '' ? String(key) : `.${String(key)}`;
+  }
+  return out;
+}
+
+function valueAt(document: unknown, path: readonly PropertyKey[]): unknown {
+  let value = document;
+  for (const key of path) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<PropertyKey, unknown>)[key];
+  }
+  return value;
+}
+
+function describeIssue(issue: z.core.$ZodIssue, document: unknown): { path: PropertyKey[]; detail: string } {
+  if (issue.code === 'unrecognized_keys') {
+    const key = issue.keys[0] as string;
+    return { path: [...issue.path, key], detail: 'unknown field' };
+  }
+  const message = issue.message.replace(/^Invalid input: /, '').replace(/, received undefined$/, '');
+  if (issue.code !== 'custom' && issue.path.length > 0 && valueAt(document, issue.path) === undefined) {
+    return { path: issue.path, detail: `missing (${message})` };
+  }
+  return { path: issue.path, detail: message };
+}
+
+/** Validates an already parsed document. `lineOf` maps a path to a 1-based line, when known. */
+export function validateScenario(
+  document: unknown,
+  file: string,
+  lineOf: (path: readonly PropertyKey[]) => number | undefined = () => undefined,
+): Scenario {
+  const parsed = ScenarioSchema.safeParse(document);
+  if (parsed.success) return parsed.data;
+  const issues = parsed.error.issues;
+  const first = issues[0] as z.core.$ZodIssue;
+  const { path, detail } = describeIssue(first, document);
+  const line = lineOf(path);
+  const more = issues.length > 1 ? `; ${issues.length - 1} more problem${issues.length > 2 ? 's' : ''}` : '';
+  throw new ScenarioError(file, formatPath(path), `${detail}${line ? ` (line ${line})` : ''}${more}`);
+}
+
+/** Parses YAML or JSON text of a scenario; `file` only names it in errors. */
+export function parseScenario(text: string, file: string): Scenario {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const syntax = doc.errors[0];
+  if (syntax) {
+    const pos = lineCounter.linePos(syntax.pos[0]);
+    const where = pos ? ` (line ${pos.line}, column ${pos.col})` : '';
+    throw new ScenarioError(file, '', `not valid YAML or JSON: ${syntax.message.split('\n')[0]}${where}`);
+  }
+  const value: unknown = doc.toJS();
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new ScenarioError(file, '', 'expected a mapping with at least name, duration, communities, nodes');
+  }
+  const lineOf = (path: readonly PropertyKey[]): number | undefined => {
+    // The deepest node of the path that exists in the document (a missing field -> its parent).
+    for (let depth = path.length; depth >= 0; depth--) {
+      const node = doc.getIn(path.slice(0, depth) as unknown[], true);
+      if (isNode(node) && node.range) return lineCounter.linePos(node.range[0]).line;
+    }
+    return undefined;
+  };
+  return validateScenario(value, file, lineOf);
+}
+
+/** Reads and validates a scenario file. */
+export function loadScenario(file: string): Scenario {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new ScenarioError(
+      file,
+      '',
+      code === 'ENOENT' ? 'no such file' : `cannot read (${code ?? 'error'})`,
+    );
+  }
+  return parseScenario(text, file);
+}

@@ -1,0 +1,1303 @@
+// The swarm model: BitTorrent-like distribution at piece level.
+//
+// - A session is one node's membership in one torrent. Sessions connect to a few random
+//   other sessions of the same torrent (as a tracker would hand out), learn the info
+//   dictionary (metadata) from a connected peer that has it, and exchange pieces only with
+//   connected peers that hold them.
+// - Bandwidth: each node has an upload and a download rate (bytes/s) and a number of
+//   upload and download slots. A transfer of one piece runs at
+//   min(upload rate / uploads running, download rate / downloads running), recomputed for
+//   every transfer of both ends whenever one of them starts or ends; a transfer first
+//   waits one link latency (the request).
+// - Piece choice: the downloader scans, from a rotating start, the shorter of "pieces the
+//   uploader holds" and "pieces I still want" for the first one it wants, lacks and is not
+//   already fetching (an approximation of random piece selection; no rarest-first).
+// - Verification: every received piece is checked against the SHA-1 of the torrent. Piece
+//   bytes are shared by reference (buffers are treated as immutable), so the SHA-1 of a
+//   given buffer range is computed once and remembered; a corrupted transfer delivers a
+//   modified copy whose SHA-1 is computed for real, fails, and the piece is fetched again.
+// - Files: downloaded pieces are written into the node's FileSystem at
+//   `<parentDir>/<name>/<path>` as references to the buffers the seeder seeded (missing
+//   ranges read as zeros), when a requested range completes. Pieces already present in
+//   those files with the right hash count as held when the metadata arrives.
+// - Offline or crashed nodes neither serve nor fetch; transfers across a cut are aborted.
+
+import { createHash } from 'node:crypto';
+import type { FileSystem } from '../adapters/ports/filesystem.ts';
+import type { TorrentMetadata, TorrentProgress } from '../adapters/ports/torrent.ts';
+import type { Kernel, SimEvent } from './kernel.ts';
+import type { SimNetwork } from './network.ts';
+import { Prng } from './prng.ts';
+import { type ParsedTorrent, parseTorrentFile } from './torrent-file.ts';
+import type { Trace } from './trace.ts';
+
+/** A FileSystem that may keep buffers by reference (the in-memory one does). */
+export interface ChunkedFileSystem extends FileSystem {
+  writeChunks?(path: string, chunks: Uint8Array[]): void;
+  chunks?(path: string): Uint8Array[];
+}
+
+export interface SwarmOptions {
+  /** Concurrent piece uploads per node. */
+  uploadSlots: number;
+  /** Concurrent piece downloads per node. */
+  downloadSlots: number;
+  /** Concurrent pieces between one uploader and one downloader (request pipelining). */
+  pipeline: number;
+  /** Peers a session tries to keep per torrent. */
+  peersPerTorrent: number;
+  /** Connections a session accepts from joining peers (re-announcing starving peers may exceed it). */
+  maxConnections: number;
+  /** First re-announce interval; doubles while a session makes no progress, up to maxAnnounceMs. */
+  announceMs: number;
+  maxAnnounceMs: number;
+  /** Record every piece transfer in the trace (off for big benchmarks). */
+  tracePieces: boolean;
+}
+
+export const DEFAULT_SWARM: SwarmOptions = {
+  uploadSlots: 4,
+  downloadSlots: 8,
+  pipeline: 2,
+  peersPerTorrent: 20,
+  maxConnections: 40,
+  announceMs: 30_000,
+  maxAnnounceMs: 30 * 60_000,
+  tracePieces: true,
+};
+
+/** Default bandwidths (bytes/s): a residential line, 20 Mbit/s up, 100 Mbit/s down. */
+export const DEFAULT_UPLOAD_BPS = 2_500_000;
+export const DEFAULT_DOWNLOAD_BPS = 12_500_000;
+
+export class TorrentRemoved extends Error {
+  constructor(infoHash: string) {
+    super(`torrent ${infoHash} was removed`);
+    this.name = 'TorrentRemoved';
+  }
+}
+
+interface Meta {
+  name: string;
+  pieceLength: number;
+  pieceCount: number;
+  totalLength: number;
+  pieceHashes: Uint8Array;
+  infoLength: number;
+  files: { path: string; length: number; offset: number }[];
+}
+
+class SwarmNode {
+  readonly id: string;
+  upBps: number;
+  downBps: number;
+  reachable = true;
+  group = 0;
+  /** Transfers holding an upload / download slot (requested or sending). */
+  readonly upList: Transfer[] = [];
+  readonly downList: Transfer[] = [];
+  /** The uploading session of each entry of downList (a compact copy for #pairBusy). */
+  readonly downFrom: Session[] = [];
+  /** Of those, how many are sending bytes (they share the bandwidth). */
+  sendingUp = 0;
+  sendingDown = 0;
+  readonly sessions: Session[] = [];
+  bytesUp = 0;
+  bytesDown = 0;
+  corruptNext = 0;
+  badPieces = 0;
+  fs: ChunkedFileSystem;
+  readonly rng: Prng;
+  constructor(id: string, upBps: number, downBps: number, fs: ChunkedFileSystem, rng: Prng) {
+    this.id = id;
+    this.upBps = upBps;
+    this.downBps = downBps;
+    this.fs = fs;
+    this.rng = rng;
+  }
+}
+
+class Torrent {
+  readonly infoHash: string;
+  readonly short: string;
+  meta: Meta | undefined;
+  /** Verified bytes of each piece (references into some seeder's buffers). */
+  pieces: (Uint8Array | undefined)[] = [];
+  /**
+   * Bitsets of every session with metadata, packed side by side (`words` 32-bit words per
+   * session) so the piece picker reads plain array slots: pieces held, and pieces wanted,
+   * not held and not in flight.
+   */
+  words = 0;
+  haveAll = new Uint32Array(0);
+  needAll = new Uint32Array(0);
+  /** wanted and not held (in flight or not) */
+  missAll = new Uint32Array(0);
+  readonly freeRows: number[] = [];
+  rows = 0;
+  readonly sessions: Session[] = [];
+  constructor(infoHash: string) {
+    this.infoHash = infoHash;
+    this.short = infoHash.slice(0, 8);
+  }
+}
+
+interface Waiter {
+  first: number;
+  end: number;
+  remaining: number;
+  resolve: () => void;
+  reject: (e: unknown) => void;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+}
+
+interface PendingWant {
+  range: (m: TorrentMetadata) => [number, number];
+  resolve: () => void;
+  reject: (e: unknown) => void;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+}
+
+interface MetaWaiter {
+  resolve: (m: TorrentMetadata) => void;
+  reject: (e: unknown) => void;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+}
+
+export class Session {
+  readonly node: SwarmNode;
+  readonly torrent: Torrent;
+  readonly parentDir: string;
+  active = true;
+  hasMeta = false;
+  metaEv: SimEvent | undefined;
+  have = new Uint8Array(0);
+  haveCount = 0;
+  /**
+   * Word offset of this session's rows in the torrent's packed bitsets (see Torrent.haveAll);
+   * -1 before the metadata.
+   */
+  base = -1;
+  wanted = new Uint8Array(0);
+  wantedCount = 0;
+  inflight = new Uint8Array(0);
+  inflightCount = 0;
+  /** Wanted pieces not held (some may be in flight). */
+  missingCount = 0;
+  readonly peers: Session[] = [];
+  rrDown = 0;
+  rrUp = 0;
+  rot: number;
+  waiters: Waiter[] = [];
+  metaWaiters: MetaWaiter[] = [];
+  pendingWants: PendingWant[] = [];
+  readonly progress = new Set<(p: TorrentProgress) => void>();
+  announceEv: SimEvent | undefined;
+  announceDelay: number;
+  progressMark = 0;
+  lastMark = -1;
+  constructor(node: SwarmNode, torrent: Torrent, parentDir: string, rot: number, announceDelay: number) {
+    this.node = node;
+    this.torrent = torrent;
+    this.parentDir = parentDir;
+    this.rot = rot;
+    this.announceDelay = announceDelay;
+  }
+  get infoHash(): string {
+    return this.torrent.infoHash;
+  }
+}
+
+class Transfer {
+  readonly swarm: Swarm;
+  readonly from: Session;
+  readonly to: Session;
+  /** from.node and to.node, kept here so hot loops do not chase two pointers. */
+  readonly upNode: SwarmNode;
+  readonly downNode: SwarmNode;
+  readonly piece: number;
+  readonly size: number;
+  remaining: number;
+  rate = 0;
+  /** Fair shares of the two ends when last computed (bytes/s). */
+  upShare = 0;
+  downShare = 0;
+  last = 0;
+  /** false while the request travels to the uploader */
+  sending = false;
+  ev: SimEvent | undefined;
+  upIdx = -1;
+  downIdx = -1;
+  corrupt = false;
+  constructor(swarm: Swarm, from: Session, to: Session, piece: number, size: number) {
+    this.swarm = swarm;
+    this.from = from;
+    this.to = to;
+    this.upNode = from.node;
+    this.downNode = to.node;
+    this.piece = piece;
+    this.size = size;
+    this.remaining = size;
+  }
+}
+
+const ZERO = new Uint8Array(1 << 20);
+
+/** Peers a busy node looks at per fill (see #fillDown). */
+const PROBES = 4;
+
+/** SHA-1 of buffer ranges already hashed, keyed by the buffer's identity. */
+const hashMemo = new WeakMap<ArrayBufferLike, Map<number, Uint8Array>>();
+
+function sha1(bytes: Uint8Array): Uint8Array {
+  const key = bytes.length < 4194304 && bytes.byteOffset < 2 ** 31 ? bytes.byteOffset * 4194304 + bytes.length : -1;
+  if (key >= 0) {
+    const m = hashMemo.get(bytes.buffer);
+    const hit = m?.get(key);
+    if (hit) return hit;
+  }
+  const h = new Uint8Array(createHash('sha1').update(bytes).digest());
+  if (key >= 0) {
+    let m = hashMemo.get(bytes.buffer);
+    if (!m) {
+      m = new Map();
+      hashMemo.set(bytes.buffer, m);
+    }
+    m.set(key, h);
+  }
+  return h;
+}
+
+function sameHash(h: Uint8Array, all: Uint8Array, piece: number): boolean {
+  const o = piece * 20;
+  for (let i = 0; i < 20; i++) if (h[i] !== all[o + i]) return false;
+  return true;
+}
+
+function concat(parts: Uint8Array[], length: number): Uint8Array {
+  if (parts.length === 1 && parts[0]!.length === length) return parts[0]!;
+  const out = new Uint8Array(length);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+function onTransferDone(t: Transfer): void {
+  t.swarm.transferDone(t);
+}
+
+function onRequestArrive(t: Transfer): void {
+  t.swarm.requestArrived(t);
+}
+
+function onMetaArrive(a: { swarm: Swarm; s: Session; src: Session }): void {
+  a.swarm.metaArrive(a.s, a.src);
+}
+
+export class Swarm {
+  readonly #kernel: Kernel;
+  readonly #trace: Trace;
+  readonly #net: SimNetwork;
+  readonly #seed: number;
+  readonly opts: SwarmOptions;
+  readonly #nodes = new Map<string, SwarmNode>();
+  readonly #nodeList: SwarmNode[] = [];
+  readonly #torrents = new Map<string, Torrent>();
+  /** Set by the world: called whenever a promise of this swarm settles. */
+  onSettle: () => void = () => {};
+
+  constructor(kernel: Kernel, trace: Trace, net: SimNetwork, seed: number, opts: Partial<SwarmOptions> = {}) {
+    this.#kernel = kernel;
+    this.#trace = trace;
+    this.#net = net;
+    this.#seed = seed;
+    this.opts = { ...DEFAULT_SWARM, ...opts };
+    net.onChange((id) => this.#connectivityChanged(id));
+  }
+
+  // ---------------- nodes and knobs ----------------
+
+  addNode(id: string, fs: ChunkedFileSystem, upBps = DEFAULT_UPLOAD_BPS, downBps = DEFAULT_DOWNLOAD_BPS): void {
+    if (this.#nodes.has(id)) throw new Error(`swarm: node ${id} already exists`);
+    const n = new SwarmNode(id, upBps > 0 ? upBps : 0, downBps > 0 ? downBps : 0, fs, Prng.stream(this.#seed, `swarm:${id}`));
+    n.reachable = this.#net.isOnline(id);
+    n.group = this.#net.groupOf(id);
+    this.#nodes.set(id, n);
+    this.#nodeList.push(n);
+  }
+
+  #node(id: string): SwarmNode {
+    const n = this.#nodes.get(id);
+    if (!n) throw new Error(`swarm: unknown node ${id}`);
+    return n;
+  }
+
+  /** The next `count` pieces this node uploads arrive corrupted (fails SHA-1 at the receiver). */
+  corruptNextPiece(nodeId: string, count = 1): void {
+    this.#node(nodeId).corruptNext += count;
+    this.#trace.record('swarm.fault.corrupt', { node: nodeId, count });
+  }
+
+  /** Change a node's bandwidth (bytes/s; 0 = does not upload / download); running transfers adapt at once. */
+  setBandwidth(nodeId: string, upBps: number, downBps: number): void {
+    const n = this.#node(nodeId);
+    n.upBps = upBps > 0 ? upBps : 0;
+    n.downBps = downBps > 0 ? downBps : 0;
+    this.#trace.record('swarm.bandwidth', { node: nodeId, up: n.upBps, down: n.downBps });
+    const affected = new Set<SwarmNode>([n]);
+    if (n.upBps === 0) for (const t of n.upList.slice()) this.#abort(t, affected);
+    if (n.downBps === 0) for (const t of n.downList.slice()) this.#abort(t, affected);
+    const now = this.#kernel.now();
+    const up = n.sendingUp > 0 ? n.upBps / n.sendingUp : 0;
+    const down = n.sendingDown > 0 ? n.downBps / n.sendingDown : 0;
+    for (const t of n.upList) {
+      if (!t.sending) continue;
+      t.upShare = up;
+      this.#update(t, now);
+    }
+    for (const t of n.downList) {
+      if (!t.sending) continue;
+      t.downShare = down;
+      this.#update(t, now);
+    }
+    for (const x of affected) this.#refill(x);
+  }
+
+  stats(nodeId: string): { bytesUp: number; bytesDown: number; badPieces: number } {
+    const n = this.#node(nodeId);
+    return { bytesUp: n.bytesUp, bytesDown: n.bytesDown, badPieces: n.badPieces };
+  }
+
+  /** Sessions of a node (join order). */
+  sessionsOf(nodeId: string): Session[] {
+    return this.#node(nodeId).sessions.slice();
+  }
+
+  session(nodeId: string, infoHash: string): Session | undefined {
+    return this.#node(nodeId).sessions.find((s) => s.torrent.infoHash === infoHash);
+  }
+
+  /** Pieces a node holds of a torrent, as a copy (tests, reports). */
+  piecesHeld(nodeId: string, infoHash: string): Uint8Array | undefined {
+    return this.session(nodeId, infoHash)?.have.slice();
+  }
+
+  /** Number of transfers running across the world. */
+  activeTransfers(): number {
+    let n = 0;
+    for (const node of this.#nodeList) n += node.upList.length;
+    return n;
+  }
+
+  // ---------------- joining and leaving ----------------
+
+  #torrent(infoHash: string): Torrent {
+    let t = this.#torrents.get(infoHash);
+    if (!t) {
+      t = new Torrent(infoHash);
+      this.#torrents.set(infoHash, t);
+    }
+    return t;
+  }
+
+  /** Join a torrent by info-hash (magnet); returns the existing session when already in. */
+  join(nodeId: string, infoHash: string, parentDir: string): Session {
+    const node = this.#node(nodeId);
+    const existing = node.sessions.find((s) => s.torrent.infoHash === infoHash);
+    if (existing) return existing;
+    const torrent = this.#torrent(infoHash);
+    const s = new Session(node, torrent, parentDir, node.rng.nextUint32(), this.opts.announceMs);
+    node.sessions.push(s);
+    this.#trace.record('swarm.join', { node: nodeId, ih: torrent.short });
+    this.#connect(s, this.opts.peersPerTorrent, true);
+    torrent.sessions.push(s);
+    this.#tryMeta(s);
+    this.#armAnnounce(s);
+    return s;
+  }
+
+  /**
+   * Seed a torrent from files at `<parentDir>/<name>/`. Pieces whose bytes match the
+   * torrent's hashes are held; the others are not served. Returns the info-hash.
+   */
+  seed(nodeId: string, torrentFile: Uint8Array, parentDir: string): string {
+    const parsed: ParsedTorrent = parseTorrentFile(torrentFile);
+    const node = this.#node(nodeId);
+    const torrent = this.#torrent(parsed.infoHash);
+    if (!torrent.meta) this.#setMeta(torrent, parsed);
+    const s = this.join(nodeId, parsed.infoHash, parentDir);
+    if (!s.hasMeta) {
+      if (s.metaEv) {
+        this.#kernel.cancel(s.metaEv);
+        s.metaEv = undefined;
+      }
+      this.#gotMeta(s);
+    } else {
+      this.#scanFiles(s);
+    }
+    this.#trace.record('swarm.seed', { node: node.id, ih: torrent.short, have: s.haveCount });
+    this.#fillUp(node);
+    return parsed.infoHash;
+  }
+
+  /** Leave a torrent. Pending waits reject with TorrentRemoved unless `abandon` (crash). */
+  leave(nodeId: string, infoHash: string, abandon = false): void {
+    const node = this.#node(nodeId);
+    const s = node.sessions.find((x) => x.torrent.infoHash === infoHash);
+    if (!s) return;
+    this.#drop(s, abandon);
+  }
+
+  /** Leave every torrent of a node. */
+  leaveAll(nodeId: string, abandon = false): void {
+    const node = this.#node(nodeId);
+    for (const s of node.sessions.slice()) this.#drop(s, abandon);
+  }
+
+  #drop(s: Session, abandon: boolean): void {
+    const node = s.node;
+    s.active = false;
+    this.#trace.record('swarm.leave', { node: node.id, ih: s.torrent.short });
+    if (s.metaEv) this.#kernel.cancel(s.metaEv);
+    if (s.announceEv) this.#kernel.cancel(s.announceEv);
+    s.metaEv = undefined;
+    s.announceEv = undefined;
+    const affected = new Set<SwarmNode>();
+    for (const t of node.upList.slice()) if (t.from === s) this.#abort(t, affected);
+    for (const t of node.downList.slice()) if (t.to === s) this.#abort(t, affected);
+    for (const p of s.peers) {
+      const i = p.peers.indexOf(s);
+      if (i >= 0) p.peers.splice(i, 1);
+      this.#armAnnounce(p);
+    }
+    s.peers.length = 0;
+    if (s.base >= 0) {
+      const t = s.torrent;
+      t.haveAll.fill(0, s.base, s.base + t.words);
+      t.needAll.fill(0, s.base, s.base + t.words);
+      t.missAll.fill(0, s.base, s.base + t.words);
+      t.freeRows.push(s.base);
+      s.base = -1;
+      s.hasMeta = false;
+    }
+    const ts = s.torrent.sessions;
+    const i = ts.indexOf(s);
+    if (i >= 0) ts.splice(i, 1);
+    const j = node.sessions.indexOf(s);
+    if (j >= 0) node.sessions.splice(j, 1);
+    const err = new TorrentRemoved(s.torrent.infoHash);
+    const waiters = s.waiters;
+    const metaWaiters = s.metaWaiters;
+    const pending = s.pendingWants;
+    s.waiters = [];
+    s.metaWaiters = [];
+    s.pendingWants = [];
+    if (!abandon) {
+      for (const w of pending) {
+        w.signal?.removeEventListener('abort', w.onAbort!);
+        w.reject(err);
+      }
+      for (const w of waiters) {
+        w.signal?.removeEventListener('abort', w.onAbort!);
+        w.reject(err);
+      }
+      for (const w of metaWaiters) {
+        w.signal?.removeEventListener('abort', w.onAbort!);
+        w.reject(err);
+      }
+      if (waiters.length + metaWaiters.length + pending.length > 0) this.onSettle();
+    }
+    for (const n of affected) this.#refill(n);
+  }
+
+  #connect(s: Session, want: number, respectCap: boolean): number {
+    const others = s.torrent.sessions;
+    const cap = this.opts.maxConnections;
+    let made = 0;
+    const consider = (o: Session): void => {
+      if (o === s || !o.active || o.node === s.node) return;
+      if (respectCap && o.peers.length >= cap) return;
+      if (s.peers.includes(o)) return;
+      s.peers.push(o);
+      o.peers.push(s);
+      made++;
+    };
+    if (others.length <= want * 2) {
+      // Small swarm: consider everyone, in a random order.
+      const order = s.node.rng.shuffle(others.slice());
+      for (const o of order) {
+        if (made >= want) break;
+        consider(o);
+      }
+    } else {
+      for (let tries = 0; tries < want * 3 && made < want; tries++) consider(s.node.rng.pick(others));
+    }
+    if (made > 0 && this.opts.tracePieces) {
+      this.#trace.record('swarm.connect', { node: s.node.id, ih: s.torrent.short, peers: s.peers.length });
+    }
+    return made;
+  }
+
+  // ---------------- metadata ----------------
+
+  #setMeta(torrent: Torrent, p: ParsedTorrent): void {
+    const total = p.files.reduce((a, f) => a + f.length, 0);
+    torrent.meta = {
+      name: p.name,
+      pieceLength: p.pieceLength,
+      pieceCount: p.pieceHashes.length / 20,
+      totalLength: total,
+      pieceHashes: p.pieceHashes,
+      infoLength: p.infoLength,
+      files: p.files.map((f) => ({ ...f })),
+    };
+    torrent.pieces = new Array(p.pieceHashes.length / 20).fill(undefined);
+  }
+
+  static metadataOf(torrent: { infoHash: string; meta: Meta | undefined }): TorrentMetadata {
+    const m = torrent.meta!;
+    return {
+      infoHash: torrent.infoHash,
+      name: m.name,
+      pieceLength: m.pieceLength,
+      pieceCount: m.pieceCount,
+      files: m.files.map((f) => ({ ...f })),
+    };
+  }
+
+  /** A row (word offset) in the torrent's packed bitsets, zeroed. */
+  #allocRow(t: Torrent): number {
+    const words = (t.meta!.pieceCount + 31) >>> 5;
+    if (t.words === 0) t.words = words;
+    const free = t.freeRows.pop();
+    if (free !== undefined) return free;
+    const row = t.rows++;
+    if ((row + 1) * words > t.haveAll.length) {
+      const cap = Math.max(16, t.rows * 2) * words;
+      const h = new Uint32Array(cap);
+      h.set(t.haveAll);
+      t.haveAll = h;
+      const n = new Uint32Array(cap);
+      n.set(t.needAll);
+      t.needAll = n;
+      const m = new Uint32Array(cap);
+      m.set(t.missAll);
+      t.missAll = m;
+    }
+    return row * words;
+  }
+
+  #tryMeta(s: Session): void {
+    if (s.hasMeta || s.metaEv || !s.active || !s.node.reachable) return;
+    const meta = s.torrent.meta;
+    if (!meta) return;
+    const n = s.peers.length;
+    for (let k = 0; k < n; k++) {
+      const p = s.peers[(s.rrDown + k) % n]!;
+      if (!p.hasMeta || !this.#linked(s.node, p.node) || !(p.node.upBps > 0)) continue;
+      const lat = this.#net.sampleLatency(s.node.id, p.node.id);
+      const rate = Math.min(p.node.upBps, s.node.downBps);
+      const at = this.#kernel.now() + 2 * lat + Math.ceil((meta.infoLength * 1000) / rate);
+      s.metaEv = this.#kernel.schedule(at, 'swarm.meta', onMetaArrive, { swarm: this, s, src: p });
+      return;
+    }
+  }
+
+  /** @internal */
+  metaArrive(s: Session, src: Session): void {
+    s.metaEv = undefined;
+    if (!s.active || s.hasMeta) return;
+    if (!src.active || !this.#linked(s.node, src.node)) {
+      this.#tryMeta(s);
+      return;
+    }
+    const len = s.torrent.meta!.infoLength;
+    src.node.bytesUp += len;
+    s.node.bytesDown += len;
+    this.#trace.record('swarm.meta', { node: s.node.id, ih: s.torrent.short, from: src.node.id });
+    this.#gotMeta(s);
+    this.#fillDown(s.node);
+    this.#fillUp(s.node);
+  }
+
+  #gotMeta(s: Session): void {
+    const m = s.torrent.meta!;
+    const n = m.pieceCount;
+    s.hasMeta = true;
+    s.have = new Uint8Array(n);
+    s.base = this.#allocRow(s.torrent);
+    s.wanted = new Uint8Array(n);
+    s.inflight = new Uint8Array(n);
+    this.#scanFiles(s);
+    const waiters = s.metaWaiters;
+    s.metaWaiters = [];
+    if (waiters.length > 0) {
+      const md = Swarm.metadataOf(s.torrent);
+      for (const w of waiters) {
+        w.signal?.removeEventListener('abort', w.onAbort!);
+        w.resolve(md);
+      }
+      this.onSettle();
+    }
+    // Wants made before the metadata take effect now, synchronously.
+    const pending = s.pendingWants;
+    s.pendingWants = [];
+    for (const w of pending) {
+      w.signal?.removeEventListener('abort', w.onAbort!);
+      this.#applyWant(s, w.range, w.signal).then(w.resolve, w.reject);
+    }
+    for (const p of s.peers) this.#tryMeta(p);
+  }
+
+  /**
+   * Fetch the piece range `range(metadata)` gives, as soon as the metadata is known
+   * (at once when it is). Resolves once all those pieces are held and written.
+   */
+  wantWhenKnown(s: Session, range: (m: TorrentMetadata) => [number, number], signal?: AbortSignal): Promise<void> {
+    if (!s.active) return Promise.reject(new TorrentRemoved(s.torrent.infoHash));
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (s.hasMeta) return this.#applyWant(s, range, signal);
+    return new Promise((resolve, reject) => {
+      const w: PendingWant = { range, resolve, reject, signal, onAbort: undefined };
+      if (signal) {
+        w.onAbort = () => {
+          const i = s.pendingWants.indexOf(w);
+          if (i >= 0) s.pendingWants.splice(i, 1);
+          reject(signal.reason);
+          this.onSettle();
+        };
+        signal.addEventListener('abort', w.onAbort, { once: true });
+      }
+      s.pendingWants.push(w);
+    });
+  }
+
+  #applyWant(s: Session, range: (m: TorrentMetadata) => [number, number], signal?: AbortSignal): Promise<void> {
+    let r: [number, number];
+    try {
+      r = range(Swarm.metadataOf(s.torrent));
+    } catch (e) {
+      this.onSettle();
+      return Promise.reject(e);
+    }
+    return this.want(s, r[0], r[1], signal);
+  }
+
+  /** Mark as held the pieces already in the node's files with the right hash. */
+  #scanFiles(s: Session): void {
+    const m = s.torrent.meta!;
+    const fs = s.node.fs;
+    const dir = `${s.parentDir}/${m.name}`;
+    const fileChunks: (Uint8Array[] | undefined)[] = m.files.map((f) => {
+      const path = `${dir}/${f.path}`;
+      if (!fs.exists(path)) return undefined;
+      return fs.chunks ? fs.chunks(path) : [fs.read(path)];
+    });
+    if (fileChunks.every((c) => c === undefined)) return;
+    const P = m.pieceLength;
+    let found = 0;
+    for (let p = 0; p < m.pieceCount; p++) {
+      if (s.have[p]) continue;
+      const bytes = this.#localPiece(m, fileChunks, p * P, Math.min(P, m.totalLength - p * P));
+      if (!bytes) continue;
+      if (!sameHash(sha1(bytes), m.pieceHashes, p)) continue;
+      if (!s.torrent.pieces[p]) s.torrent.pieces[p] = bytes;
+      this.#gain(s, p, false);
+      found++;
+    }
+    if (found > 0) this.#trace.record('swarm.reuse', { node: s.node.id, ih: s.torrent.short, pieces: found });
+  }
+
+  /** Bytes [start, start+len) of the torrent from the node's files, or undefined. */
+  #localPiece(m: Meta, fileChunks: (Uint8Array[] | undefined)[], start: number, len: number): Uint8Array | undefined {
+    const parts: Uint8Array[] = [];
+    let pos = start;
+    const end = start + len;
+    for (let fi = 0; fi < m.files.length && pos < end; fi++) {
+      const f = m.files[fi]!;
+      if (f.offset + f.length <= pos) continue;
+      const chunks = fileChunks[fi];
+      if (!chunks) return undefined;
+      let fpos = pos - f.offset;
+      const fend = Math.min(end, f.offset + f.length) - f.offset;
+      let cstart = 0;
+      for (const c of chunks) {
+        const cend = cstart + c.length;
+        if (cend > fpos && cstart < fend) {
+          const a = Math.max(fpos, cstart) - cstart;
+          const b = Math.min(fend, cend) - cstart;
+          parts.push(c.subarray(a, b));
+          fpos = cstart + b;
+        }
+        cstart = cend;
+        if (fpos >= fend) break;
+      }
+      if (fpos < fend) return undefined;
+      pos = f.offset + fend;
+    }
+    if (pos < end) return undefined;
+    return concat(parts, len);
+  }
+
+  metadata(s: Session, signal?: AbortSignal): Promise<TorrentMetadata> {
+    if (!s.active) return Promise.reject(new TorrentRemoved(s.torrent.infoHash));
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (s.hasMeta) return Promise.resolve(Swarm.metadataOf(s.torrent));
+    return new Promise((resolve, reject) => {
+      const w: MetaWaiter = { resolve, reject, signal, onAbort: undefined };
+      if (signal) {
+        w.onAbort = () => {
+          const i = s.metaWaiters.indexOf(w);
+          if (i >= 0) s.metaWaiters.splice(i, 1);
+          reject(signal.reason);
+          this.onSettle();
+        };
+        signal.addEventListener('abort', w.onAbort, { once: true });
+      }
+      s.metaWaiters.push(w);
+    });
+  }
+
+  // ---------------- wanting pieces ----------------
+
+  /** Fetch pieces [first, end); resolves once all are held and written to the files. */
+  want(s: Session, first: number, end: number, signal?: AbortSignal): Promise<void> {
+    if (!s.active) return Promise.reject(new TorrentRemoved(s.torrent.infoHash));
+    if (!s.hasMeta) return Promise.reject(new Error('swarm.want: metadata not known yet'));
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const n = s.torrent.meta!.pieceCount;
+    first = Math.max(0, Math.min(n, Math.floor(first)));
+    end = Math.max(first, Math.min(n, Math.floor(end)));
+    let remaining = 0;
+    for (let p = first; p < end; p++) {
+      if (!s.wanted[p]) {
+        s.wanted[p] = 1;
+        s.wantedCount++;
+        if (!s.have[p]) this.#addMissing(s, p);
+      }
+      if (!s.have[p]) remaining++;
+    }
+    this.#trace.record('swarm.want', { node: s.node.id, ih: s.torrent.short, first, end, missing: remaining });
+    if (remaining === 0) {
+      this.#writeFiles(s, first, end);
+      return Promise.resolve();
+    }
+    const promise = new Promise<void>((resolve, reject) => {
+      const w: Waiter = { first, end, remaining, resolve, reject, signal, onAbort: undefined };
+      if (signal) {
+        w.onAbort = () => {
+          const i = s.waiters.indexOf(w);
+          if (i >= 0) s.waiters.splice(i, 1);
+          this.#rewant(s);
+          this.#trace.record('swarm.cancel', { node: s.node.id, ih: s.torrent.short, first, end });
+          reject(signal.reason);
+          this.onSettle();
+        };
+        signal.addEventListener('abort', w.onAbort, { once: true });
+      }
+      s.waiters.push(w);
+    });
+    s.announceDelay = this.opts.announceMs;
+    this.#armAnnounce(s);
+    this.#fillDown(s.node);
+    return promise;
+  }
+
+  /** After a cancel: want only what the remaining waiters need. */
+  #rewant(s: Session): void {
+    const n = s.torrent.meta!.pieceCount;
+    s.wanted.fill(0);
+    s.wantedCount = 0;
+    for (const w of s.waiters) {
+      for (let p = w.first; p < w.end; p++) {
+        if (!s.wanted[p]) {
+          s.wanted[p] = 1;
+          s.wantedCount++;
+        }
+      }
+    }
+    s.missingCount = 0;
+    s.torrent.needAll.fill(0, s.base, s.base + s.torrent.words);
+    s.torrent.missAll.fill(0, s.base, s.base + s.torrent.words);
+    for (let p = 0; p < n; p++) if (s.wanted[p] && !s.have[p]) this.#addMissing(s, p);
+  }
+
+  /** p became wanted and is not held. */
+  #addMissing(s: Session, p: number): void {
+    s.missingCount++;
+    s.torrent.missAll[s.base + (p >>> 5)]! |= 1 << (p & 31);
+    if (!s.inflight[p]) s.torrent.needAll[s.base + (p >>> 5)]! |= 1 << (p & 31);
+  }
+
+  #gain(s: Session, p: number, notify: boolean): void {
+    s.have[p] = 1;
+    s.haveCount++;
+    const t = s.torrent;
+    const i = s.base + (p >>> 5);
+    const bit = 1 << (p & 31);
+    if (t.missAll[i]! & bit) s.missingCount--;
+    t.haveAll[i]! |= bit;
+    t.needAll[i]! &= ~bit;
+    t.missAll[i]! &= ~bit;
+    s.progressMark++;
+    if (!notify) return;
+    if (s.progress.size > 0) {
+      const ev: TorrentProgress = { infoHash: s.torrent.infoHash, piecesHave: s.haveCount, piecesWanted: s.wantedCount };
+      for (const l of [...s.progress]) l(ev);
+    }
+    if (s.waiters.length > 0) {
+      let done: Waiter[] | undefined;
+      for (const w of s.waiters) {
+        if (p >= w.first && p < w.end && --w.remaining === 0) (done ??= []).push(w);
+      }
+      if (done) {
+        for (const w of done) {
+          s.waiters.splice(s.waiters.indexOf(w), 1);
+          w.signal?.removeEventListener('abort', w.onAbort!);
+          this.#writeFiles(s, w.first, w.end);
+          this.#trace.record('swarm.done', { node: s.node.id, ih: s.torrent.short, first: w.first, end: w.end });
+          w.resolve();
+        }
+        this.onSettle();
+      }
+    }
+  }
+
+  // ---------------- files ----------------
+
+  /** Write the files overlapping pieces [first, end) into the node's FileSystem. */
+  #writeFiles(s: Session, first: number, end: number): void {
+    const m = s.torrent.meta!;
+    const P = m.pieceLength;
+    const a = first * P;
+    const b = Math.min(end * P, m.totalLength);
+    const fs = s.node.fs;
+    const dir = `${s.parentDir}/${m.name}`;
+    fs.mkdirp(dir);
+    for (const f of m.files) {
+      const overlaps = f.length === 0 ? f.offset >= a && f.offset <= b : f.offset < b && f.offset + f.length > a;
+      if (!overlaps) continue;
+      const chunks = this.#fileChunks(s, f);
+      const path = `${dir}/${f.path}`;
+      if (fs.writeChunks) fs.writeChunks(path, chunks);
+      else fs.writeAtomic(path, concat(chunks, f.length));
+    }
+  }
+
+  #fileChunks(s: Session, f: { length: number; offset: number }): Uint8Array[] {
+    const t = s.torrent;
+    const P = t.meta!.pieceLength;
+    const out: Uint8Array[] = [];
+    let zeros = 0;
+    const flushZeros = () => {
+      while (zeros > 0) {
+        const k = Math.min(zeros, ZERO.length);
+        out.push(ZERO.subarray(0, k));
+        zeros -= k;
+      }
+    };
+    const fend = f.offset + f.length;
+    for (let pos = f.offset; pos < fend; ) {
+      const p = Math.floor(pos / P);
+      const pend = Math.min((p + 1) * P, fend);
+      const bytes = s.have[p] ? t.pieces[p] : undefined;
+      if (!bytes) {
+        zeros += pend - pos;
+      } else {
+        flushZeros();
+        const seg = bytes.subarray(pos - p * P, pend - p * P);
+        const prev = out[out.length - 1];
+        if (prev && prev.buffer === seg.buffer && prev.byteOffset + prev.length === seg.byteOffset) {
+          out[out.length - 1] = new Uint8Array(prev.buffer, prev.byteOffset, prev.length + seg.length);
+        } else {
+          out.push(seg);
+        }
+      }
+      pos = pend;
+    }
+    flushZeros();
+    return out;
+  }
+
+  // ---------------- transfers ----------------
+
+  #linked(a: SwarmNode, b: SwarmNode): boolean {
+    return a.reachable && b.reachable && a.group === b.group;
+  }
+
+  /**
+   * A piece `up` can give `down`, or -1: the first set bit of have(up) & need(down), from
+   * a rotating word and bit so that peers spread over different pieces.
+   */
+  #pick(up: Session, down: Session): number {
+    if (down.missingCount <= down.inflightCount) return -1;
+    const ub = up.base;
+    const db = down.base;
+    if (ub < 0 || db < 0) return -1;
+    const torrent = up.torrent;
+    const uh = torrent.haveAll;
+    const dn = torrent.needAll;
+    const words = torrent.words;
+    const rot = down.rot;
+    down.rot = (rot + 0x9e3779b9) >>> 0;
+    const start = rot % words;
+    const r = (rot >>> 27) & 31;
+    for (let k = 0; k < words; k++) {
+      let w = start + k;
+      if (w >= words) w -= words;
+      const x = uh[ub + w]! & dn[db + w]!;
+      if (x === 0) continue;
+      let y = (x >>> r) << r;
+      if (y === 0) y = x;
+      return (w << 5) + 31 - Math.clz32(y & -y);
+    }
+    return -1;
+  }
+
+  #start(from: Session, to: Session, p: number): void {
+    const up = from.node;
+    const down = to.node;
+    const m = from.torrent.meta!;
+    const size = Math.min(m.pieceLength, m.totalLength - p * m.pieceLength);
+    const now = this.#kernel.now();
+    const lat = this.#net.sampleLatency(down.id, up.id);
+    const t = new Transfer(this, from, to, p, size);
+    if (up.corruptNext > 0) {
+      up.corruptNext--;
+      t.corrupt = true;
+    }
+    to.inflight[p] = 1;
+    to.inflightCount++;
+    to.torrent.needAll[to.base + (p >>> 5)]! &= ~(1 << (p & 31));
+    t.upIdx = up.upList.length;
+    up.upList.push(t);
+    t.downIdx = down.downList.length;
+    down.downList.push(t);
+    down.downFrom.push(from);
+    t.ev = this.#kernel.schedule(now + lat, 'swarm.request', onRequestArrive, t);
+  }
+
+  /** @internal The request reached the uploader: the piece starts flowing. */
+  requestArrived(t: Transfer): void {
+    const up = t.upNode;
+    const down = t.downNode;
+    const now = this.#kernel.now();
+    t.sending = true;
+    t.last = now;
+    t.ev = undefined;
+    up.sendingUp++;
+    down.sendingDown++;
+    this.#reshare(up, down, now);
+  }
+
+  /**
+   * Fair shares changed on these two nodes: update their sending transfers. Each transfer
+   * caches both shares; a share only changes through a reshare of its node, so the cache
+   * is exact and the other end of a transfer need not be looked at.
+   */
+  #reshare(up: SwarmNode, down: SwarmNode, now: number): void {
+    const a = up.sendingUp > 0 ? up.upBps / up.sendingUp : 0;
+    const b = down.sendingDown > 0 ? down.downBps / down.sendingDown : 0;
+    const ul = up.upList;
+    for (let i = 0; i < ul.length; i++) {
+      const x = ul[i]!;
+      if (!x.sending) continue;
+      x.upShare = a;
+      if (x.downNode === down) x.downShare = b;
+      this.#update(x, now);
+    }
+    const dl = down.downList;
+    for (let i = 0; i < dl.length; i++) {
+      const x = dl[i]!;
+      if (!x.sending || x.upNode === up) continue;
+      x.downShare = b;
+      this.#update(x, now);
+    }
+  }
+
+  /** Apply a transfer's fair share; when it changed, account progress so far and move its end. */
+  #update(t: Transfer, now: number): void {
+    const rate = t.upShare < t.downShare ? t.upShare : t.downShare;
+    if (rate === t.rate && t.ev !== undefined) return;
+    if (now > t.last && t.rate > 0) t.remaining -= (t.rate * (now - t.last)) / 1000;
+    t.last = now;
+    t.rate = rate;
+    const rem = t.remaining > 0 ? t.remaining : 0;
+    const at = now + Math.ceil((rem * 1000) / rate);
+    if (t.ev) this.#kernel.reschedule(t.ev, at);
+    else t.ev = this.#kernel.schedule(at, 'swarm.piece', onTransferDone, t);
+  }
+
+  #unlink(t: Transfer): void {
+    const up = t.upNode;
+    const down = t.downNode;
+    const ul = up.upList;
+    const lastU = ul.pop()!;
+    if (lastU !== t) {
+      ul[t.upIdx] = lastU;
+      lastU.upIdx = t.upIdx;
+    }
+    const dl = down.downList;
+    const lastD = dl.pop()!;
+    const lastFrom = down.downFrom.pop()!;
+    if (lastD !== t) {
+      dl[t.downIdx] = lastD;
+      down.downFrom[t.downIdx] = lastFrom;
+      lastD.downIdx = t.downIdx;
+    }
+    const to = t.to;
+    const p = t.piece;
+    to.inflight[p] = 0;
+    to.inflightCount--;
+    if (to.base >= 0) {
+      const i = to.base + (p >>> 5);
+      const bit = 1 << (p & 31);
+      const torrent = to.torrent;
+      if (torrent.missAll[i]! & bit) torrent.needAll[i]! |= bit;
+    }
+    if (t.sending) {
+      t.sending = false;
+      up.sendingUp--;
+      down.sendingDown--;
+      this.#reshare(up, down, this.#kernel.now());
+    }
+  }
+
+  /** @internal */
+  transferDone(t: Transfer): void {
+    const from = t.from;
+    const to = t.to;
+    this.#unlink(t);
+    from.node.bytesUp += t.size;
+    to.node.bytesDown += t.size;
+    const torrent = to.torrent;
+    const p = t.piece;
+    let ok = true;
+    if (t.corrupt) {
+      const good = torrent.pieces[p]!;
+      const bad = good.slice();
+      const i = from.node.rng.int(0, bad.length - 1);
+      bad[i] = (bad[i] ?? 0) ^ 0xff;
+      ok = sameHash(createHash('sha1').update(bad).digest(), torrent.meta!.pieceHashes, p);
+    } else {
+      ok = sameHash(sha1(torrent.pieces[p]!), torrent.meta!.pieceHashes, p);
+    }
+    if (!ok) {
+      to.node.badPieces++;
+      this.#trace.record('swarm.badpiece', { from: from.node.id, to: to.node.id, ih: torrent.short, p });
+    } else if (to.active && !to.have[p]) {
+      if (this.opts.tracePieces) {
+        this.#trace.record('swarm.piece', { from: from.node.id, to: to.node.id, ih: torrent.short, p });
+      }
+      this.#gain(to, p, true);
+    }
+    // The uploader picks its next downloader first (round robin), so a downloader does
+    // not grab back the slot it just freed.
+    this.#fillUp(from.node);
+    this.#fillDown(to.node);
+    if (ok && to.active) this.#offer(to, p);
+  }
+
+  #abort(t: Transfer, affected: Set<SwarmNode>): void {
+    const now = this.#kernel.now();
+    if (t.sending && now > t.last && t.rate > 0) t.remaining -= (t.rate * (now - t.last)) / 1000;
+    const done = t.sending ? Math.max(0, Math.min(t.size, Math.floor(t.size - t.remaining))) : 0;
+    t.from.node.bytesUp += done;
+    t.to.node.bytesDown += done;
+    if (t.ev) this.#kernel.cancel(t.ev);
+    this.#unlink(t);
+    if (this.opts.tracePieces) {
+      this.#trace.record('swarm.abort', { from: t.from.node.id, to: t.to.node.id, ih: t.to.torrent.short, p: t.piece });
+    }
+    affected.add(t.from.node);
+    affected.add(t.to.node);
+  }
+
+  /** A session just got piece p: peers that want it and have room start fetching it. */
+  #offer(s: Session, p: number): void {
+    const node = s.node;
+    const upSlots = this.opts.uploadSlots;
+    const downSlots = this.opts.downloadSlots;
+    if (!node.reachable || !(node.upBps > 0)) return;
+    const peers = s.peers;
+    const w = p >>> 5;
+    const bit = 1 << (p & 31);
+    const need = s.torrent.needAll;
+    for (let k = 0; k < peers.length && node.upList.length < upSlots; k++) {
+      const d = peers[k]!;
+      // needBits: wanted, not held, not in flight (empty before the metadata)
+      if (d.base < 0 || (need[d.base + w]! & bit) === 0) continue;
+      const dn = d.node;
+      if (dn.downList.length >= downSlots || !dn.reachable || dn.group !== node.group || !(dn.downBps > 0)) continue;
+      if (this.#pairBusy(s, d)) continue;
+      this.#start(s, d, p);
+    }
+  }
+
+  /** Whether `up` already sends `pipeline` pieces to `down`. */
+  #pairBusy(up: Session, down: Session): boolean {
+    // A session belongs to one torrent, so `from === up` implies the download is `down`'s.
+    const list = down.node.downFrom;
+    const max = this.opts.pipeline;
+    let n = 0;
+    for (let i = 0; i < list.length; i++) if (list[i] === up && ++n >= max) return true;
+    return false;
+  }
+
+  /** Start downloads for a node while it has free download slots. */
+  #fillDown(node: SwarmNode): void {
+    if (!node.reachable || !(node.downBps > 0)) return;
+    const slots = this.opts.downloadSlots;
+    const upSlots = this.opts.uploadSlots;
+    const sessions = node.sessions;
+    for (let si = 0; si < sessions.length && node.downList.length < slots; si++) {
+      const s = sessions[si]!;
+      if (!s.hasMeta) continue;
+      while (node.downList.length < slots && s.missingCount > s.inflightCount) {
+        const peers = s.peers;
+        const n = peers.length;
+        // With downloads running, a few peers per call is enough: the next completion tries
+        // the next few. An idle downloader looks at every peer so it cannot stall.
+        const probes = node.downList.length === 0 || n < PROBES ? n : PROBES;
+        let started = false;
+        let idx = s.rrDown % n;
+        for (let k = 0; k < probes; k++, idx = idx + 1 === n ? 0 : idx + 1) {
+          const u = peers[idx]!;
+          const un = u.node;
+          if (un.upList.length >= upSlots || !un.reachable || un.group !== node.group || !(un.upBps > 0)) continue;
+          const p = this.#pick(u, s);
+          if (p < 0 || this.#pairBusy(u, s)) continue;
+          s.rrDown = idx + 1;
+          this.#start(u, s, p);
+          started = true;
+          break;
+        }
+        if (!started) {
+          s.rrDown += probes;
+          break;
+        }
+      }
+    }
+  }
+
+  /** Start uploads for a node while it has free upload slots. */
+  #fillUp(node: SwarmNode): void {
+    if (!node.reachable || !(node.upBps > 0)) return;
+    const slots = this.opts.uploadSlots;
+    const downSlots = this.opts.downloadSlots;
+    const sessions = node.sessions;
+    for (let si = 0; si < sessions.length && node.upList.length < slots; si++) {
+      const s = sessions[si]!;
+      if (s.haveCount === 0) continue;
+      while (node.upList.length < slots) {
+        const peers = s.peers;
+        const n = peers.length;
+        const probes = node.upList.length === 0 || n < PROBES ? n : PROBES;
+        let started = false;
+        let idx = s.rrUp % n;
+        for (let k = 0; k < probes; k++, idx = idx + 1 === n ? 0 : idx + 1) {
+          const d = peers[idx]!;
+          const p = this.#pick(s, d);
+          if (p < 0) continue;
+          const dn = d.node;
+          if (dn.downList.length >= downSlots || !dn.reachable || dn.group !== node.group || !(dn.downBps > 0)) continue;
+          if (this.#pairBusy(s, d)) continue;
+          s.rrUp = idx + 1;
+          this.#start(s, d, p);
+          started = true;
+          break;
+        }
+        if (!started) {
+          s.rrUp += probes;
+          break;
+        }
+      }
+    }
+  }
+
+  #refill(node: SwarmNode): void {
+    this.#fillDown(node);
+    this.#fillUp(node);
+  }
+
+  // ---------------- announce (peer discovery) ----------------
+
+  /** Sessions still fetching (or without metadata) look for peers; complete ones wait to be found. */
+  #needsPeers(s: Session): boolean {
+    if (!s.active || !s.node.reachable) return false;
+    return !s.hasMeta || s.missingCount > 0;
+  }
+
+  #armAnnounce(s: Session): void {
+    if (s.announceEv || !this.#needsPeers(s)) return;
+    s.announceEv = this.#kernel.after(s.announceDelay, 'swarm.announce', announceFire, { swarm: this, s });
+  }
+
+  /** @internal */
+  announce(s: Session): void {
+    s.announceEv = undefined;
+    if (!this.#needsPeers(s)) return;
+    const progressed = s.progressMark !== s.lastMark;
+    s.lastMark = s.progressMark;
+    const starving = !s.hasMeta || (s.missingCount > 0 && s.inflightCount === 0 && !progressed);
+    const want = Math.max(this.opts.peersPerTorrent - s.peers.length, starving ? 4 : 0);
+    if (want > 0) {
+      const made = this.#connect(s, want, !starving);
+      if (made > 0) {
+        for (const p of s.peers) if (!p.hasMeta) this.#tryMeta(p);
+        this.#tryMeta(s);
+        this.#fillDown(s.node);
+        this.#fillUp(s.node);
+        for (const p of s.peers.slice(-made)) this.#refill(p.node);
+      }
+    }
+    s.announceDelay = progressed ? this.opts.announceMs : Math.min(s.announceDelay * 2, this.opts.maxAnnounceMs);
+    this.#armAnnounce(s);
+  }
+
+  // ---------------- connectivity ----------------
+
+  #connectivityChanged(id: string | undefined): void {
+    const changed: SwarmNode[] = [];
+    const nodes = id === undefined ? this.#nodeList : [this.#nodes.get(id)].filter((n) => n !== undefined);
+    for (const n of nodes) {
+      const r = this.#net.isOnline(n.id);
+      const g = this.#net.groupOf(n.id);
+      if (r !== n.reachable || g !== n.group) {
+        n.reachable = r;
+        n.group = g;
+        changed.push(n);
+      }
+    }
+    if (changed.length === 0) return;
+    const affected = new Set<SwarmNode>();
+    for (const n of changed) {
+      for (const t of n.upList.slice()) if (!this.#linked(t.from.node, t.to.node)) this.#abort(t, affected);
+      for (const t of n.downList.slice()) if (!this.#linked(t.from.node, t.to.node)) this.#abort(t, affected);
+    }
+    const wake = new Set<SwarmNode>(affected);
+    for (const n of changed) {
+      if (!n.reachable) continue;
+      wake.add(n);
+      for (const s of n.sessions) {
+        this.#tryMeta(s);
+        for (const p of s.peers) {
+          wake.add(p.node);
+          this.#tryMeta(p);
+        }
+        this.#armAnnounce(s);
+      }
+    }
+    for (const n of wake) this.#refill(n);
+  }
+}
+
+function announceFire(a: { swarm: Swarm; s: Session }): void {
+  a.swarm.announce(a.s);
+}

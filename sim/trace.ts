@@ -1,0 +1,126 @@
+// The trace of a run: one JSON object per line, `t` (virtual ms, integer) and `kind`
+// first, then the fields sorted by name (nested objects too), byte arrays as lowercase
+// hex, bigints as decimal strings, undefined fields left out. The SHA-256 of all lines
+// (each followed by '\n') is updated as lines arrive, so the hash is available even when
+// the lines themselves are not kept.
+
+import { createHash, type Hash } from 'node:crypto';
+
+export interface TraceRecord {
+  t: number;
+  kind: string;
+  fields: Record<string, unknown>;
+  line: string;
+}
+
+export interface TraceOptions {
+  /** Keep the lines in memory for `lines()` (default true). The hash is always kept. */
+  keepLines?: boolean;
+}
+
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+export function toHex(bytes: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < bytes.length; i++) s += HEX[bytes[i] as number];
+  return s;
+}
+
+function encodeValue(v: unknown): string {
+  switch (typeof v) {
+    case 'number':
+      return Number.isFinite(v) ? JSON.stringify(v) : JSON.stringify(String(v));
+    case 'string':
+      return JSON.stringify(v);
+    case 'boolean':
+      return v ? 'true' : 'false';
+    case 'bigint':
+      return JSON.stringify(v.toString());
+    case 'undefined':
+    case 'function':
+    case 'symbol':
+      return 'null';
+    default:
+      break;
+  }
+  if (v === null) return 'null';
+  if (v instanceof Uint8Array) return JSON.stringify(toHex(v));
+  if (Array.isArray(v)) return `[${v.map(encodeValue).join(',')}]`;
+  if (v instanceof Map) {
+    const keys = [...v.keys()].map(String).sort();
+    const obj: Record<string, unknown> = {};
+    for (const k of keys) obj[k] = v.get(k);
+    return encodeObject(obj);
+  }
+  if (v instanceof Set) return `[${[...v].map(encodeValue).sort().join(',')}]`;
+  return encodeObject(v as Record<string, unknown>);
+}
+
+function encodeObject(o: Record<string, unknown>): string {
+  const keys = Object.keys(o).sort();
+  let s = '{';
+  let first = true;
+  for (const k of keys) {
+    const val = o[k];
+    if (val === undefined) continue;
+    if (!first) s += ',';
+    first = false;
+    s += `${JSON.stringify(k)}:${encodeValue(val)}`;
+  }
+  return `${s}}`;
+}
+
+/** The canonical line for a record (exported for tests and tools). */
+export function traceLine(t: number, kind: string, fields: Record<string, unknown>): string {
+  const body = encodeObject(fields);
+  return `{"t":${Math.round(t)},"kind":${JSON.stringify(kind)}${body === '{}' ? '}' : `,${body.slice(1)}`}`;
+}
+
+export class Trace {
+  readonly #now: () => number;
+  readonly #keep: boolean;
+  readonly #lines: string[] = [];
+  readonly #listeners = new Set<(record: TraceRecord) => void>();
+  #hash: Hash = createHash('sha256');
+  #count = 0;
+
+  constructor(now: () => number, opts: TraceOptions = {}) {
+    this.#now = now;
+    this.#keep = opts.keepLines ?? true;
+  }
+
+  record(kind: string, fields: Record<string, unknown> = {}): void {
+    const t = Math.round(this.#now());
+    const line = traceLine(t, kind, fields);
+    this.#hash.update(line);
+    this.#hash.update('\n');
+    this.#count++;
+    if (this.#keep) this.#lines.push(line);
+    if (this.#listeners.size > 0) {
+      const record = { t, kind, fields, line };
+      for (const l of [...this.#listeners]) l(record);
+    }
+  }
+
+  /** Lines recorded so far (empty when created with keepLines: false). */
+  lines(): string[] {
+    return this.#lines.slice();
+  }
+
+  /** Number of records so far. */
+  get count(): number {
+    return this.#count;
+  }
+
+  /** SHA-256 (hex) of every line so far, each followed by '\n'. */
+  hash(): string {
+    return this.#hash.copy().digest('hex');
+  }
+
+  onRecord(listener: (record: TraceRecord) => void): () => void {
+    this.#listeners.add(listener);
+    return () => {
+      this.#listeners.delete(listener);
+    };
+  }
+}

@@ -1,0 +1,121 @@
+// The embedding example of docs/machines.md, run as is on the simulated world: a host app
+// creates an archive node over its ports, subscribes to the signals and drives it.
+
+import { expect, test } from 'vitest';
+import { createArchiveNode } from '../machines/embed.ts';
+import { InvariantMonitor } from '../machines/invariants.ts';
+import type { NodeSignal } from '../machines/signals.ts';
+import { communityIdOf, generateCommunityKey } from '../proto/signing.ts';
+import { chatTopic } from '../proto/topics.ts';
+import { SimWorld } from '../sim/world.ts';
+
+test('embedding example: a host app runs an owner and a member and listens to the signals', async () => {
+  // --- the example of docs/machines.md (begin)
+  const world = new SimWorld({ seed: 1, startTime: Date.UTC(2026, 0, 5) });
+  const ownerNode = world.addNode({ id: 'owner' });
+  const memberNode = world.addNode({ id: 'member' });
+
+  const key = generateCommunityKey();
+  const communityId = communityIdOf(key);
+  ownerNode.sim.keys.set(communityId, key); // holding the key makes `owner` the control node
+  const community = { id: communityId, chats: [`${communityId}-general`] };
+
+  const seen: string[] = [];
+  const owner = createArchiveNode({
+    nodeId: 'owner',
+    adapters: ownerNode.adapters,
+    communities: [community],
+  });
+  const member = createArchiveNode({
+    nodeId: 'member',
+    adapters: memberNode.adapters,
+    communities: [community],
+    options: { importRate: 'fast' },
+  });
+  member.subscribe((signal) => {
+    if (signal.type.startsWith('community.')) seen.push(signal.type);
+  });
+
+  // the host app stores the chat messages it has (here: one message a day for a week)
+  const topic = chatTopic(community.chats[0] as string);
+  for (let day = 0; day < 7; day++) {
+    ownerNode.adapters.storage.saveMessages([
+      {
+        sig: new Uint8Array(65),
+        timestamp: Math.floor(Date.UTC(2026, 0, 5 + day, 12) / 1000),
+        topic,
+        payload: new TextEncoder().encode(`hello on day ${day}`),
+        padding: new Uint8Array(0),
+        hash: new Uint8Array(32).fill(day + 1),
+        thirdPartyId: '',
+      },
+    ]);
+  }
+  await world.runForAsync(8 * 24 * 3600 * 1000); // a week later the owner archives and announces
+  await owner.stop();
+  await member.stop();
+  // --- the example (end)
+
+  expect(seen).toEqual([
+    'community.historyArchivesProtocolEnabled',
+    'community.downloadingHistoryArchivesStarted',
+    'community.historyArchiveDownloaded',
+    'community.historyArchivesSeeding',
+    'community.importingHistoryArchiveMessages',
+    'community.downloadingHistoryArchivesFinished',
+    'community.historyArchivesUnseeded', // stop() cancels the tasks and unseeds (§5.3)
+  ]);
+  expect(memberNode.adapters.storage.countMessages([topic])).toBe(7);
+  expect(owner.state()).toBe('stopped');
+  expect(memberNode.adapters.torrent.running).toBe(false);
+});
+
+test('embedding: monitors attached to embedded nodes see every signal and report no violation', async () => {
+  const world = new SimWorld({ seed: 2, startTime: Date.UTC(2026, 0, 5) });
+  const a = world.addNode({ id: 'a' });
+  const b = world.addNode({ id: 'b' });
+  const key = generateCommunityKey(new Uint8Array(32).fill(4));
+  const id = communityIdOf(key);
+  a.sim.keys.set(id, key);
+  const chats = [`${id}-x`];
+  const monitor = new InvariantMonitor({
+    pieceLength: 102_400,
+    topicsOf: () => chats.map((c) => chatTopic(c)),
+  });
+  const all: NodeSignal[] = [];
+  for (const n of [a, b]) {
+    const listener = monitor.attach({ id: n.id, adapters: n.adapters });
+    createArchiveNode({
+      nodeId: n.id,
+      adapters: n.adapters,
+      communities: [{ id, chats }],
+      onSignal: (s) => {
+        all.push(s);
+        listener(s);
+      },
+    });
+  }
+  a.adapters.storage.saveMessages([
+    {
+      sig: new Uint8Array(65),
+      timestamp: Math.floor(Date.UTC(2026, 0, 6) / 1000),
+      topic: chatTopic(chats[0] as string),
+      payload: new Uint8Array(500).fill(1),
+      padding: new Uint8Array(0),
+      hash: new Uint8Array(32).fill(1),
+      thirdPartyId: '',
+    },
+  ]);
+  await world.runForAsync(15 * 24 * 3600 * 1000);
+  expect(monitor.violation).toBeUndefined();
+  const v = monitor.verdicts();
+  for (const name of [
+    'dataAppendOnly',
+    'archiveLayout',
+    'onlyControlNodeDispatches',
+    'singleTask',
+  ] as const) {
+    expect(v[name]).toBe('ok');
+  }
+  expect(all.filter((s) => s.type === 'archive.archiveImported' && s.node === 'b')).toHaveLength(1);
+});

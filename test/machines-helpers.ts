@@ -1,0 +1,50 @@
+// Shared helpers of the machines tests: a small harness on the simulated world, with the
+// invariant monitors on (every test asserts they saw no violation), plus signal queries.
+
+import { expect } from 'vitest';
+import { wrapRelayPayload } from '../machines/community.ts';
+import { DAY } from '../machines/options.ts';
+import type { NodeSignal } from '../machines/signals.ts';
+import { encodeMagnetlinkMessage } from '../proto/signing.ts';
+import { chatTopic, contentTopicOf, magnetlinkChannelId } from '../proto/topics.ts';
+import { createHarness, type Harness, type HarnessConfig, type HarnessNode } from '../scenarios/harness.ts';
+
+export const WEEK = 7 * DAY;
+
+export async function small(patch: Partial<HarnessConfig> = {}): Promise<Harness> {
+  return createHarness({ seed: 7, members: 2, messagesPerDay: 30, durationMs: 15 * DAY, ...patch });
+}
+
+export function ofType<T extends NodeSignal['type']>(
+  n: HarnessNode,
+  type: T,
+): Extract<NodeSignal, { type: T }>[] {
+  return n.log.filter((s) => s.type === type) as Extract<NodeSignal, { type: T }>[];
+}
+
+/** The run kept every invariant that it exercised. */
+export function expectNoViolation(h: Harness): void {
+  const v = h.monitor.violation;
+  expect(v, v ? `${v.invariant}: ${v.message}` : '').toBeUndefined();
+}
+
+/** Publish a magnetlink message signed by `priv` on the community's channel, from `fromId`. */
+export function publishMagnetlink(
+  h: Harness,
+  fromId: string,
+  priv: Uint8Array,
+  clockMs: number,
+  magnetUri: string,
+): void {
+  const topic = chatTopic(magnetlinkChannelId(h.communityId));
+  const payload = encodeMagnetlinkMessage(priv, clockMs, magnetUri);
+  void h.node(fromId).adapters.messaging.publish({
+    pubsubTopic: h.options.pubsubTopicOf(h.communityId),
+    contentTopic: contentTopicOf(topic),
+    message: wrapRelayPayload(topic, payload, Math.floor(clockMs / 1000)),
+  });
+}
+
+export function at(h: Harness, offsetMs: number): number {
+  return h.start + offsetMs;
+}

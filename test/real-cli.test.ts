@@ -1,0 +1,197 @@
+// `archivist seed` and `archivist fetch` as separate processes on 127.0.0.1: JSON output,
+// verified downloads (index only, then everything), clean exits on SIGTERM and on their own,
+// and one-line errors for bad input.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeFolderTorrent } from './fixtures/real-torrent.ts';
+
+const BIN = join(import.meta.dirname, '..', 'bin', 'archivist.js');
+const P = 102_400;
+const NAME = '0x02cc00000000000000000000000000000000000000000000000000000000000003';
+let root: string;
+let data: Uint8Array;
+let index: Uint8Array;
+
+beforeAll(() => {
+  root = mkdtempSync(join(tmpdir(), 'archivist-cli-'));
+  data = new Uint8Array(P * 7).map((_, i) => (i * 31) ^ (i >> 9));
+  index = new Uint8Array(900).map((_, i) => i * 3);
+  const { torrent } = writeFolderTorrent(join(root, 'owner'), NAME, data, index);
+  writeFileSync(join(root, 'owner', `${NAME}.torrent`), torrent);
+});
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function run(args: string[], timeoutMs = 20_000): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => {
+      stdout += c.toString();
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString();
+    });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`archivist ${args[0]} did not exit within ${timeoutMs} ms (handles left?)`));
+    }, timeoutMs);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+function startSeeder(
+  args: string[],
+): Promise<{ child: ChildProcess; line: { infoHash: string; magnet: string; port: number } }> {
+  const child = spawn(process.execPath, [BIN, 'seed', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    let err = '';
+    child.stderr!.on('data', (c: Buffer) => {
+      err += c.toString();
+    });
+    const timer = setTimeout(() => reject(new Error(`seeder printed nothing: ${err}`)), 15_000);
+    child.stdout!.on('data', (c: Buffer) => {
+      out += c.toString();
+      if (out.includes('\n')) {
+        clearTimeout(timer);
+        resolve({ child, line: JSON.parse(out.split('\n')[0]!) });
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`seeder exited with ${code}: ${err}`)));
+  });
+}
+
+function stopped(child: ChildProcess, signal: NodeJS.Signals): Promise<number | null> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error('seeder did not exit after the signal'));
+    }, 5000);
+    child.removeAllListeners('exit');
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve(code);
+    });
+    child.kill(signal);
+  });
+}
+
+describe('archivist seed / fetch', () => {
+  it('seeds, serves an index-only fetch then a full verified fetch, and exits on SIGTERM', async () => {
+    const { child, line } = await startSeeder([join(root, 'owner', NAME)]);
+    try {
+      expect(line.infoHash).toMatch(/^[0-9a-f]{40}$/);
+      expect(line.magnet).toBe(`magnet:?xt=urn:btih:${line.infoHash}&dn=${NAME}&x.pe=127.0.0.1:${line.port}`);
+      const peer = `127.0.0.1:${line.port}`;
+
+      const first = await run([
+        'fetch',
+        line.magnet,
+        '--peer',
+        peer,
+        '--out',
+        join(root, 'm1'),
+        '--index-only',
+      ]);
+      expect(first.code).toBe(0);
+      const r1 = JSON.parse(first.stdout);
+      expect(r1).toMatchObject({ ok: true, infoHash: line.infoHash, name: NAME, pieces: 8 });
+      expect(readFileSync(join(root, 'm1', NAME, 'index'))).toEqual(Buffer.from(index));
+      expect(r1.bytesDown).toBeLessThan(3 * P);
+
+      // A magnet announced for another community is refused before anything is written.
+      const other = `0x03${'e'.repeat(64)}`;
+      const plain = line.magnet.replace(/&dn=[^&]*/, '');
+      const wrong = await run([
+        'fetch',
+        plain,
+        '--peer',
+        peer,
+        '--out',
+        join(root, 'm3'),
+        '--community',
+        other,
+      ]);
+      expect(wrong.code).toBe(1);
+      expect(JSON.parse(wrong.stdout).error).toMatch(
+        `torrent folder name "${NAME}" does not match the expected "${other}"`,
+      );
+      expect(existsSync(join(root, 'm3', NAME))).toBe(false);
+
+      const full = await run([
+        'fetch',
+        line.magnet,
+        '--peer',
+        peer,
+        '--out',
+        join(root, 'm1'),
+        '--community',
+        NAME,
+      ]);
+      expect(full.code).toBe(0);
+      expect(JSON.parse(full.stdout)).toMatchObject({ ok: true, piecesFetched: 8 });
+      expect(readFileSync(join(root, 'm1', NAME, 'data'))).toEqual(Buffer.from(data));
+    } finally {
+      expect(await stopped(child, 'SIGTERM')).toBe(0);
+    }
+  });
+
+  it('exits cleanly on SIGINT too', async () => {
+    const { child } = await startSeeder([join(root, 'owner', NAME), '--port', '0']);
+    expect(await stopped(child, 'SIGINT')).toBe(0);
+  });
+
+  it('reports a fetch with no reachable seeder as a JSON failure, exit 1', async () => {
+    const magnet = `magnet:?xt=urn:btih:${'1'.repeat(40)}&dn=${NAME}`;
+    const r = await run([
+      'fetch',
+      magnet,
+      '--peer',
+      '127.0.0.1:9',
+      '--out',
+      join(root, 'm2'),
+      '--timeout',
+      '1',
+    ]);
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      ok: false,
+      error: 'no torrent metadata from 127.0.0.1:9 within 1 s',
+    });
+    expect(existsSync(join(root, 'm2', NAME))).toBe(false);
+  });
+
+  it('refuses bad input with one line and exit 2', async () => {
+    const noFolder = await run(['seed', join(root, 'nope')]);
+    expect(noFolder.code).toBe(2);
+    expect(noFolder.stderr).toMatch(/^archivist: .*nope: no such community folder\n$/);
+    const badPeer = await run([
+      'fetch',
+      `magnet:?xt=urn:btih:${'1'.repeat(40)}`,
+      '--peer',
+      'localhost',
+      '--out',
+      root,
+    ]);
+    expect(badPeer.code).toBe(2);
+    expect(badPeer.stderr).toMatch(/--peer: localhost is not host:port/);
+    const badMagnet = await run(['fetch', 'magnet:?dn=x', '--peer', '127.0.0.1:1', '--out', root]);
+    expect(badMagnet.code).toBe(2);
+    expect(badMagnet.stderr).toMatch(/magnet: magnet link has no BitTorrent info-hash/);
+    const badPort = await run(['seed', join(root, 'owner', NAME), '--port', '70000']);
+    expect(badPort.code).toBe(2);
+  });
+});

@@ -1,0 +1,146 @@
+// `archivist run`, `archivist replay` and `archivist scenario schema` through the CLI entry:
+// output shapes and exit codes (0 all holds, 1 something failed, 2 bad input).
+
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { main } from '../cli/main.ts';
+
+const small = (expectation: string) => `name: cli-small
+duration: 9d
+communities:
+  - id: c1
+    chats: [general]
+nodes:
+  - name: owner
+    role: owner
+  - name: alice
+    role: member
+traffic:
+  - community: c1
+    rate: 30/d
+    size: 500B
+expect:
+${expectation}
+`;
+
+let out = '';
+let err = '';
+let dir = '';
+
+beforeEach(() => {
+  out = '';
+  err = '';
+  dir = mkdtempSync(join(tmpdir(), 'archivist-cli-'));
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    out += String(chunk);
+    return true;
+  });
+  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    err += String(chunk);
+    return true;
+  });
+});
+
+afterEach(() => {
+  vi.restoreAllMocks();
+  process.exitCode = undefined;
+});
+
+async function cli(...args: string[]): Promise<number> {
+  process.exitCode = undefined;
+  const code = await main(args);
+  process.exitCode = undefined;
+  return code;
+}
+
+describe('archivist run', () => {
+  it('prints one JSON object with the documented fields, writes trace and report, exits 0', async () => {
+    const file = join(dir, 'ok.yaml');
+    writeFileSync(file, small('  - rounds: {min: 1}\n  - node: alice\n    fullHistory: true'));
+    const trace = join(dir, 'out', 'trace.jsonl');
+    const report = join(dir, 'out', 'report.html');
+    const code = await cli('run', file, '--seed', '3', '--json', '--trace', trace, '--report', report);
+    expect(err).toBe('');
+    expect(code).toBe(0);
+    const result = JSON.parse(out);
+    expect(Object.keys(result)).toEqual([
+      'scenario',
+      'seed',
+      'ok',
+      'traceHash',
+      'virtualMs',
+      'events',
+      'rounds',
+      'magnetlinks',
+      'members',
+      'signals',
+      'invariants',
+      'expectations',
+    ]);
+    expect(result).toMatchObject({ scenario: 'cli-small', seed: 3, ok: true, virtualMs: 9 * 86_400_000 });
+    expect(result.traceHash).toMatch(/^[0-9a-f]{64}$/);
+    expect(Object.keys(result.rounds[0])).toEqual(['communityId', 'start', 'end', 'archives', 'infoHash']);
+    expect(Object.keys(result.magnetlinks[0])).toEqual([
+      'communityId',
+      'sender',
+      'clock',
+      'infoHash',
+      'accepted',
+    ]);
+    expect(Object.keys(result.members[0])).toEqual([
+      'node',
+      'communityId',
+      'downloaded',
+      'imported',
+      'messagesImported',
+      'bytesDown',
+      'bytesUp',
+    ]);
+    expect(result.expectations).toHaveLength(2);
+    expect(existsSync(report)).toBe(true);
+    const header = JSON.parse(readFileSync(trace, 'utf8').split('\n')[0] as string);
+    expect(header).toMatchObject({ kind: 'archivist.scenario', seed: 3, scenario: { name: 'cli-small' } });
+
+    out = '';
+    expect(await cli('replay', trace)).toBe(0);
+    expect(out).toContain(`identical:`);
+    expect(out).toContain(result.traceHash);
+  });
+
+  it('prints a readable summary without --json and exits 1 when an expectation fails', async () => {
+    const file = join(dir, 'fail.yaml');
+    writeFileSync(file, small('  - rounds: {min: 50}\n    text: far too many rounds'));
+    const code = await cli('run', file);
+    expect(code).toBe(1);
+    expect(out).toContain('cli-small (seed 1): FAILED');
+    expect(out).toMatch(/FAIL far too many rounds — rounds >= 50 \(got 1\)/);
+  });
+
+  it('exits 2 with a path-precise message on a bad scenario or flag', async () => {
+    const file = join(dir, 'bad.yaml');
+    writeFileSync(file, small('  - rounds: {min: 1}').replace('size: 500B', 'size: 500 bytes'));
+    expect(await cli('run', file)).toBe(2);
+    expect(err).toBe(
+      `archivist: ${file}: traffic[0].size: expected a size like "100KiB" or a number of bytes (line 13)\n`,
+    );
+    err = '';
+    writeFileSync(file, small('  - rounds: {min: 1}'));
+    expect(await cli('run', file, '--seed', 'abc')).toBe(2);
+    expect(err).toContain('--seed: expected a whole number');
+    err = '';
+    expect(await cli('replay', join(dir, 'none.jsonl'))).toBe(2);
+    expect(err).toContain('none.jsonl: no such file');
+  });
+});
+
+describe('archivist scenario schema', () => {
+  it('prints the JSON Schema', async () => {
+    expect(await cli('scenario', 'schema')).toBe(0);
+    const schema = JSON.parse(out);
+    expect(schema.$schema).toContain('json-schema.org');
+    expect(schema.title).toBe('archivist scenario');
+    expect(schema.properties.timeline.type).toBe('array');
+  });
+});
