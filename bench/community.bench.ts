@@ -1,4 +1,4 @@
-// `npm run bench:community [-- --members N --weeks W --per-day M]`: one owner and N members
+// `npm run bench:community [-- --members N --weeks W --per-day M --progress]`: one owner and N members
 // (default 5,000) running the archive node actors on the simulated world for W weekly
 // rounds (default 52) of M messages a day (default 2,000) of 200–2,000 bytes; every member
 // downloads every archive at piece level through the simulated swarm and imports it.
@@ -9,7 +9,9 @@
 //   instead of storing them (5,000 copies of a year of messages would not fit in memory);
 // - decoded archives are shared between members (`archiveCache`): every member's bytes are
 //   piece-verified copies of the owner's, so one decode per archive is enough;
-// - only the owner listens to live chat traffic (members get history from the archives);
+// - only the owner listens to live chat traffic (members get history from the archives),
+//   and the magnetlink channel travels on its own pubsub topic, so members do not relay
+//   every chat message (`magnetlinkPubsubTopicOf`);
 // - import steps hand a whole archive per scheduled step at the fast rate (the end time of
 //   each import is the same as chunk by chunk; `importStepChunks`).
 
@@ -25,6 +27,7 @@ const { values } = parseArgs({
     weeks: { type: 'string', default: '52' },
     'per-day': { type: 'string', default: '2000' },
     seed: { type: 'string', default: '1' },
+    progress: { type: 'boolean', default: false },
   },
 });
 const members = Number(values.members);
@@ -60,6 +63,15 @@ function countingStorage(inner: Storage): Storage & { imported: number } {
   return s;
 }
 
+/** Decoded archives shared by the members, the few most recent only (members import together). */
+class RecentArchives<K, V> extends Map<K, V> {
+  override set(key: K, value: V): this {
+    super.set(key, value);
+    while (this.size > 8) this.delete(this.keys().next().value as K);
+    return this;
+  }
+}
+
 let peakRss = 0;
 const sampleRss = (): void => {
   peakRss = Math.max(peakRss, process.memoryUsage().rss);
@@ -74,7 +86,12 @@ const h = await createHarness({
   liveDelivery: 'owner',
   swarm: { tracePieces: false },
   keepSignals: false,
-  options: { importRate: 'fast', importStepChunks: 1_000_000, archiveCache: new Map() },
+  options: {
+    importRate: 'fast',
+    importStepChunks: 1_000_000,
+    archiveCache: new RecentArchives(),
+    magnetlinkPubsubTopicOf: (id) => `/waku/2/${id}/archive`,
+  },
   adaptersFor: (node) =>
     node.id === 'owner'
       ? node.adapters
@@ -83,9 +100,16 @@ const h = await createHarness({
 const setupMs = performance.now() - wall0;
 const end = h.start + weeks * 7 * DAY + DAY;
 const sliceMs = DAY;
+let day = 0;
 while (h.world.kernel.now() < end && !h.monitor.violation) {
   await h.world.runUntilAsync(Math.min(end, h.world.kernel.now() + sliceMs));
   sampleRss();
+  if (values.progress && ++day % 7 === 0) {
+    const wall = ((performance.now() - wall0) / 1000).toFixed(1);
+    process.stderr.write(
+      `week ${day / 7}: ${h.world.kernel.processed} events, ${wall} s wall, ${Math.round(peakRss / 2 ** 20)} MiB\n`,
+    );
+  }
 }
 const wallMs = performance.now() - wall0;
 const s = h.summary();

@@ -8,10 +8,13 @@
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeFolderTorrent } from '../test/fixtures/real-torrent.ts';
+import { NodeFileSystem } from '../adapters/real/node-fs.ts';
+import { createArchiveRound } from '../archive/index.ts';
+import { communityIdOf, generateCommunityKey } from '../proto/signing.ts';
+import { chatTopic } from '../proto/topics.ts';
 
 const MB = Number(process.env.BENCH_MB ?? 50);
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
@@ -19,7 +22,6 @@ const P = 102_400;
 const ROOT_DIR = join(import.meta.dirname, '..');
 const BIN = join(ROOT_DIR, 'bin', 'archivist.js');
 const LT = join(ROOT_DIR, 'test', 'fixtures', 'real-libtorrent-peer.py');
-const NAME = '0x02be00000000000000000000000000000000000000000000000000000000000050';
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -77,24 +79,56 @@ function sha1File(path: string): string {
 const root = mkdtempSync(join(tmpdir(), 'archivist-bench-real-'));
 let seeder: ChildProcess | undefined;
 try {
-  // A community folder of MB megabytes: piece-aligned archives' worth of bytes + an index.
-  const data = new Uint8Array(Math.ceil((MB * 1_000_000) / P) * P);
-  for (let o = 0; o < data.length; o += 65_536) data.set(createHash('sha512').update(String(o)).digest(), o);
-  const index = new Uint8Array(4096).map((_, i) => i * 7);
+  // A real community of MB megabytes: five weeks of messages archived by the archive module.
+  const fs = new NodeFileSystem();
+  const key = generateCommunityKey(new Uint8Array(32).fill(50));
+  const NAME = communityIdOf(key);
+  const topic = chatTopic('general');
+  const now = Math.floor(Date.now() / 1000);
+  const size = 100_000;
+  const count = Math.ceil((MB * 1_000_000) / size);
+  const messages = Array.from({ length: count }, (_, i) => {
+    const payload = new Uint8Array(size);
+    for (let o = 0; o < size; o += 64)
+      payload.set(
+        createHash('sha512')
+          .update(`${i}/${o}`)
+          .digest()
+          .subarray(0, Math.min(64, size - o)),
+        o,
+      );
+    return {
+      sig: new Uint8Array(65).fill(1),
+      timestamp: now - 35 * 86_400 + Math.floor((i * 35 * 86_400) / count),
+      topic,
+      payload,
+      padding: new Uint8Array(0),
+      hash: new Uint8Array(createHash('sha256').update(`m${i}`).digest()),
+      thirdPartyId: '',
+    };
+  });
   const ownerDir = join(root, 'owner');
-  const { torrent } = writeFolderTorrent(ownerDir, NAME, data, index);
-  const torrentFile = join(root, `${NAME}.torrent`);
-  writeFileSync(torrentFile, torrent);
-  const want = sha1File(join(ownerDir, NAME, 'data'));
-
-  const s = await startSeeder(join(ownerDir, NAME), torrentFile);
+  const round = createArchiveRound(fs, {
+    dataDir: join(ownerDir, 'data'),
+    torrentDir: join(ownerDir, 'torrents'),
+    communityId: NAME,
+    topics: [topic],
+    messages,
+    start: messages[0]!.timestamp,
+    end: now,
+  });
+  const folder = join(ownerDir, 'data', NAME);
+  const torrentFile = join(ownerDir, 'torrents', `${NAME}.torrent`);
+  const dataBytes = fs.size(join(folder, 'data'));
+  const want = sha1File(join(folder, 'data'));
+  const s = await startSeeder(folder, torrentFile);
   seeder = s.child;
   const peer = `127.0.0.1:${s.port}`;
   const plainMagnet = s.magnet.replace(/&x\.pe=[^&]*/, '');
   const ours: number[] = [];
   const theirs: number[] = [];
   console.log(
-    `bench:real  ${(data.length / 1e6).toFixed(1)} MB, piece ${P} B, ${RUNS} runs, seeder: archivist seed (webtorrent) on ${peer}`,
+    `bench:real  community ${NAME.slice(0, 12)}…: ${round.archives.length} archives, data ${(dataBytes / 1e6).toFixed(1)} MB, piece ${P} B, ${RUNS} runs; seeder: archivist seed (webtorrent) on ${peer}`,
   );
   for (let run = 0; run < RUNS; run++) {
     const order = run % 2 === 0 ? ['archivist', 'libtorrent'] : ['libtorrent', 'archivist'];
@@ -107,7 +141,7 @@ try {
           150_000,
         );
         if (!r.ok) throw new Error(`archivist fetch failed: ${r.error}`);
-        ours.push(Number(r.seconds));
+        ours.push(Number(r.downloadSeconds));
       } else {
         const r = await runJson('/usr/bin/python3', [LT, 'fetch', plainMagnet, out, peer, '120'], 150_000);
         if (!r.ok) throw new Error(`libtorrent fetch failed: ${JSON.stringify(r)}`);
@@ -117,7 +151,7 @@ try {
         throw new Error(`${who} run ${run}: downloaded data differs`);
       rmSync(out, { recursive: true, force: true });
     }
-    const mbps = (t: number) => (data.length / 1e6 / t).toFixed(1);
+    const mbps = (t: number) => (dataBytes / 1e6 / t).toFixed(1);
     console.log(
       `run ${run + 1}: archivist ${ours.at(-1)!.toFixed(3)} s (${mbps(ours.at(-1)!)} MB/s)   libtorrent ${theirs.at(-1)!.toFixed(3)} s (${mbps(theirs.at(-1)!)} MB/s)`,
     );
@@ -126,7 +160,7 @@ try {
   const mt = median(theirs);
   const ratio = mt / mo;
   console.log(
-    `median: archivist ${mo.toFixed(3)} s = ${(data.length / 1e6 / mo).toFixed(1)} MB/s; libtorrent ${mt.toFixed(3)} s = ${(data.length / 1e6 / mt).toFixed(1)} MB/s`,
+    `median: archivist ${mo.toFixed(3)} s = ${(dataBytes / 1e6 / mo).toFixed(1)} MB/s; libtorrent ${mt.toFixed(3)} s = ${(dataBytes / 1e6 / mt).toFixed(1)} MB/s`,
   );
   console.log(
     `ratio archivist/libtorrent throughput: ${ratio.toFixed(2)} (target >= 0.5: ${ratio >= 0.5 ? 'met' : 'NOT met'})`,

@@ -49,6 +49,8 @@ export interface CommunityEnv {
   topics: Uint8Array[];
   topicSet: Set<string>;
   pubsubTopic: string;
+  /** Pubsub topic of the magnetlink channel. */
+  magnetPubsubTopic: string;
   magnetContentTopic: string;
   magnetTopic: Uint8Array;
   /** Virtual ms the node started (the import delay counts from there). */
@@ -91,6 +93,7 @@ export function createCommunityEnv(args: {
     topics,
     topicSet: new Set(topics.map((t) => toHex(t))),
     pubsubTopic: args.options.pubsubTopicOf(config.id),
+    magnetPubsubTopic: (args.options.magnetlinkPubsubTopicOf ?? args.options.pubsubTopicOf)(config.id),
     magnetContentTopic: contentTopicOf(magnetTopic),
     magnetTopic,
     seeding: false,
@@ -186,7 +189,11 @@ async function dispatchMagnetlink(env: CommunityEnv, priv: Uint8Array): Promise<
     magnetUri,
     signer: env.config.id,
   });
-  await messaging.publish({ pubsubTopic: env.pubsubTopic, contentTopic: env.magnetContentTopic, message });
+  await messaging.publish({
+    pubsubTopic: env.magnetPubsubTopic,
+    contentTopic: env.magnetContentTopic,
+    message,
+  });
 }
 
 /** A WakuMessage carrying `payload` on a v1 topic; its hash identifies it. */

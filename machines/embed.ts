@@ -38,6 +38,8 @@ export interface ArchiveNode {
   deleteCommunity(communityId: string): void;
   setArchiveSupport(communityId: string, enabled: boolean): void;
   setImportRate(rate: ImportRate): void;
+  /** Tell the node the host went offline/online (kept in its context; ports do the rest). */
+  setOnline(online: boolean): void;
   /** A request-to-join response carrying a magnet link (§6.1). */
   requestToJoinResponse(communityId: string, magnetUri: string): void;
   /** Top-level state of the node: boot, disabled, enabling, enabled, disabling, failed, stopping, stopped. */
@@ -86,6 +88,7 @@ export function createArchiveNode(args: CreateArchiveNodeArgs): ArchiveNode {
     setArchiveSupport: (communityId, enabled) =>
       send({ type: 'COMMUNITY.ARCHIVE_SUPPORT', communityId, enabled }),
     setImportRate: (rate) => send({ type: 'IMPORT_RATE', rate }),
+    setOnline: (online) => send({ type: online ? 'NETWORK.ONLINE' : 'NETWORK.OFFLINE' }),
     requestToJoinResponse: (communityId, magnetUri) =>
       send({ type: 'COMMUNITY.REQUEST_TO_JOIN_RESPONSE', communityId, magnetUri }),
     state: () => {

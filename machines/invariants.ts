@@ -58,7 +58,9 @@ export interface MonitorOptions {
 }
 
 interface OwnerState {
-  data?: Uint8Array;
+  /** Copies of the bytes each earlier round appended, in order (together: the previous data). */
+  data?: Uint8Array[];
+  dataLength: number;
   entries: Map<string, WakuMessageArchiveIndexMetadata>;
   archived: Set<string>;
 }
@@ -267,36 +269,37 @@ export class InvariantMonitor {
     const key = `${s.node}\u0000${s.communityId}`;
     let own = this.#owners.get(key);
     if (!own) {
-      own = { entries: new Map(), archived: new Set() };
+      own = { entries: new Map(), archived: new Set(), dataLength: 0 };
       this.#owners.set(key, own);
     }
     if (!fs.exists(`${folder}/data`)) {
       if (s.archives.length > 0)
-        this.#fail('archiveLayout', s.node, `round made archives but ${folder}/data is absent`, s);
-      return;
+        return this.#fail('archiveLayout', s.node, `round made archives but ${folder}/data is absent`, s);
+      return true;
     }
     const data = fs.read(`${folder}/data`);
     const P = this.#o.pieceLength;
 
     // 1. data only grows and starts with the previous round's bytes.
     this.#checked.add('dataAppendOnly');
-    const prev = own.data;
-    if (prev) {
-      if (data.length < prev.length) {
+    const prevLength = own.dataLength;
+    const hadData = own.data !== undefined;
+    if (hadData) {
+      if (data.length < prevLength) {
         return this.#fail(
           'dataAppendOnly',
           s.node,
-          `data shrank from ${prev.length} to ${data.length} bytes`,
+          `data shrank from ${prevLength} to ${data.length} bytes`,
           s,
         );
       }
-      if (
-        Buffer.compare(
-          Buffer.from(prev.buffer, prev.byteOffset, prev.length),
-          Buffer.from(data.buffer, data.byteOffset, prev.length),
-        ) !== 0
-      ) {
-        return this.#fail('dataAppendOnly', s.node, `the first ${prev.length} bytes of data changed`, s);
+      let off = 0;
+      for (const chunk of own.data ?? []) {
+        const now = Buffer.from(data.buffer, data.byteOffset + off, chunk.length);
+        if (Buffer.compare(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length), now) !== 0) {
+          return this.#fail('dataAppendOnly', s.node, `the first ${prevLength} bytes of data changed`, s);
+        }
+        off += chunk.length;
       }
     }
 
@@ -338,7 +341,7 @@ export class InvariantMonitor {
       if (!now || now.offset !== old.offset || now.size !== old.size || now.padding !== old.padding) {
         return this.#fail('piecesStable', s.node, `archive ${id} moved or vanished from the index`, s);
       }
-      if (prev && old.offset + old.size > prev.length) {
+      if (hadData && old.offset + old.size > prevLength) {
         return this.#fail('piecesStable', s.node, `archive ${id} was not inside the previous data`, s);
       }
     }
@@ -373,7 +376,8 @@ export class InvariantMonitor {
       );
     }
     own.entries = new Map(index.archives);
-    own.data = data.slice();
+    own.data = [...(own.data ?? []), data.slice(prevLength)];
+    own.dataLength = data.length;
     return true;
   }
 

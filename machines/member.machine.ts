@@ -46,10 +46,20 @@ export function ignoreReason(
   return undefined;
 }
 
+/**
+ * Decoded links by payload object: a simulated network hands every receiver the same
+ * (immutable) bytes, and recovering the signer is the costly part of receiving a link.
+ */
+const decoded = new WeakMap<Uint8Array, MemberEvent>();
+
 function decodeLink(env: CommunityEnv, payload: Uint8Array): MemberEvent | undefined {
+  const hit = decoded.get(payload);
+  if (hit) return hit;
   try {
     const d = decodeMagnetlinkMessage(payload);
-    return { type: 'MAGNETLINK', signer: d.signer, clock: d.clock, magnetUri: d.magnetUri };
+    const ev: MemberEvent = { type: 'MAGNETLINK', signer: d.signer, clock: d.clock, magnetUri: d.magnetUri };
+    decoded.set(payload, ev);
+    return ev;
   } catch (e) {
     env.bus.emit({ type: 'archive.magnetlinkRejected', reason: `undecodable: ${String(e)}` });
     return undefined;
@@ -59,7 +69,7 @@ function decodeLink(env: CommunityEnv, payload: Uint8Array): MemberEvent | undef
 /** Receives the magnetlink channel; decodes, identifies the community by the signer. */
 const magnetlinkListener = fromCallback<MemberEvent, { env: CommunityEnv }>(({ input, sendBack }) => {
   const env = input.env;
-  return env.adapters.messaging.subscribe(env.pubsubTopic, [env.magnetContentTopic], (msg) => {
+  return env.adapters.messaging.subscribe(env.magnetPubsubTopic, [env.magnetContentTopic], (msg) => {
     const ev = decodeLink(env, msg.message.payload);
     if (ev) sendBack(ev);
   });
@@ -78,7 +88,7 @@ const magnetlinkHistory = fromCallback<MemberEvent, { env: CommunityEnv }>(({ in
   const now = Math.floor(env.adapters.clock.now() / 1000);
   env.adapters.messaging
     .queryStore({
-      pubsubTopic: env.pubsubTopic,
+      pubsubTopic: env.magnetPubsubTopic,
       contentTopics: [env.magnetContentTopic],
       from: now - Math.floor(env.options.storeLookbackMs / 1000),
       to: now + 1,

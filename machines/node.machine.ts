@@ -34,6 +34,9 @@ export type NodeEvent =
   | { type: 'COMMUNITY.REQUEST_TO_JOIN_RESPONSE'; communityId: string; magnetUri: string }
   | { type: 'IMPORT_RATE'; rate: ImportRate }
   | { type: 'NODE.FAULT'; error: string }
+  /** The host's view of connectivity; the protocol itself only sees ports failing or waiting. */
+  | { type: 'NETWORK.ONLINE' }
+  | { type: 'NETWORK.OFFLINE' }
   | { type: 'NODE.STOP' };
 
 interface NodeContext {
@@ -47,6 +50,7 @@ interface NodeContext {
   startedAt: number;
   rate: { current: ImportRate };
   protocolEnabledAtStart: boolean;
+  online: boolean;
   error?: string;
 }
 
@@ -205,6 +209,7 @@ export const nodeMachine = setup({
     startedAt: input.adapters.clock.now(),
     rate: { current: input.importRate ?? input.options.importRate },
     protocolEnabledAtStart: input.protocolEnabled !== false,
+    online: true,
   }),
   initial: 'boot',
   on: {
@@ -213,6 +218,8 @@ export const nodeMachine = setup({
     'COMMUNITY.DELETE': { actions: 'leave' },
     'COMMUNITY.ARCHIVE_SUPPORT': { actions: 'setArchiveSupport' },
     IMPORT_RATE: { actions: 'setRate' },
+    'NETWORK.ONLINE': { actions: assign({ online: true }) },
+    'NETWORK.OFFLINE': { actions: assign({ online: false }) },
     'NODE.STOP': '.stopping',
   },
   states: {

@@ -70,8 +70,13 @@ export interface MachineOptions {
   /** §4: a raw archive that is an exact multiple of P (> P) gets one whole extra piece. */
   extraPaddingPiece: boolean;
 
-  /** Pubsub topic a community's messages travel on. */
+  /** Pubsub topic a community's messages travel on (chats; the store query of §5.4). */
   pubsubTopicOf: (communityId: string) => string;
+  /**
+   * Pubsub topic of the magnetlink channel; default: the community's own. A separate one
+   * lets members relay the channel without relaying every chat message (benchmarks).
+   */
+  magnetlinkPubsubTopicOf?: (communityId: string) => string;
 
   /**
    * Decoded archives shared between nodes, keyed by community id, archive id, offset and

@@ -8,6 +8,7 @@
 // crash a node, so callers catch exactly this type.
 
 import type protobuf from 'protobufjs';
+import { writeWakuMessageArchive } from './archive-writer.ts';
 import { wire } from './schema.ts';
 import type {
   ApplicationMetadataMessage,
@@ -58,7 +59,12 @@ function encodeWith(type: protobuf.Type, object: WireObject): Uint8Array {
 function decodeWith(type: protobuf.Type, bytes: Uint8Array): WireObject {
   try {
     const message = type.decode(bytes);
-    return type.toObject(message, { longs: Number, defaults: true, arrays: true, objects: true }) as WireObject;
+    return type.toObject(message, {
+      longs: Number,
+      defaults: true,
+      arrays: true,
+      objects: true,
+    }) as WireObject;
   } catch (error) {
     throw new DecodeError(type.name, error);
   }
@@ -140,7 +146,13 @@ export function decodeWakuMessageArchiveMetadata(bytes: Uint8Array): WakuMessage
 
 // --- WakuMessageArchive ---
 
+/** The hot path: the hand-written writer of archive-writer.ts (same bytes as protobufjs). */
 export function encodeWakuMessageArchive(a: WakuMessageArchive): Uint8Array {
+  return writeWakuMessageArchive(a);
+}
+
+/** The same encoding through protobufjs reflection (the reference the fast writer is tested against). */
+export function encodeWakuMessageArchiveWithProtobufjs(a: WakuMessageArchive): Uint8Array {
   const fields = withoutDefaults({ version: checkUint('version', a.version) });
   // A set sub-message is always written, even when all its fields are defaults (as Go does
   // for a non-nil pointer).
@@ -225,7 +237,9 @@ export function encodeCommunityMessageArchiveMagnetlink(m: CommunityMessageArchi
   );
 }
 
-export function decodeCommunityMessageArchiveMagnetlink(bytes: Uint8Array): CommunityMessageArchiveMagnetlink {
+export function decodeCommunityMessageArchiveMagnetlink(
+  bytes: Uint8Array,
+): CommunityMessageArchiveMagnetlink {
   const o = decodeWith(wire.CommunityMessageArchiveMagnetlink, bytes);
   return { clock: numberOf(o.clock), magnetUri: typeof o.magnet_uri === 'string' ? o.magnet_uri : '' };
 }

@@ -48,7 +48,8 @@ export function signPayload(privateKey: Uint8Array, payload: Uint8Array): Uint8A
 
 /** Community id (compressed key form) of the signer of `payload`; throws SignatureError. */
 export function recoverSigner(signature: Uint8Array, payload: Uint8Array): string {
-  if (signature.length !== 65) throw new SignatureError(`signature has ${signature.length} bytes, expected 65`);
+  if (signature.length !== 65)
+    throw new SignatureError(`signature has ${signature.length} bytes, expected 65`);
   const v = signature[64]!;
   if (v > 3) throw new SignatureError(`signature recovery id ${v} is out of range`);
   const recovered = new Uint8Array(65);
@@ -63,25 +64,49 @@ export function recoverSigner(signature: Uint8Array, payload: Uint8Array): strin
 }
 
 /** Encoded ApplicationMetadataMessage of `type`, signed by `privateKey`. */
-export function signApplicationMessage(privateKey: Uint8Array, type: number, payload: Uint8Array): Uint8Array {
+export function signApplicationMessage(
+  privateKey: Uint8Array,
+  type: number,
+  payload: Uint8Array,
+): Uint8Array {
   return encodeApplicationMetadataMessage({ signature: signPayload(privateKey, payload), payload, type });
 }
 
 /** Decodes and authenticates an ApplicationMetadataMessage; throws DecodeError or SignatureError. */
-export function recoverApplicationMessage(bytes: Uint8Array): { signer: string; type: number; payload: Uint8Array } {
+export function recoverApplicationMessage(bytes: Uint8Array): {
+  signer: string;
+  type: number;
+  payload: Uint8Array;
+} {
   const message = decodeApplicationMetadataMessage(bytes);
   if (message.signature.length === 0) throw new SignatureError('message is not signed');
-  return { signer: recoverSigner(message.signature, message.payload), type: message.type, payload: message.payload };
+  return {
+    signer: recoverSigner(message.signature, message.payload),
+    type: message.type,
+    payload: message.payload,
+  };
 }
 
 /** The magnetlink message of §5.5, ready to publish on the magnetlink channel. */
-export function encodeMagnetlinkMessage(privateKey: Uint8Array, clockMs: number, magnetUri: string): Uint8Array {
+export function encodeMagnetlinkMessage(
+  privateKey: Uint8Array,
+  clockMs: number,
+  magnetUri: string,
+): Uint8Array {
   const payload = encodeCommunityMessageArchiveMagnetlink({ clock: clockMs, magnetUri });
-  return signApplicationMessage(privateKey, ApplicationMetadataMessageType.COMMUNITY_MESSAGE_ARCHIVE_MAGNETLINK, payload);
+  return signApplicationMessage(
+    privateKey,
+    ApplicationMetadataMessageType.COMMUNITY_MESSAGE_ARCHIVE_MAGNETLINK,
+    payload,
+  );
 }
 
 /** Authenticated magnetlink message; throws DecodeError or SignatureError (also for another type). */
-export function decodeMagnetlinkMessage(bytes: Uint8Array): { signer: string; clock: number; magnetUri: string } {
+export function decodeMagnetlinkMessage(bytes: Uint8Array): {
+  signer: string;
+  clock: number;
+  magnetUri: string;
+} {
   const { signer, type, payload } = recoverApplicationMessage(bytes);
   if (type !== ApplicationMetadataMessageType.COMMUNITY_MESSAGE_ARCHIVE_MAGNETLINK) {
     throw new SignatureError(`application message type ${type} is not a magnetlink (43)`);

@@ -80,6 +80,9 @@ const pageScript = `
   details.activity.forEach(function (e) { if (nodes.indexOf(e.node) < 0) nodes.push(e.node); });
   result.members.forEach(function (m) { if (nodes.indexOf(m.node) < 0) nodes.push(m.node); });
   nodes.sort();
+  var names = details.communityNames || {};
+  function communityLabel(id) { return names[id] || (id.length > 14 ? id.slice(0, 12) + '…' : id); }
+  var timeAxis = { type: 'time', min: details.start, max: details.start + result.virtualMs };
   var charts = {};
   function make(id, option) {
     var chart = echarts.init(document.getElementById(id), null, { renderer: 'canvas' });
@@ -92,7 +95,7 @@ const pageScript = `
     tooltip: { trigger: 'item', formatter: function (p) { return p.seriesName + '<br>' + p.value[1] + '<br>' + new Date(p.value[0]).toISOString() + (p.value[2] ? '<br>' + p.value[2] : ''); } },
     legend: { top: 28 },
     grid: { left: 90, right: 30, top: 70, bottom: 40 },
-    xAxis: { type: 'time' },
+    xAxis: timeAxis,
     yAxis: { type: 'category', data: nodes },
     series: kinds.map(function (k, i) {
       return {
@@ -112,16 +115,16 @@ const pageScript = `
     tooltip: { trigger: 'axis' },
     legend: { top: 28 },
     grid: { left: 60, right: 30, top: 70, bottom: 40 },
-    xAxis: { type: 'time' },
+    xAxis: timeAxis,
     yAxis: { type: 'value', min: 0, max: 1, axisLabel: { formatter: function (v) { return Math.round(v * 100) + '%'; } } },
     series: communities.map(function (c) {
       return {
-        name: c, type: 'line', step: 'end', showSymbol: false, areaStyle: { opacity: 0.15 },
+        name: communityLabel(c), type: 'line', step: 'end', showSymbol: false, areaStyle: { opacity: 0.15 },
         data: details.history.filter(function (s) { return s.communityId === c; }).map(function (s) { return [s.t, s.share]; })
       };
     })
   });
-  var memberLabels = result.members.map(function (m) { return m.node + (communities.length > 1 ? ' / ' + m.communityId : ''); });
+  var memberLabels = result.members.map(function (m) { return m.node + (communities.length > 1 ? ' / ' + communityLabel(m.communityId) : ''); });
   make('bytes', {
     animation: false,
     title: { text: 'Bytes per member' },

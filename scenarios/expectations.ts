@@ -25,6 +25,9 @@ export interface ObservedMember {
   /** Holds every message of every archive of the latest index the owner seeds. */
   fullHistory: boolean;
   member: boolean;
+  magnetlinksReceived: number;
+  /** Tasks by how they ended. */
+  tasks: Record<string, number>;
 }
 
 export interface ObservedRound {
@@ -85,6 +88,10 @@ export function evaluateExpectation(e: Expectation, seen: Observations): { text:
     const parts = [verdict(`rounds${e.community ? ` of ${e.community}` : ''}`, rounds.length, e.rounds)];
     if (e.archives)
       parts.push(verdict('archives in the last round', rounds.at(-1)?.archives ?? 0, e.archives));
+    if (e.largest)
+      parts.push(
+        verdict('archives in the largest round', Math.max(0, ...rounds.map((r) => r.archives)), e.largest),
+      );
     return own({ text: parts.map((p) => p.text).join('; '), ok: parts.every((p) => p.ok) });
   }
   if ('magnetlinks' in e) {
@@ -128,6 +135,23 @@ export function evaluateExpectation(e: Expectation, seen: Observations): { text:
         ),
       );
   }
+  if (e.magnetlinksReceived)
+    parts.push(
+      verdict(
+        'magnetlinks received',
+        sum((m) => m.magnetlinksReceived),
+        e.magnetlinksReceived,
+      ),
+    );
+  for (const [status, range] of Object.entries(e.tasks ?? {}))
+    if (range)
+      parts.push(
+        verdict(
+          `tasks ended ${status}`,
+          sum((m) => m.tasks[status] ?? 0),
+          range,
+        ),
+      );
   if (e.fullHistory !== undefined) {
     const has = entries.length > 0 && entries.every((m) => m.fullHistory);
     parts.push({

@@ -9,14 +9,17 @@
 //   h.at(40 * DAY, () => h.restart('owner'));      // restart = new node actor over the same storage
 //   const summary = await h.run();                  // runs to start + durationMs, stops at a violation
 //
-// - `createHarness(config)`: world + nodes (`owner`, `m1`…`mN`), all joined to one community
-//   (`h.communityId`, chats `h.chats`), actors started at `joinAt` (default 0).
+// - `createHarness(config)`: world + nodes (`owner`, `m1`…`mN`); `communities` communities
+//   (default 1), all controlled by `owner`; a member joins all of them or the indexes in its
+//   spec. `h.communities[i]` describes each; `h.communityId`, `h.communityKey`, `h.chats`,
+//   `h.community` are those of the first. Actors start at `joinAt` (default 0).
 // - `h.world`, `h.owner`, `h.members`, `h.node(id)`: the HarnessNode of each (sim node,
 //   current ArchiveNode actor, signal counts, optional signal log).
-// - `h.at(offsetMs, fn)`, `h.crash(id)`, `h.restart(id)`, `h.publish(senderId, chatIndex, bytes)`.
+// - `h.at(offsetMs, fn)`, `h.crash(id)`, `h.restart(id)`, `h.offline(id)`, `h.online(id)`,
+//   `h.publish(senderId, chatIndex, bytes, communityIndex = 0)`.
 // - `h.run({ until? })` → HarnessSummary (rounds, magnetlinks, per-member downloaded/imported/
 //   messagesImported/bytes, signal counts, invariant verdicts, first violation).
-// Traffic: `messagesPerDay` messages, payload sizes uniform in [minSize, maxSize], in the
+// Traffic: `messagesPerDay` messages per community, payload sizes uniform in [minSize, maxSize], in the
 // community's chats, sent on relay by the owner or a member (uniformly) and stored by the
 // sender and by every node that receives it (`liveDelivery: 'owner'` makes only the owner
 // listen, for benchmarks with thousands of members).
@@ -29,7 +32,7 @@ import { InvariantMonitor, type InvariantName, type Violation } from '../machine
 import { DAY, type ImportRate, type MachineOptions, resolveOptions } from '../machines/options.ts';
 import type { NodeSignal } from '../machines/signals.ts';
 import { communityIdOf, generateCommunityKey } from '../proto/signing.ts';
-import { chatTopic, contentTopicOf, toHex } from '../proto/topics.ts';
+import { chatTopic, contentTopicOf } from '../proto/topics.ts';
 import type { WakuMessage } from '../proto/types.ts';
 import type { NetworkOptions } from '../sim/network.ts';
 import type { SwarmOptions } from '../sim/swarm.ts';
@@ -44,6 +47,10 @@ export interface HarnessMemberSpec {
   protocolEnabled?: boolean;
   uploadBps?: number;
   downloadBps?: number;
+  /** This node's codec of the (encrypted) communities; default `config.codec`. */
+  codec?: ArchiveCodec;
+  /** Indexes of the communities this member joins (default all). */
+  communities?: number[];
 }
 
 export interface HarnessConfig {
@@ -52,6 +59,9 @@ export interface HarnessConfig {
   startTime?: number;
   /** Number of members, or one spec per member. */
   members: number | HarnessMemberSpec[];
+  /** Number of communities, all controlled by the owner (default 1). */
+  communities?: number;
+  /** Chats per community (default 2). */
   chats?: number;
   messagesPerDay: number;
   minSize?: number;
@@ -91,10 +101,12 @@ export interface HarnessNode {
 export interface HarnessSummary {
   virtualMs: number;
   events: number;
-  rounds: { start: number; end: number; archives: number; infoHash?: string }[];
-  magnetlinks: { sender: string; clock: number; magnetUri: string }[];
+  rounds: { communityId: string; start: number; end: number; archives: number; infoHash?: string }[];
+  magnetlinks: { communityId: string; sender: string; clock: number; magnetUri: string }[];
+  /** One row per member and community it joined. */
   members: {
     node: string;
+    communityId: string;
     downloaded: number;
     imported: number;
     messagesImported: number;
@@ -109,9 +121,21 @@ export interface HarnessSummary {
 
 export const DEFAULT_START = Date.UTC(2026, 0, 5);
 
+export interface HarnessCommunity {
+  index: number;
+  id: string;
+  key: Uint8Array;
+  config: CommunityConfig;
+  chats: string[];
+  topics: Uint8Array[];
+  contentTopics: string[];
+  pubsubTopic: string;
+}
+
 export interface Harness {
   readonly world: SimWorld;
   readonly start: number;
+  readonly communities: HarnessCommunity[];
   readonly communityId: string;
   /** The community's private key (held by the owner). */
   readonly communityKey: Uint8Array;
@@ -125,7 +149,10 @@ export interface Harness {
   at(offsetMs: number, fn: () => void): void;
   crash(id: string): void;
   restart(id: string): void;
-  publish(senderId: string, chatIndex: number, payloadBytes: number): WakuMessage;
+  /** Take a node off the network (its actor keeps running) or back. */
+  offline(id: string): void;
+  online(id: string): void;
+  publish(senderId: string, chatIndex: number, payloadBytes: number, communityIndex?: number): WakuMessage;
   run(opts?: { until?: number }): Promise<HarnessSummary>;
   summary(): HarnessSummary;
 }
@@ -141,29 +168,51 @@ export async function createHarness(config: HarnessConfig): Promise<Harness> {
     trace: { keepLines: false },
   });
   const options = resolveOptions(config.options);
-  const key = generateCommunityKey(world.rng('community-key').bytes(32));
-  const communityId = communityIdOf(key);
-  const chats = Array.from({ length: config.chats ?? 2 }, (_, i) => `${communityId}-chat${i}`);
-  const community: CommunityConfig = {
-    id: communityId,
-    chats,
-    ...(config.codec ? { codec: config.codec } : {}),
-  };
-  const topics = chats.map((c) => chatTopic(c));
-  const contentTopics = topics.map((t) => contentTopicOf(t));
-  const pubsubTopic = options.pubsubTopicOf(communityId);
+  const communities: HarnessCommunity[] = [];
+  for (let index = 0; index < (config.communities ?? 1); index++) {
+    const key = generateCommunityKey(
+      world.rng(index === 0 ? 'community-key' : `community-key-${index}`).bytes(32),
+    );
+    const id = communityIdOf(key);
+    const chats = Array.from({ length: config.chats ?? 2 }, (_, i) => `${id}-chat${i}`);
+    const topics = chats.map((c) => chatTopic(c));
+    communities.push({
+      index,
+      id,
+      key,
+      config: { id, chats, ...(config.codec ? { codec: config.codec } : {}) },
+      chats,
+      topics,
+      contentTopics: topics.map((t) => contentTopicOf(t)),
+      pubsubTopic: options.pubsubTopicOf(id),
+    });
+  }
+  const first = communities[0];
+  if (!first) throw new RangeError('createHarness: at least one community');
+  const communityById = new Map(communities.map((c) => [c.id, c]));
   const keepSignals = config.keepSignals ?? true;
   const liveDelivery = config.liveDelivery ?? 'all';
   const counts: Record<string, number> = {};
   const rounds: HarnessSummary['rounds'] = [];
   const magnetlinks: HarnessSummary['magnetlinks'] = [];
-  const perNode = new Map<string, { downloaded: number; imported: number; messagesImported: number }>();
+  type Tally = { downloaded: number; imported: number; messagesImported: number };
+  /** Per node and community: `${node}\u0000${communityId}`. */
+  const tallies = new Map<string, Tally>();
+  const tally = (node: string, communityId: string): Tally => {
+    const k = `${node}\u0000${communityId}`;
+    let t = tallies.get(k);
+    if (!t) {
+      t = { downloaded: 0, imported: 0, messagesImported: 0 };
+      tallies.set(k, t);
+    }
+    return t;
+  };
   let stopped = false;
   let published = 0;
 
   const monitor = new InvariantMonitor({
     pieceLength: options.pieceLength,
-    topicsOf: () => topics,
+    topicsOf: (id) => communityById.get(id)?.topics ?? [],
     ...(config.codec ? { codecOf: () => config.codec } : {}),
     onViolation: () => {
       stopped = true;
@@ -179,9 +228,8 @@ export async function createHarness(config: HarnessConfig): Promise<Harness> {
       ...(spec.uploadBps !== undefined ? { uploadBps: spec.uploadBps } : {}),
       ...(spec.downloadBps !== undefined ? { downloadBps: spec.downloadBps } : {}),
     });
-    if (role === 'owner') sim.sim.keys.set(communityId, key);
+    if (role === 'owner') for (const c of communities) sim.sim.keys.set(c.id, c.key);
     const adapters = config.adaptersFor ? config.adaptersFor(sim) : sim.adapters;
-    perNode.set(id, { downloaded: 0, imported: 0, messagesImported: 0 });
     return { id, role, sim, adapters, archive: undefined, counts: {}, log: [], spec };
   };
 
@@ -192,32 +240,37 @@ export async function createHarness(config: HarnessConfig): Promise<Harness> {
   const all = [owner, ...members];
   const byId = new Map(all.map((n) => [n.id, n]));
 
+  const joined = (n: HarnessNode): HarnessCommunity[] =>
+    n.spec.communities ? communities.filter((c) => n.spec.communities?.includes(c.index)) : communities;
+
   const listen = (n: HarnessNode): void => {
     if (liveDelivery === 'owner' && n.role !== 'owner') return;
-    n.adapters.messaging.subscribe(pubsubTopic, contentTopics, (msg) => {
-      n.adapters.storage.saveMessages([msg.message]);
-    });
+    for (const c of joined(n)) {
+      n.adapters.messaging.subscribe(c.pubsubTopic, c.contentTopics, (msg) => {
+        n.adapters.storage.saveMessages([msg.message]);
+      });
+    }
   };
-
   const onSignal = (n: HarnessNode, s: NodeSignal): void => {
     counts[s.type] = (counts[s.type] ?? 0) + 1;
     n.counts[s.type] = (n.counts[s.type] ?? 0) + 1;
     if (keepSignals) n.log.push(s);
-    const pn = perNode.get(n.id) as { downloaded: number; imported: number; messagesImported: number };
     if (s.type === 'archive.roundCreated') {
       rounds.push({
+        communityId: s.communityId,
         start: s.start,
         end: s.end,
         archives: s.archives.length,
         ...(s.infoHash ? { infoHash: s.infoHash } : {}),
       });
     } else if (s.type === 'archive.magnetlinkDispatched') {
-      magnetlinks.push({ sender: n.id, clock: s.clock, magnetUri: s.magnetUri });
+      magnetlinks.push({ communityId: s.communityId, sender: n.id, clock: s.clock, magnetUri: s.magnetUri });
     } else if (s.type === 'community.historyArchiveDownloaded') {
-      pn.downloaded++;
+      tally(n.id, s.communityId).downloaded++;
     } else if (s.type === 'archive.archiveImported') {
-      pn.imported++;
-      pn.messagesImported += s.messages;
+      const t = tally(n.id, s.communityId);
+      t.imported++;
+      t.messagesImported += s.messages;
     }
     monitor.observe(s);
   };
@@ -228,12 +281,11 @@ export async function createHarness(config: HarnessConfig): Promise<Harness> {
       adapters: n.adapters,
       options,
       nodeId: n.id,
-      communities: [
-        {
-          ...community,
-          ...(n.spec.archiveSupport !== undefined ? { archiveSupport: n.spec.archiveSupport } : {}),
-        },
-      ],
+      communities: joined(n).map((c) => ({
+        ...c.config,
+        ...(n.spec.archiveSupport !== undefined ? { archiveSupport: n.spec.archiveSupport } : {}),
+        ...(n.spec.codec ? { codec: n.spec.codec } : {}),
+      })),
       ...(n.spec.protocolEnabled !== undefined ? { protocolEnabled: n.spec.protocolEnabled } : {}),
       ...(n.spec.importRate !== undefined ? { importRate: n.spec.importRate } : {}),
       onSignal: (s) => onSignal(n, s),
@@ -260,14 +312,21 @@ export async function createHarness(config: HarnessConfig): Promise<Harness> {
   const maxSize = config.maxSize ?? 2000;
   const trafficFrom = config.trafficFrom ?? 0;
   const trafficTo = config.trafficTo ?? config.durationMs;
-  const publish = (senderId: string, chatIndex: number, payloadBytes: number): WakuMessage => {
+  const publish = (
+    senderId: string,
+    chatIndex: number,
+    payloadBytes: number,
+    communityIndex = 0,
+  ): WakuMessage => {
     const sender = byId.get(senderId);
     if (!sender) throw new Error(`unknown node ${senderId}`);
-    const topic = topics[chatIndex % topics.length] as Uint8Array;
+    const c = communities[communityIndex];
+    if (!c) throw new Error(`unknown community index ${communityIndex}`);
+    const k = chatIndex % c.topics.length;
     const message: WakuMessage = {
       sig: rng.bytes(65),
       timestamp: Math.floor(world.kernel.now() / 1000),
-      topic,
+      topic: c.topics[k] as Uint8Array,
       payload: rng.bytes(payloadBytes),
       padding: new Uint8Array(0),
       hash: rng.bytes(32),
@@ -276,30 +335,41 @@ export async function createHarness(config: HarnessConfig): Promise<Harness> {
     published++;
     if (sender.archive) sender.adapters.storage.saveMessages([message]);
     void sender.adapters.messaging.publish({
-      pubsubTopic,
-      contentTopic: contentTopics[chatIndex % topics.length] as string,
+      pubsubTopic: c.pubsubTopic,
+      contentTopic: c.contentTopics[k] as string,
       message,
     });
     return message;
   };
-  const senders = (): HarnessNode[] => all.filter((n) => n.archive !== undefined && n.sim.online);
+  const canSend = (n: HarnessNode, c: HarnessCommunity): boolean =>
+    n.archive !== undefined && n.sim.online && (n.spec.communities?.includes(c.index) ?? true);
+  /** A uniformly drawn member of `c` that is up and online (a few direct draws, then a scan). */
+  const pickSender = (c: HarnessCommunity): HarnessNode | undefined => {
+    for (let i = 0; i < 8; i++) {
+      const n = all[rng.int(0, all.length - 1)] as HarnessNode;
+      if (canSend(n, c)) return n;
+    }
+    const s = all.filter((n) => canSend(n, c));
+    return s.length === 0 ? undefined : s[rng.int(0, s.length - 1)];
+  };
   const perDay = config.messagesPerDay;
   for (let day = trafficFrom; day < trafficTo && perDay > 0; day += DAY) {
     const dayStart = day;
     world.kernel.schedule(start + dayStart, 'traffic.day', () => {
       const end = Math.min(dayStart + DAY, trafficTo);
       const n = Math.round((perDay * (end - dayStart)) / DAY);
-      const times: number[] = [];
-      for (let i = 0; i < n; i++) times.push(start + dayStart + rng.int(0, end - dayStart - 1));
-      times.sort((a, b) => a - b);
-      for (const t of times) {
-        world.kernel.schedule(t, 'traffic.msg', () => {
-          if (stopped) return;
-          const s = senders();
-          if (s.length === 0) return;
-          const sender = s[rng.int(0, s.length - 1)] as HarnessNode;
-          publish(sender.id, rng.int(0, topics.length - 1), rng.int(minSize, maxSize));
-        });
+      for (const c of communities) {
+        const times: number[] = [];
+        for (let i = 0; i < n; i++) times.push(start + dayStart + rng.int(0, end - dayStart - 1));
+        times.sort((a, b) => a - b);
+        for (const t of times) {
+          world.kernel.schedule(t, 'traffic.msg', () => {
+            if (stopped) return;
+            const sender = pickSender(c);
+            if (!sender) return;
+            publish(sender.id, rng.int(0, c.topics.length - 1), rng.int(minSize, maxSize), c.index);
+          });
+        }
       }
     });
   }
@@ -319,6 +389,14 @@ export async function createHarness(config: HarnessConfig): Promise<Harness> {
     boot(n);
   };
 
+  const setOnline = (id: string, online: boolean): void => {
+    const n = byId.get(id);
+    if (!n) throw new Error(`unknown node ${id}`);
+    if (online) n.sim.goOnline();
+    else n.sim.goOffline();
+    n.archive?.setOnline(online);
+  };
+
   const summary = (): HarnessSummary => {
     const signals: Record<string, number> = {};
     for (const k of Object.keys(counts).sort()) signals[k] = counts[k] as number;
@@ -328,10 +406,15 @@ export async function createHarness(config: HarnessConfig): Promise<Harness> {
       events: world.kernel.processed,
       rounds: rounds.slice(),
       magnetlinks: magnetlinks.slice(),
-      members: members.map((m) => {
-        const pn = perNode.get(m.id) as { downloaded: number; imported: number; messagesImported: number };
+      members: members.flatMap((m) => {
         const b = m.sim.bytes();
-        return { node: m.id, ...pn, bytesDown: b.down, bytesUp: b.up };
+        return joined(m).map((c) => ({
+          node: m.id,
+          communityId: c.id,
+          ...tally(m.id, c.id),
+          bytesDown: b.down,
+          bytesUp: b.up,
+        }));
       }),
       signals,
       invariants: monitor.verdicts(),
@@ -348,10 +431,16 @@ export async function createHarness(config: HarnessConfig): Promise<Harness> {
       await world.runUntilAsync(Math.min(end, world.kernel.now() + slice));
     }
     if (!stopped && config.checkConvergence) {
-      const alive = members.filter(
-        (m) => m.archive !== undefined && m.spec.archiveSupport !== false && m.spec.protocolEnabled !== false,
-      );
-      monitor.checkConvergence({ owner, communityId, members: alive, mode: options.importMode });
+      for (const c of communities) {
+        const alive = members.filter(
+          (m) =>
+            m.archive !== undefined &&
+            m.spec.archiveSupport !== false &&
+            m.spec.protocolEnabled !== false &&
+            joined(m).includes(c),
+        );
+        monitor.checkConvergence({ owner, communityId: c.id, members: alive, mode: options.importMode });
+      }
     }
     return summary();
   };
@@ -359,10 +448,11 @@ export async function createHarness(config: HarnessConfig): Promise<Harness> {
   return {
     world,
     start,
-    communityId,
-    communityKey: key,
-    community,
-    chats,
+    communities,
+    communityId: first.id,
+    communityKey: first.key,
+    community: first.config,
+    chats: first.chats,
     options,
     owner,
     members,
@@ -375,10 +465,10 @@ export async function createHarness(config: HarnessConfig): Promise<Harness> {
     at,
     crash,
     restart,
+    offline: (id) => setOnline(id, false),
+    online: (id) => setOnline(id, true),
     publish,
     run,
     summary,
   };
 }
-
-export { toHex };

@@ -75,6 +75,8 @@ export interface HistorySample {
 export interface RunDetails {
   /** Virtual ms of the start of the run. */
   start: number;
+  /** The scenario's names of the communities, by community id. */
+  communityNames: Record<string, string>;
   activity: ActivityEvent[];
   history: HistorySample[];
 }

@@ -5,10 +5,12 @@
 // expectations are judged. Nothing here reads the wall clock or Math.random: the same
 // scenario and seed give the same trace and the same result.
 
+import { keccak_256 } from '@noble/hashes/sha3.js';
 import { communityFolder, readArchiveMessages, readIndex } from '../archive/index.ts';
 import { UserError } from '../cli/errors.ts';
 import { wrapRelayPayload } from '../machines/community.ts';
 import { type MachineOptions, SECOND } from '../machines/options.ts';
+import type { NodeSignal } from '../machines/signals.ts';
 import { communityIdOf, encodeMagnetlinkMessage, generateCommunityKey } from '../proto/signing.ts';
 import { chatTopic, contentTopicOf, magnetlinkChannelId } from '../proto/topics.ts';
 import type { NetworkOptions } from '../sim/network.ts';
@@ -22,7 +24,13 @@ import {
   type ObservedMember,
   type ObservedSignal,
 } from './expectations.ts';
-import { createHarness, type Harness, type HarnessMemberSpec, type HarnessNode } from './harness.ts';
+import {
+  createHarness,
+  type Harness,
+  type HarnessCommunity,
+  type HarnessMemberSpec,
+  type HarnessNode,
+} from './harness.ts';
 import type {
   ActivityEvent,
   HistorySample,
@@ -32,7 +40,8 @@ import type {
   RunDetails,
   RunResult,
 } from './result.ts';
-import type { Action, NetworkConditions, Scenario } from './schema.ts';
+import type { Action, Community, NetworkConditions, Scenario } from './schema.ts';
+import { simulatedCommunityCodec } from './sim-codec.ts';
 import { traceHeaderLine } from './trace-header.ts';
 
 export interface RunOptions {
@@ -121,6 +130,7 @@ export function networkOptions(c: NetworkConditions): Partial<NetworkOptions> {
 
 interface SentLink {
   t: number;
+  communityId: string;
   sender: string;
   clock: number;
   magnetUri: string;
@@ -131,128 +141,192 @@ interface SentLink {
 /** Runs a validated scenario on the simulated world. */
 export async function runScenario(scenario: Scenario, options: RunOptions = {}): Promise<RunOutput> {
   const seed = options.seed ?? scenario.seed;
-  if (scenario.communities.length !== 1) unsupported('communities', 'more than one community');
-  const communitySpec = scenario.communities[0] as Scenario['communities'][number];
-  if (communitySpec.encrypted) unsupported('communities[0].encrypted', 'an encrypted community');
-  scenario.nodes.forEach((n, i) => {
-    if (n.communities && !n.communities.includes(communitySpec.id))
-      unsupported(`nodes[${i}].communities`, 'a node outside the community at the start (use joinAt)');
-  });
+  const specs = scenario.communities;
   const owners = scenario.nodes.filter((n) => n.role === 'owner');
   const primary = owners[0] as Scenario['nodes'][number];
-  if (primary.joinAt !== 0)
-    unsupported(`nodes[${scenario.nodes.indexOf(primary)}].joinAt`, 'a first owner starting late');
+  const primaryIndex = scenario.nodes.indexOf(primary);
+  if (primary.joinAt !== 0) unsupported(`nodes[${primaryIndex}].joinAt`, 'a first owner starting late');
+  if (primary.communities && specs.some((c) => !primary.communities?.includes(c.id)))
+    unsupported(`nodes[${primaryIndex}].communities`, 'a first owner that does not own every community');
+  if (specs.some((c) => c.encrypted !== (specs[0] as Community).encrypted))
+    unsupported('communities', 'mixing encrypted and plain communities');
+  const communityIndex = new Map(specs.map((c, i) => [c.id, i]));
+  /** Indexes of the communities a node belongs to from its start. */
+  const joinedAtStart = (n: Scenario['nodes'][number]): number[] =>
+    (n.communities ?? specs.map((c) => c.id)).map((c) => communityIndex.get(c) as number);
 
   // Scenario names <-> harness ids: the first owner is the harness's `owner`.
   const idOf = new Map<string, string>();
   const nameOf = new Map<string, string>();
   for (const n of scenario.nodes) {
-    const id = n === primary ? 'owner' : n.name;
+    const nodeId = n === primary ? 'owner' : n.name;
     if (n !== primary && n.name === 'owner')
-      unsupported('nodes', `a node named "owner" that is not the first owner`);
-    idOf.set(n.name, id);
-    nameOf.set(id, n.name);
+      unsupported('nodes', 'a node named "owner" that is not the first owner');
+    idOf.set(n.name, nodeId);
+    nameOf.set(nodeId, n.name);
   }
-  const id = (name: string): string => idOf.get(name) as string;
+  const id = (nodeName: string): string => idOf.get(nodeName) as string;
   const name = (nodeId: string): string => nameOf.get(nodeId) ?? nodeId;
 
   const bandwidth = scenario.network.bandwidth;
   const others = scenario.nodes.filter((n) => n !== primary);
   const memberSpecs: HarnessMemberSpec[] = others.map((n) => ({
     id: n.name,
-    // extra owners get the community key before they boot (see below)
+    // further owners get the community keys before they boot (see below)
     joinAt: n.role === 'owner' ? Math.max(1, n.joinAt) : n.joinAt,
+    communities: joinedAtStart(n),
     ...(n.importRate ? { importRate: n.importRate } : {}),
     archiveSupport: n.archiveSupport,
     protocolEnabled: n.protocolEnabled,
     ...(bandwidth !== undefined ? { uploadBps: bandwidth, downloadBps: bandwidth } : {}),
   }));
 
+  const codec = (specs[0] as Community).encrypted
+    ? simulatedCommunityCodec(keccak_256(new TextEncoder().encode(`archivist.scenario.codec:${seed}`)))
+    : undefined;
   const h: Harness = await createHarness({
     seed,
     startTime: scenario.start,
     members: memberSpecs,
-    chats: communitySpec.chats.length,
+    communities: specs.length,
+    chats: Math.max(...specs.map((c) => c.chats.length)),
     messagesPerDay: 0,
     durationMs: scenario.duration,
     options: machineOptions(scenario),
     network: networkOptions(scenario.network),
     storeRetentionMs: scenario.store.retention,
     keepSignals: true,
+    ...(codec ? { codec } : {}),
     ...(bandwidth !== undefined ? { ownerUploadBps: bandwidth } : {}),
   });
-  const { world, start, communityId } = h;
-  const communityName = communitySpec.id;
+  const { world, start } = h;
+  const community = (communityName: string): HarnessCommunity =>
+    h.communities[communityIndex.get(communityName) as number] as HarnessCommunity;
+  const communityNameOf = new Map(h.communities.map((c, i) => [c.id, (specs[i] as Community).id]));
   const traceLines: string[] = [traceHeaderLine(scenario, seed)];
   if (options.keepTrace) world.trace.onRecord((r) => traceLines.push(r.line));
-  world.trace.record('scenario.start', { name: scenario.name, seed, communityId, community: communityName });
+  world.trace.record('scenario.start', {
+    name: scenario.name,
+    seed,
+    communities: h.communities.map((c, i) => ({ id: c.id, name: (specs[i] as Community).id })),
+  });
 
-  const key = h.owner.sim.sim.keys.communityPrivateKey(communityId) as Uint8Array;
-  for (const n of owners) if (n !== primary) h.node(id(n.name)).sim.sim.keys.set(communityId, key);
+  for (const n of owners)
+    if (n !== primary)
+      for (const i of joinedAtStart(n)) {
+        const c = h.communities[i] as HarnessCommunity;
+        h.node(id(n.name)).sim.sim.keys.set(c.id, c.key);
+      }
   if (bandwidth !== undefined) world.swarm.setBandwidth('owner', bandwidth, bandwidth);
-
-  const topics = h.chats.map((c) => chatTopic(c));
-  const pubsubTopic = h.options.pubsubTopicOf(communityId);
-  const magnetTopic = chatTopic(magnetlinkChannelId(communityId));
-  const magnetContentTopic = contentTopicOf(magnetTopic);
+  const magnetTopicOf = (c: HarnessCommunity) => chatTopic(magnetlinkChannelId(c.id));
 
   // ------------------------------------------------------------ observation
   const allNodes: HarnessNode[] = [h.owner, ...h.members];
-  const membership = new Map<string, boolean>(allNodes.map((n) => [n.id, true]));
   const ownerIds = new Set(owners.map((n) => id(n.name)));
+  const memberKey = (nodeId: string, communityId: string) => `${nodeId}\u0000${communityId}`;
+  /** Whether a node belongs to a community now (joined, not left). */
+  const membership = new Map<string, boolean>();
+  for (const n of scenario.nodes)
+    for (const i of joinedAtStart(n))
+      membership.set(memberKey(id(n.name), (h.communities[i] as HarnessCommunity).id), true);
+  const isMember = (nodeId: string, c: HarnessCommunity) => membership.get(memberKey(nodeId, c.id)) === true;
+  /** Every (node, community) pair the run ever had. */
+  const pairs = (): { node: HarnessNode; community: HarnessCommunity }[] =>
+    allNodes.flatMap((n) =>
+      h.communities
+        .filter((c) => membership.has(memberKey(n.id, c.id)))
+        .map((c) => ({ node: n, community: c })),
+    );
   const sent: SentLink[] = [];
-  const published: { t: number; hash: string }[] = [];
-  let required: string[] = [];
-  let requiredRound = 0;
+  const published: { t: number; communityId: string; hash: string }[] = [];
+  const required = new Map<string, string[]>();
+  const requiredRound = new Map<string, number>();
   const history: HistorySample[] = [];
 
-  /** Hashes of every message of every archive of the first owner's latest index. */
-  const readRequired = (): string[] => {
+  // Every signal goes into the trace too, so that a replay compares the protocol's steps and
+  // not only the simulator's. The harness appends each signal to its node's log at emission
+  // time; wrapping that append is the one place to see them across restarts.
+  // (A harness `onSignal` hook would make this wrapper unnecessary.)
+  for (const n of allNodes) {
+    const log = n.log;
+    const append = log.push.bind(log);
+    log.push = (...items: NodeSignal[]): number => {
+      for (const { t: _t, node: _node, type, ...payload } of items)
+        world.trace.record('signal', { node: name(n.id), type, ...payload });
+      return append(...items);
+    };
+  }
+
+  /** Hashes of every message of every archive of the first owner's latest index of `c`. */
+  const readRequired = (c: HarnessCommunity): string[] => {
     const { fs, dataDir } = h.owner.adapters;
-    const folder = communityFolder(dataDir, communityId);
+    const folder = communityFolder(dataDir, c.id);
     if (!fs.exists(`${folder}/index`)) return [];
     const out: string[] = [];
-    for (const meta of readIndex(fs, folder).archives.values())
-      for (const m of readArchiveMessages(fs, folder, meta).messages) out.push(toHex(m.hash));
+    for (const meta of readIndex(fs, folder, codec).archives.values())
+      for (const m of readArchiveMessages(fs, folder, meta, codec).messages) out.push(toHex(m.hash));
     return out.sort();
   };
-  const held = (n: HarnessNode): Set<string> =>
-    new Set(n.adapters.storage.messagesInRange(topics, 0, Number.MAX_SAFE_INTEGER).map((m) => toHex(m.hash)));
-  const holdsFull = (n: HarnessNode): boolean => {
-    const have = held(n);
-    return required.every((x) => have.has(x));
+  const refreshRequired = (): void => {
+    for (const c of h.communities) {
+      const rounds = h.owner.log.filter(
+        (s) => s.type === 'archive.roundCreated' && s.communityId === c.id,
+      ).length;
+      if (rounds !== (requiredRound.get(c.id) ?? 0)) {
+        required.set(c.id, readRequired(c));
+        requiredRound.set(c.id, rounds);
+      }
+    }
+  };
+  const held = (n: HarnessNode, c: HarnessCommunity): Set<string> =>
+    new Set(
+      n.adapters.storage.messagesInRange(c.topics, 0, Number.MAX_SAFE_INTEGER).map((m) => toHex(m.hash)),
+    );
+  const holdsFull = (n: HarnessNode, c: HarnessCommunity): boolean => {
+    const have = held(n, c);
+    return (required.get(c.id) ?? []).every((x) => have.has(x));
   };
   /** Links the control nodes' machines dispatched so far, oldest first. */
-  const dispatchedLinks = (): SentLink[] => {
+  const dispatchedLinks = (communityId?: string): SentLink[] => {
     const out: SentLink[] = [];
     for (const n of allNodes)
       for (const s of n.log)
-        if (s.type === 'archive.magnetlinkDispatched')
-          out.push({ t: s.t, sender: name(n.id), clock: s.clock, magnetUri: s.magnetUri, how: 'dispatched' });
+        if (
+          s.type === 'archive.magnetlinkDispatched' &&
+          (communityId === undefined || s.communityId === communityId)
+        )
+          out.push({
+            t: s.t,
+            communityId: s.communityId,
+            sender: name(n.id),
+            clock: s.clock,
+            magnetUri: s.magnetUri,
+            how: 'dispatched',
+          });
     return out.sort((a, b) => a.t - b.t || a.clock - b.clock);
   };
 
   const sampleEvery = sampleInterval(scenario.duration);
   const sample = (): void => {
-    const roundsSeen = h.owner.counts['archive.roundCreated'] ?? 0;
-    if (roundsSeen !== requiredRound) {
-      required = readRequired();
-      requiredRound = roundsSeen;
+    refreshRequired();
+    for (const c of h.communities) {
+      if ((required.get(c.id) ?? []).length === 0) continue;
+      const readers = allNodes.filter(
+        (n) => !ownerIds.has(n.id) && n.archive !== undefined && isMember(n.id, c) && !n.sim.crashed,
+      );
+      if (readers.length === 0) continue;
+      const full = readers.filter((n) => holdsFull(n, c)).length;
+      history.push({ t: world.kernel.now(), communityId: c.id, share: full / readers.length });
     }
-    if (required.length === 0) return;
-    const readers = allNodes.filter(
-      (n) => !ownerIds.has(n.id) && n.archive !== undefined && membership.get(n.id) && !n.sim.crashed,
-    );
-    if (readers.length === 0) return;
-    const full = readers.filter(holdsFull).length;
-    history.push({ t: world.kernel.now(), communityId, share: full / readers.length });
   };
   for (let t = sampleEvery; t <= scenario.duration; t += sampleEvery) h.at(t, sample);
 
   // ------------------------------------------------------------ traffic
   scenario.traffic.forEach((traffic, index) => {
     const rng = world.rng(`scenario.traffic.${index}`);
-    const chatIndexes = (traffic.chats ?? communitySpec.chats).map((c) => communitySpec.chats.indexOf(c));
+    const spec = specs[communityIndex.get(traffic.community) as number] as Community;
+    const c = community(traffic.community);
+    const chatIndexes = (traffic.chats ?? spec.chats).map((chat) => spec.chats.indexOf(chat));
     const senderIds = (traffic.senders ?? scenario.nodes.map((n) => n.name)).map(id);
     const to = Math.min(traffic.to ?? scenario.duration, scenario.duration);
     const size = typeof traffic.size === 'number' ? { min: traffic.size, max: traffic.size } : traffic.size;
@@ -271,12 +345,12 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
           h.at(t, () => {
             const ready = senderIds.filter((s) => {
               const node = h.node(s);
-              return node.archive !== undefined && node.sim.online && membership.get(s);
+              return node.archive !== undefined && node.sim.online && isMember(s, c);
             });
             if (ready.length === 0) return;
             const sender = rng.pick(ready);
-            const message = h.publish(sender, rng.pick(chatIndexes), rng.int(size.min, size.max));
-            published.push({ t: world.kernel.now(), hash: toHex(message.hash) });
+            const message = h.publish(sender, rng.pick(chatIndexes), rng.int(size.min, size.max), c.index);
+            published.push({ t: world.kernel.now(), communityId: c.id, hash: toHex(message.hash) });
           });
         }
       });
@@ -285,6 +359,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
 
   // ------------------------------------------------------------ timeline
   const sendLink = (
+    c: HarnessCommunity,
     senderId: string,
     priv: Uint8Array,
     clock: number,
@@ -292,45 +367,63 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     how: SentLink['how'],
   ) => {
     const payload = encodeMagnetlinkMessage(priv, clock, magnetUri);
+    const magnetTopic = magnetTopicOf(c);
     const message = wrapRelayPayload(magnetTopic, payload, Math.floor(clock / 1000));
-    sent.push({ t: world.kernel.now(), sender: name(senderId), clock, magnetUri, how });
-    void h
-      .node(senderId)
-      .adapters.messaging.publish({ pubsubTopic, contentTopic: magnetContentTopic, message });
+    sent.push({ t: world.kernel.now(), communityId: c.id, sender: name(senderId), clock, magnetUri, how });
+    void h.node(senderId).adapters.messaging.publish({
+      pubsubTopic: c.pubsubTopic,
+      contentTopic: contentTopicOf(magnetTopic),
+      message,
+    });
   };
-  const firstMember = others.find((n) => n.role === 'member');
+  const skipped = (action: Action, reason: string) =>
+    world.trace.record('scenario.skipped', { do: action.do, reason });
 
   const apply = (action: Action): void => {
     const { at: _at, ...fields } = action;
     world.trace.record('scenario.action', fields);
     switch (action.do) {
       case 'offline':
-        h.node(id(action.node)).sim.goOffline();
+        h.offline(id(action.node));
         return;
       case 'online':
-        h.node(id(action.node)).sim.goOnline();
+        h.online(id(action.node));
         return;
       case 'crash':
         h.crash(id(action.node));
         return;
-      case 'restart':
+      case 'restart': {
+        // the harness boots the node with its communities from the start
+        const n = scenario.nodes.find((x) => x.name === action.node) as Scenario['nodes'][number];
         h.restart(id(action.node));
-        membership.set(id(action.node), true);
+        for (const c of h.communities) membership.delete(memberKey(id(action.node), c.id));
+        for (const i of joinedAtStart(n))
+          membership.set(memberKey(id(action.node), (h.communities[i] as HarnessCommunity).id), true);
         return;
-      case 'join':
-        h.node(id(action.node)).archive?.join(h.community);
-        membership.set(id(action.node), true);
+      }
+      case 'join': {
+        const c = community(action.community);
+        const node = h.node(id(action.node));
+        if (!node.archive) {
+          skipped(action, 'node not running');
+          return;
+        }
+        node.archive.join(c.config);
+        membership.set(memberKey(node.id, c.id), true);
         return;
-      case 'leave':
-        h.node(id(action.node)).archive?.leave(communityId);
-        membership.set(id(action.node), false);
+      }
+      case 'leave': {
+        const c = community(action.community);
+        h.node(id(action.node)).archive?.leave(c.id);
+        membership.set(memberKey(id(action.node), c.id), false);
         return;
+      }
       case 'protocol':
         if (action.enabled) h.node(id(action.node)).archive?.enableProtocol();
         else h.node(id(action.node)).archive?.disableProtocol();
         return;
       case 'archiveSupport':
-        h.node(id(action.node)).archive?.setArchiveSupport(communityId, action.enabled);
+        h.node(id(action.node)).archive?.setArchiveSupport(community(action.community).id, action.enabled);
         return;
       case 'importRate':
         h.node(id(action.node)).archive?.setImportRate(action.rate);
@@ -352,58 +445,60 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
         return;
       case 'forgeMagnetlink': {
         // The member signs with a key of its own: the signer is not the community.
+        const c = community(action.community);
         const own = generateCommunityKey(world.rng(`scenario.forge.${action.node}`).bytes(32));
-        const latest = dispatchedLinks().at(-1)?.magnetUri;
+        const latest = dispatchedLinks(c.id).at(-1)?.magnetUri;
         const magnetUri =
           latest ?? magnetFor(toHex(world.rng('scenario.forge.uri').bytes(20)), communityIdOf(own));
-        sendLink(id(action.node), own, world.kernel.now(), magnetUri, 'forged');
+        sendLink(c, id(action.node), own, world.kernel.now(), magnetUri, 'forged');
         return;
       }
       case 'replayMagnetlink': {
-        const dispatched = dispatchedLinks();
+        const c = community(action.community);
+        const dispatched = dispatchedLinks(c.id);
         const link = action.link < 0 ? dispatched.at(action.link) : dispatched[action.link];
         if (!link) {
-          world.trace.record('scenario.skipped', { do: action.do, reason: 'no such dispatched link yet' });
+          skipped(action, 'no such dispatched link yet');
           return;
         }
+        const firstMember = others.find((n) => n.role === 'member' && joinedAtStart(n).includes(c.index));
         const from = action.node ? id(action.node) : firstMember ? id(firstMember.name) : 'owner';
         // The same signed message again: signing is deterministic (RFC 6979), so re-encoding
         // the recorded clock and link with the community key gives the original bytes.
-        sendLink(from, key, link.clock, link.magnetUri, 'replayed');
+        sendLink(c, from, c.key, link.clock, link.magnetUri, 'replayed');
         return;
       }
       case 'dispatchWithoutIndex': {
+        const c = community(action.community);
         const ownerNode = h.node(id(action.node));
         const { fs, torrent, storage } = ownerNode.adapters;
-        const parent = '/malformed';
-        const folder = `${parent}/${communityId}`;
-        fs.mkdirp(folder);
-        const data = world.rng('scenario.malformed').bytes(h.options.pieceLength);
-        if (!fs.exists(`${folder}/data`)) fs.writeAtomic(`${folder}/data`, data);
-        const file = buildTorrentFile(communityId, h.options.pieceLength, [
-          { path: 'data', bytes: fs.read(`${folder}/data`) },
-        ]);
-        const clock = Math.max(
-          world.kernel.now(),
-          (storage.getArchiveState(communityId).magnetlinkClock ?? 0) + 1,
-        );
         if (!torrent.running) {
-          world.trace.record('scenario.skipped', { do: action.do, reason: 'torrent client not running' });
+          skipped(action, 'torrent client not running');
           return;
         }
+        const parent = '/malformed';
+        const folder = `${parent}/${c.id}`;
+        fs.mkdirp(folder);
+        if (!fs.exists(`${folder}/data`))
+          fs.writeAtomic(`${folder}/data`, world.rng('scenario.malformed').bytes(h.options.pieceLength));
+        const file = buildTorrentFile(c.id, h.options.pieceLength, [
+          { path: 'data', bytes: fs.read(`${folder}/data`) },
+        ]);
+        const clock = Math.max(world.kernel.now(), (storage.getArchiveState(c.id).magnetlinkClock ?? 0) + 1);
         void torrent.seed(file, parent).then((infoHash) => {
-          sendLink(ownerNode.id, key, clock, magnetFor(infoHash, communityId), 'withoutIndex');
+          sendLink(c, ownerNode.id, c.key, clock, magnetFor(infoHash, c.id), 'withoutIndex');
         });
         return;
       }
     }
   };
-  for (const n of scenario.nodes)
-    if (n === primary) {
-      if (!n.protocolEnabled) h.at(0, () => h.owner.archive?.disableProtocol());
-      if (!n.archiveSupport) h.at(0, () => h.owner.archive?.setArchiveSupport(communityId, false));
-      if (n.importRate) h.at(0, () => h.owner.archive?.setImportRate(n.importRate as 'slow' | 'fast'));
-    }
+  if (!primary.protocolEnabled) h.at(0, () => h.owner.archive?.disableProtocol());
+  if (!primary.archiveSupport)
+    h.at(0, () => {
+      for (const c of h.communities) h.owner.archive?.setArchiveSupport(c.id, false);
+    });
+  if (primary.importRate)
+    h.at(0, () => h.owner.archive?.setImportRate(primary.importRate as 'slow' | 'fast'));
   for (const action of scenario.timeline) h.at(action.at, () => apply(action));
 
   // ------------------------------------------------------------ run
@@ -418,29 +513,35 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   sample();
 
   // §10.9 convergence over the members that are up, joined and have the feature on.
-  const readers = allNodes.filter(
-    (n) =>
-      !ownerIds.has(n.id) &&
-      n.archive !== undefined &&
-      !n.sim.crashed &&
-      n.sim.online &&
-      membership.get(n.id) &&
-      n.archive.state() === 'enabled' &&
-      !n.log.some((s) => s.type === 'archive.nodeFailed'),
-  );
   const supportOff = new Set<string>();
+  for (const n of scenario.nodes)
+    if (!n.archiveSupport) for (const c of h.communities) supportOff.add(memberKey(id(n.name), c.id));
   for (const a of scenario.timeline)
     if (a.do === 'archiveSupport') {
-      if (a.enabled) supportOff.delete(id(a.node));
-      else supportOff.add(id(a.node));
+      const k = memberKey(id(a.node), community(a.community).id);
+      if (a.enabled) supportOff.delete(k);
+      else supportOff.add(k);
     }
   if (!summary.violation) {
-    h.monitor.checkConvergence({
-      owner: h.owner,
-      communityId,
-      members: readers.filter((n) => !supportOff.has(n.id) && n.spec.archiveSupport !== false),
-      mode: h.options.importMode,
-    });
+    for (const c of h.communities) {
+      const readers = allNodes.filter(
+        (n) =>
+          !ownerIds.has(n.id) &&
+          n.archive !== undefined &&
+          !n.sim.crashed &&
+          n.sim.online &&
+          isMember(n.id, c) &&
+          !supportOff.has(memberKey(n.id, c.id)) &&
+          n.archive.state() === 'enabled' &&
+          !n.log.some((s) => s.type === 'archive.nodeFailed'),
+      );
+      h.monitor.checkConvergence({
+        owner: h.owner,
+        communityId: c.id,
+        members: readers,
+        mode: h.options.importMode,
+      });
+    }
   }
   const invariants: Record<string, string> = { ...h.monitor.verdicts() };
   world.trace.record('scenario.end', { invariants });
@@ -449,17 +550,24 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   const signals: ObservedSignal[] = [];
   const activity: ActivityEvent[] = [];
   const rounds: RoundResult[] = [];
-  const received: { t: number; clock: number; magnetUri: string; accepted: boolean }[] = [];
+  const received: { t: number; communityId: string; clock: number; magnetUri: string; accepted: boolean }[] =
+    [];
   for (const n of allNodes) {
     for (const s of n.log) {
       const who = name(n.id);
+      const cid = 'communityId' in s ? s.communityId : undefined;
       if (s.type.startsWith('community.')) {
-        signals.push({ t: s.t, node: who, community: communityName, name: s.type });
+        signals.push({
+          t: s.t,
+          node: who,
+          community: cid ? communityNameOf.get(cid) : undefined,
+          name: s.type,
+        });
       }
       if (s.type === 'archive.roundCreated') {
         if (n === h.owner)
           rounds.push({
-            communityId,
+            communityId: s.communityId,
             start: s.start * 1000,
             end: s.end * 1000,
             archives: s.archives.length,
@@ -468,23 +576,35 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
         activity.push({
           t: s.t,
           node: who,
-          communityId,
+          communityId: s.communityId,
           kind: 'round',
           detail: `${s.archives.length} archives`,
         });
       } else if (s.type === 'archive.magnetlinkDispatched') {
-        activity.push({ t: s.t, node: who, communityId, kind: 'dispatch' });
+        activity.push({ t: s.t, node: who, communityId: s.communityId, kind: 'dispatch' });
       } else if (s.type === 'community.historyArchiveDownloaded') {
-        activity.push({ t: s.t, node: who, communityId, kind: 'download' });
+        activity.push({ t: s.t, node: who, communityId: s.communityId, kind: 'download' });
       } else if (s.type === 'archive.archiveImported') {
-        activity.push({ t: s.t, node: who, communityId, kind: 'import', detail: `${s.messages} messages` });
+        activity.push({
+          t: s.t,
+          node: who,
+          communityId: s.communityId,
+          kind: 'import',
+          detail: `${s.messages} messages`,
+        });
       } else if (s.type === 'archive.magnetlinkReceived') {
-        received.push({ t: s.t, clock: s.clock, magnetUri: s.magnetUri, accepted: s.accepted });
+        received.push({
+          t: s.t,
+          communityId: s.communityId,
+          clock: s.clock,
+          magnetUri: s.magnetUri,
+          accepted: s.accepted,
+        });
       }
     }
   }
   for (const l of sent)
-    activity.push({ t: l.t, node: l.sender, communityId, kind: 'dispatch', detail: l.how });
+    activity.push({ t: l.t, node: l.sender, communityId: l.communityId, kind: 'dispatch', detail: l.how });
   activity.sort((a, b) => a.t - b.t || a.node.localeCompare(b.node) || a.kind.localeCompare(b.kind));
   signals.sort((a, b) => a.t - b.t);
 
@@ -505,42 +625,59 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     } catch {
       infoHash = '';
     }
-    return { communityId, sender: l.sender, clock: l.clock, infoHash, accepted: acceptedSends.has(l) };
+    return {
+      communityId: l.communityId,
+      sender: l.sender,
+      clock: l.clock,
+      infoHash,
+      accepted: acceptedSends.has(l),
+    };
   });
 
-  const publishedHashes = published.map((p) => p.hash);
+  refreshRequired();
   const members: MemberResult[] = [];
   const observedMembers: ObservedMember[] = [];
-  for (const n of allNodes) {
-    const downloaded = n.log.filter((s) => s.type === 'community.historyArchiveDownloaded').length;
+  for (const { node: n, community: c } of pairs()) {
+    const mine = n.log.filter((s) => 'communityId' in s && s.communityId === c.id);
+    const downloaded = mine.filter((s) => s.type === 'community.historyArchiveDownloaded').length;
     let imported = 0;
     let messagesImported = 0;
-    for (const s of n.log)
+    const tasks: Record<string, number> = {};
+    for (const s of mine) {
       if (s.type === 'archive.archiveImported') {
         imported++;
         messagesImported += s.messages;
-      }
+      } else if (s.type === 'archive.taskEnded') tasks[s.status] = (tasks[s.status] ?? 0) + 1;
+    }
+    // torrent bytes are counted per node, not per community
     const bytes = n.sim.bytes();
     members.push({
       node: name(n.id),
-      communityId,
+      communityId: c.id,
       downloaded,
       imported,
       messagesImported,
       bytesDown: bytes.down,
       bytesUp: bytes.up,
     });
-    const have = held(n);
+    const have = held(n, c);
     observedMembers.push({
       node: name(n.id),
-      community: communityName,
+      community: communityNameOf.get(c.id) as string,
       downloaded,
       imported,
       messagesImported,
       bytesDown: bytes.down,
-      missingMessages: publishedHashes.filter((x) => !have.has(x)).length,
-      fullHistory: required.every((x) => have.has(x)),
-      member: membership.get(n.id) === true,
+      missingMessages: published.filter((p) => p.communityId === c.id && !have.has(p.hash)).length,
+      fullHistory: (required.get(c.id) ?? []).every((x) => have.has(x)),
+      member: isMember(n.id, c),
+      magnetlinksReceived: n.log.filter(
+        (s) =>
+          (s.type === 'archive.magnetlinkReceived' && s.communityId === c.id) ||
+          // a link whose signer is no community this node knows names no community
+          (s.type === 'archive.magnetlinkRejected' && h.communities.length === 1),
+      ).length,
+      tasks,
     });
   }
 
@@ -548,7 +685,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   for (const n of allNodes)
     nodeStates[name(n.id)] = n.sim.crashed ? 'crashed' : n.sim.online ? 'online' : 'offline';
   const observedLinks: ObservedMagnetlink[] = magnetlinks.map((m) => ({
-    community: communityName,
+    community: communityNameOf.get(m.communityId) as string,
     sender: m.sender,
     accepted: m.accepted,
   }));
@@ -556,7 +693,10 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     signals,
     members: observedMembers,
     nodeStates,
-    rounds: rounds.map((r) => ({ community: communityName, archives: r.archives })),
+    rounds: rounds.map((r) => ({
+      community: communityNameOf.get(r.communityId) as string,
+      archives: r.archives,
+    })),
     magnetlinks: observedLinks,
     invariants,
   };
@@ -584,5 +724,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     invariants,
     expectations,
   };
-  return { result, details: { start, activity, history }, traceLines };
+  const communityNames: Record<string, string> = {};
+  for (const [cid, n] of communityNameOf) communityNames[cid] = n;
+  return { result, details: { start, communityNames, activity, history }, traceLines };
 }

@@ -169,7 +169,7 @@ export const Quirks = z
   .meta({ description: 'Reference-client quirks; unset ones follow `mode`.' });
 
 const Latency = z.union([Duration, z.strictObject({ min: Duration, max: Duration })], {
-  error: 'expected a duration or {min, max}',
+  error: `${DURATION_HINT}, or {min, max} of those`,
 });
 
 export const NetworkConditions = z.strictObject({
@@ -208,7 +208,9 @@ export const Traffic = z.strictObject({
   chats: z.array(Name).optional().meta({ description: 'Chats to post in; default: all of the community' }),
   senders: z.array(Name).optional().meta({ description: 'Nodes that post; default: every joined node' }),
   rate: Rate,
-  size: z.union([Size, z.strictObject({ min: Size, max: Size })], { error: 'expected a size or {min, max}' }),
+  size: z.union([Size, z.strictObject({ min: Size, max: Size })], {
+    error: `${SIZE_HINT}, or {min, max} of those`,
+  }),
   from: Duration.default(0),
   to: Duration.optional().meta({ description: 'Default: the end of the run' }),
 });
@@ -292,6 +294,15 @@ export const SignalExpectation = z.strictObject({
   never: z.boolean().optional().meta({ description: 'Shorthand for count: 0' }),
 });
 
+/** How a member's download/import task ended (the machines' `archive.taskEnded`). */
+export const taskStatuses = z.enum(
+  ['done', 'noNewArchives', 'cancelled', 'timeout', 'malformed', 'error', 'notMember'],
+  {
+    error: 'expected a task end: done, noNewArchives, cancelled, timeout, malformed, error, notMember',
+  },
+);
+export type TaskStatus = z.output<typeof taskStatuses>;
+
 export const NodeExpectation = z.strictObject({
   text,
   node: Name,
@@ -306,6 +317,13 @@ export const NodeExpectation = z.strictObject({
   }),
   state: z.enum(['online', 'offline', 'crashed']).optional(),
   member: z.boolean().optional(),
+  magnetlinksReceived: Range.optional().meta({
+    description: 'Magnetlink messages the node received (relay or store), accepted or not',
+  }),
+  tasks: z
+    .partialRecord(taskStatuses, Range)
+    .optional()
+    .meta({ description: 'Download/import tasks by how they ended, e.g. {cancelled: {min: 1}, timeout: 1}' }),
 });
 
 export const RoundsExpectation = z.strictObject({
@@ -313,6 +331,7 @@ export const RoundsExpectation = z.strictObject({
   rounds: Range.meta({ description: 'How many rounds (torrents seeded by an owner)' }),
   community: Name.optional(),
   archives: Range.optional().meta({ description: 'Archives in the last round' }),
+  largest: Range.optional().meta({ description: 'Archives in the largest round (e.g. a catch-up round)' }),
 });
 
 export const MagnetlinkExpectation = z.strictObject({

@@ -25,7 +25,11 @@ export async function runDemo(
   });
   const rng = world.rng('demo');
   const nodes = Array.from({ length: 12 }, (_, i) =>
-    world.addNode({ id: `n${i}`, uploadBps: rng.int(500_000, 3_000_000), downloadBps: rng.int(2_000_000, 10_000_000) }),
+    world.addNode({
+      id: `n${i}`,
+      uploadBps: rng.int(500_000, 3_000_000),
+      downloadBps: rng.int(2_000_000, 10_000_000),
+    }),
   );
   for (const n of nodes) n.adapters.messaging.subscribe(PUBSUB, [TOPIC], () => {});
 
@@ -84,21 +88,33 @@ export async function runDemo(
   // faults along the way
   world.kernel.schedule(start + 1_000, 'demo.offline', () => nodes[3]!.goOffline());
   world.kernel.schedule(start + 4_000, 'demo.online', () => nodes[3]!.goOnline());
-  world.kernel.schedule(start + 1_500, 'demo.partition', () => world.network.partition([['n0', 'n1', 'n2'], ['n4', 'n5']]));
+  world.kernel.schedule(start + 1_500, 'demo.partition', () =>
+    world.network.partition([
+      ['n0', 'n1', 'n2'],
+      ['n4', 'n5'],
+    ]),
+  );
   world.kernel.schedule(start + 6_000, 'demo.heal', () => world.network.heal());
   world.kernel.schedule(start + 2_000, 'demo.crash', () => nodes[6]!.crash());
   world.kernel.schedule(start + 25_000, 'demo.restart', () => nodes[6]!.restart());
 
   await world.runUntilAsync(start + 90_000);
   const queries = nodes.slice(7, 9).map((n) =>
-    n.adapters.messaging
-      .queryStore({ pubsubTopic: PUBSUB, contentTopics: [TOPIC], from: 0, to: 4e9 })
-      .then((r) => r.length, () => -1),
+    n.adapters.messaging.queryStore({ pubsubTopic: PUBSUB, contentTopics: [TOPIC], from: 0, to: 4e9 }).then(
+      (r) => r.length,
+      () => -1,
+    ),
   );
   await world.runUntilAsync(start + 100_000);
   const got = await Promise.all(queries);
   world.trace.record('demo.end', { store: got, events: world.kernel.processed });
-  return { hash: world.trace.hash(), lines: world.trace.count, events: world.kernel.processed, downloaded, storeAnswers: got };
+  return {
+    hash: world.trace.hash(),
+    lines: world.trace.count,
+    events: world.kernel.processed,
+    downloaded,
+    storeAnswers: got,
+  };
 }
 
 if (import.meta.main) {

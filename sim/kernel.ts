@@ -68,6 +68,8 @@ export class Kernel {
   readonly #wbits = new Uint32Array(WHEEL >>> 5);
   #wcur: number;
   #wcount = 0;
+  /** Some bucket may still hold null slots (see #wheelHead). */
+  #wdirty = false;
   #processed = 0;
   #asyncWork = false;
   #running = false;
@@ -119,11 +121,13 @@ export class Kernel {
   }
 
   /**
-   * Move an event to a new time (queued or not). It takes a fresh sequence number, so it
-   * runs after events already scheduled for that same millisecond.
+   * Move an event to a new time (queued or not; a fired event can be reused), optionally
+   * with another handler. It takes a fresh sequence number, so it runs after events
+   * already scheduled for that same millisecond.
    */
-  reschedule(event: SimEvent, atMs: number): void {
+  reschedule<A>(event: SimEvent, atMs: number, fn?: EventHandler<A>): void {
     const e = event as Entry;
+    if (fn) e.fn = fn as EventHandler<unknown>;
     let at = Math.ceil(atMs);
     if (!(at >= this.#now)) at = this.#now;
     if (e.pos >= 0 && at - this.#wcur >= WHEEL) {
@@ -221,6 +225,7 @@ export class Kernel {
       e.pos = -2 - bucket.length;
       bucket.push(e);
       this.#wbits[b >>> 5]! |= 1 << (b & 31);
+      this.#wdirty = true;
       this.#wcount++;
       return;
     }
@@ -245,6 +250,10 @@ export class Kernel {
     if (this.#wcount === 0) {
       // Nothing near: let the cursor jump to now so the wheel covers the next WHEEL ms.
       if (this.#wcur !== this.#now) {
+        this.#wcur = this.#now;
+        this.#whead = 0;
+        if (!this.#wdirty) return undefined;
+        this.#wdirty = false;
         // Only null slots can remain: empty every bucket still marked.
         const bits = this.#wbits;
         for (let w = 0; w < bits.length; w++) {
@@ -256,8 +265,6 @@ export class Kernel {
           }
           bits[w] = 0;
         }
-        this.#wcur = this.#now;
-        this.#whead = 0;
       }
       return undefined;
     }
@@ -339,7 +346,7 @@ export class Kernel {
       if (first >= n) break;
       let c = first;
       let child = heap[first] as Entry;
-      const last = first + 4 < n ? first + 4 : n;
+      const last = Math.min(first + 4, n);
       for (let j = first + 1; j < last; j++) {
         const x = heap[j] as Entry;
         if (before(x, child)) {

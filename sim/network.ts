@@ -90,7 +90,13 @@ export class SimNetwork {
   #partitioned = false;
   #published = 0;
 
-  constructor(kernel: Kernel, trace: Trace, seed: number, store: SimStore, opts: Partial<NetworkOptions> = {}) {
+  constructor(
+    kernel: Kernel,
+    trace: Trace,
+    seed: number,
+    store: SimStore,
+    opts: Partial<NetworkOptions> = {},
+  ) {
     this.#kernel = kernel;
     this.#trace = trace;
     this.#seed = seed;
@@ -103,7 +109,12 @@ export class SimNetwork {
   /** Defaults for every link without its own settings. */
   setDefaults(opts: Partial<NetworkOptions>): void;
   setDefaults(latency: LatencyDist | number, loss?: number, duplicate?: number, reorder?: number): void;
-  setDefaults(a: Partial<NetworkOptions> | LatencyDist | number, loss?: number, duplicate?: number, reorder?: number): void {
+  setDefaults(
+    a: Partial<NetworkOptions> | LatencyDist | number,
+    loss?: number,
+    duplicate?: number,
+    reorder?: number,
+  ): void {
     if (isLatency(a)) {
       const patch: Partial<NetworkOptions> = { latency: latencyOf(a) };
       if (loss !== undefined) patch.loss = loss;
@@ -227,7 +238,7 @@ export class SimNetwork {
   /** Online and not crashed. */
   isOnline(id: string): boolean {
     const n = this.#nodes.get(id);
-    return n !== undefined && n.up && n.online;
+    return n?.up === true && n.online;
   }
 
   reachable(a: string, b: string): boolean {
@@ -319,7 +330,12 @@ export class SimNetwork {
       if (to === src || !to.up || !to.interest.has(msg.pubsubTopic)) continue;
       const link = this.link(from, to.id);
       if (!to.online || to.group !== src.group) {
-        this.#trace.record('relay.lost', { from, to: to.id, id, reason: to.online ? 'partition' : 'offline' });
+        this.#trace.record('relay.lost', {
+          from,
+          to: to.id,
+          id,
+          reason: to.online ? 'partition' : 'offline',
+        });
         continue;
       }
       const rng = src.rng;
@@ -331,7 +347,14 @@ export class SimNetwork {
       for (let copy = 0; copy < copies; copy++) {
         let delay = this.#sample(link.latency, rng);
         if (rng.chance(link.reorder)) delay += Math.round(rng.next() * link.reorderDelayMs);
-        kernel.schedule(now + delay, 'relay.deliver', relayDeliver, { net: this, from: src, to, msg, id, copy });
+        kernel.schedule(now + delay, 'relay.deliver', relayDeliver, {
+          net: this,
+          from: src,
+          to,
+          msg,
+          id,
+          copy,
+        });
       }
     }
   }
@@ -370,7 +393,13 @@ export class SimNetwork {
     const src = this.#node(from);
     const kernel = this.#kernel;
     const q = { ...query, contentTopics: [...query.contentTopics].sort() };
-    this.#trace.record('store.query', { from, pubsub: q.pubsubTopic, topics: q.contentTopics, qfrom: q.from, qto: q.to });
+    this.#trace.record('store.query', {
+      from,
+      pubsub: q.pubsubTopic,
+      topics: q.contentTopics,
+      qfrom: q.from,
+      qto: q.to,
+    });
     const fail = () => {
       kernel.after(STORE_TIMEOUT_MS, 'store.timeout', () => {
         if (!src.up) return;
@@ -378,15 +407,24 @@ export class SimNetwork {
         done(undefined);
       });
     };
-    if (!(src.up && src.online) || !this.#store.online) return fail();
+    if (!(src.up && src.online) || !this.#store.online) {
+      fail();
+      return;
+    }
     const there = this.#sample(this.#defaults.latency, src.rng);
     const back = this.#sample(this.#defaults.latency, src.rng);
     kernel.after(there, 'store.request', () => {
-      if (!this.#store.online) return fail();
+      if (!this.#store.online) {
+        fail();
+        return;
+      }
       const result = this.#store.query(q);
       kernel.after(back, 'store.answer', () => {
         if (!src.up) return;
-        if (!src.online) return fail();
+        if (!src.online) {
+          fail();
+          return;
+        }
         this.#trace.record('store.answer', { to: from, count: result.length });
         done(result);
       });

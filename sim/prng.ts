@@ -26,7 +26,12 @@ export class Prng {
   /** The stream called `name` of the world seeded with `seed`. */
   static stream(seed: number, name: string): Prng {
     const digest = createHash('sha256').update(`archivist-sim\u0000${seed}\u0000${name}`).digest();
-    return new Prng(digest.readUInt32LE(0), digest.readUInt32LE(4), digest.readUInt32LE(8), digest.readUInt32LE(12));
+    return new Prng(
+      digest.readUInt32LE(0),
+      digest.readUInt32LE(4),
+      digest.readUInt32LE(8),
+      digest.readUInt32LE(12),
+    );
   }
 
   nextUint32(): number {

@@ -87,20 +87,25 @@ interface Meta {
   files: { path: string; length: number; offset: number }[];
 }
 
+// Field order matters a little: V8 lays fields out in declaration order, and the hot
+// loops read the first ones (fewer cache lines per peer looked at).
 class SwarmNode {
-  readonly id: string;
-  upBps: number;
-  downBps: number;
+  /** upList.length and downList.length, as plain fields for the hot loops. */
+  upN = 0;
+  downN = 0;
   reachable = true;
   group = 0;
+  upBps: number;
+  downBps: number;
+  /** Of the transfers holding slots, how many are sending bytes (they share the bandwidth). */
+  sendingUp = 0;
+  sendingDown = 0;
   /** Transfers holding an upload / download slot (requested or sending). */
   readonly upList: Transfer[] = [];
   readonly downList: Transfer[] = [];
   /** The uploading session of each entry of downList (a compact copy for #pairBusy). */
   readonly downFrom: Session[] = [];
-  /** Of those, how many are sending bytes (they share the bandwidth). */
-  sendingUp = 0;
-  sendingDown = 0;
+  readonly id: string;
   readonly sessions: Session[] = [];
   bytesUp = 0;
   bytesDown = 0;
@@ -121,8 +126,13 @@ class Torrent {
   readonly infoHash: string;
   readonly short: string;
   meta: Meta | undefined;
-  /** Verified bytes of each piece (references into some seeder's buffers). */
+  /**
+   * Bytes of each piece (references into some seeder's buffers), stored only after their
+   * SHA-1 matched; `verified[p]` says so, so a delivery of these very (immutable) bytes
+   * passes verification without hashing them again.
+   */
   pieces: (Uint8Array | undefined)[] = [];
+  verified = new Uint8Array(0);
   /**
    * Bitsets of every session with metadata, packed side by side (`words` 32-bit words per
    * session) so the piece picker reads plain array slots: pieces held, and pieces wanted,
@@ -168,29 +178,27 @@ interface MetaWaiter {
 }
 
 export class Session {
-  readonly node: SwarmNode;
-  readonly torrent: Torrent;
-  readonly parentDir: string;
-  active = true;
-  hasMeta = false;
-  metaEv: SimEvent | undefined;
-  have = new Uint8Array(0);
-  haveCount = 0;
   /**
    * Word offset of this session's rows in the torrent's packed bitsets (see Torrent.haveAll);
    * -1 before the metadata.
    */
   base = -1;
-  wanted = new Uint8Array(0);
-  wantedCount = 0;
-  inflight = new Uint8Array(0);
-  inflightCount = 0;
+  readonly node: SwarmNode;
+  readonly torrent: Torrent;
   /** Wanted pieces not held (some may be in flight). */
   missingCount = 0;
-  readonly peers: Session[] = [];
+  inflightCount = 0;
+  rot: number;
   rrDown = 0;
   rrUp = 0;
-  rot: number;
+  readonly peers: Session[] = [];
+  haveCount = 0;
+  active = true;
+  hasMeta = false;
+  readonly parentDir: string;
+  metaEv: SimEvent | undefined;
+  wanted = new Uint8Array(0);
+  wantedCount = 0;
   waiters: Waiter[] = [];
   metaWaiters: MetaWaiter[] = [];
   pendingWants: PendingWant[] = [];
@@ -212,23 +220,23 @@ export class Session {
 }
 
 class Transfer {
-  readonly swarm: Swarm;
-  readonly from: Session;
-  readonly to: Session;
+  /** false while the request travels to the uploader */
+  sending = false;
   /** from.node and to.node, kept here so hot loops do not chase two pointers. */
   readonly upNode: SwarmNode;
   readonly downNode: SwarmNode;
-  readonly piece: number;
-  readonly size: number;
-  remaining: number;
-  rate = 0;
   /** Fair shares of the two ends when last computed (bytes/s). */
   upShare = 0;
   downShare = 0;
+  rate = 0;
   last = 0;
-  /** false while the request travels to the uploader */
-  sending = false;
+  remaining: number;
   ev: SimEvent | undefined;
+  readonly swarm: Swarm;
+  readonly from: Session;
+  readonly to: Session;
+  readonly piece: number;
+  readonly size: number;
   upIdx = -1;
   downIdx = -1;
   corrupt = false;
@@ -253,7 +261,8 @@ const PROBES = 4;
 const hashMemo = new WeakMap<ArrayBufferLike, Map<number, Uint8Array>>();
 
 function sha1(bytes: Uint8Array): Uint8Array {
-  const key = bytes.length < 4194304 && bytes.byteOffset < 2 ** 31 ? bytes.byteOffset * 4194304 + bytes.length : -1;
+  const key =
+    bytes.length < 4194304 && bytes.byteOffset < 2 ** 31 ? bytes.byteOffset * 4194304 + bytes.length : -1;
   if (key >= 0) {
     const m = hashMemo.get(bytes.buffer);
     const hit = m?.get(key);
@@ -286,6 +295,11 @@ function concat(parts: Uint8Array[], length: number): Uint8Array {
     o += p.length;
   }
   return out;
+}
+
+/** A usable rate in bytes/s: anything not a positive finite number means 0 (none). */
+function bandwidth(bps: number): number {
+  return Number.isFinite(bps) && bps > 0 ? bps : 0;
 }
 
 function onTransferDone(t: Transfer): void {
@@ -323,9 +337,20 @@ export class Swarm {
 
   // ---------------- nodes and knobs ----------------
 
-  addNode(id: string, fs: ChunkedFileSystem, upBps = DEFAULT_UPLOAD_BPS, downBps = DEFAULT_DOWNLOAD_BPS): void {
+  addNode(
+    id: string,
+    fs: ChunkedFileSystem,
+    upBps = DEFAULT_UPLOAD_BPS,
+    downBps = DEFAULT_DOWNLOAD_BPS,
+  ): void {
     if (this.#nodes.has(id)) throw new Error(`swarm: node ${id} already exists`);
-    const n = new SwarmNode(id, upBps > 0 ? upBps : 0, downBps > 0 ? downBps : 0, fs, Prng.stream(this.#seed, `swarm:${id}`));
+    const n = new SwarmNode(
+      id,
+      bandwidth(upBps),
+      bandwidth(downBps),
+      fs,
+      Prng.stream(this.#seed, `swarm:${id}`),
+    );
     n.reachable = this.#net.isOnline(id);
     n.group = this.#net.groupOf(id);
     this.#nodes.set(id, n);
@@ -347,8 +372,8 @@ export class Swarm {
   /** Change a node's bandwidth (bytes/s; 0 = does not upload / download); running transfers adapt at once. */
   setBandwidth(nodeId: string, upBps: number, downBps: number): void {
     const n = this.#node(nodeId);
-    n.upBps = upBps > 0 ? upBps : 0;
-    n.downBps = downBps > 0 ? downBps : 0;
+    n.upBps = bandwidth(upBps);
+    n.downBps = bandwidth(downBps);
     this.#trace.record('swarm.bandwidth', { node: nodeId, up: n.upBps, down: n.downBps });
     const affected = new Set<SwarmNode>([n]);
     if (n.upBps === 0) for (const t of n.upList.slice()) this.#abort(t, affected);
@@ -385,7 +410,12 @@ export class Swarm {
 
   /** Pieces a node holds of a torrent, as a copy (tests, reports). */
   piecesHeld(nodeId: string, infoHash: string): Uint8Array | undefined {
-    return this.session(nodeId, infoHash)?.have.slice();
+    const s = this.session(nodeId, infoHash);
+    if (!s || s.base < 0) return undefined;
+    const n = s.torrent.meta!.pieceCount;
+    const out = new Uint8Array(n);
+    for (let p = 0; p < n; p++) out[p] = this.#has(s, p) ? 1 : 0;
+    return out;
   }
 
   /** Number of transfers running across the world. */
@@ -558,6 +588,7 @@ export class Swarm {
       files: p.files.map((f) => ({ ...f })),
     };
     torrent.pieces = new Array(p.pieceHashes.length / 20).fill(undefined);
+    torrent.verified = new Uint8Array(p.pieceHashes.length / 20);
   }
 
   static metadataOf(torrent: { infoHash: string; meta: Meta | undefined }): TorrentMetadata {
@@ -630,10 +661,8 @@ export class Swarm {
     const m = s.torrent.meta!;
     const n = m.pieceCount;
     s.hasMeta = true;
-    s.have = new Uint8Array(n);
     s.base = this.#allocRow(s.torrent);
     s.wanted = new Uint8Array(n);
-    s.inflight = new Uint8Array(n);
     this.#scanFiles(s);
     const waiters = s.metaWaiters;
     s.metaWaiters = [];
@@ -659,7 +688,11 @@ export class Swarm {
    * Fetch the piece range `range(metadata)` gives, as soon as the metadata is known
    * (at once when it is). Resolves once all those pieces are held and written.
    */
-  wantWhenKnown(s: Session, range: (m: TorrentMetadata) => [number, number], signal?: AbortSignal): Promise<void> {
+  wantWhenKnown(
+    s: Session,
+    range: (m: TorrentMetadata) => [number, number],
+    signal?: AbortSignal,
+  ): Promise<void> {
     if (!s.active) return Promise.reject(new TorrentRemoved(s.torrent.infoHash));
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (s.hasMeta) return this.#applyWant(s, range, signal);
@@ -678,7 +711,11 @@ export class Swarm {
     });
   }
 
-  #applyWant(s: Session, range: (m: TorrentMetadata) => [number, number], signal?: AbortSignal): Promise<void> {
+  #applyWant(
+    s: Session,
+    range: (m: TorrentMetadata) => [number, number],
+    signal?: AbortSignal,
+  ): Promise<void> {
     let r: [number, number];
     try {
       r = range(Swarm.metadataOf(s.torrent));
@@ -703,11 +740,14 @@ export class Swarm {
     const P = m.pieceLength;
     let found = 0;
     for (let p = 0; p < m.pieceCount; p++) {
-      if (s.have[p]) continue;
+      if (this.#has(s, p)) continue;
       const bytes = this.#localPiece(m, fileChunks, p * P, Math.min(P, m.totalLength - p * P));
       if (!bytes) continue;
       if (!sameHash(sha1(bytes), m.pieceHashes, p)) continue;
-      if (!s.torrent.pieces[p]) s.torrent.pieces[p] = bytes;
+      if (!s.torrent.pieces[p]) {
+        s.torrent.pieces[p] = bytes;
+        s.torrent.verified[p] = 1;
+      }
       this.#gain(s, p, false);
       found++;
     }
@@ -715,7 +755,12 @@ export class Swarm {
   }
 
   /** Bytes [start, start+len) of the torrent from the node's files, or undefined. */
-  #localPiece(m: Meta, fileChunks: (Uint8Array[] | undefined)[], start: number, len: number): Uint8Array | undefined {
+  #localPiece(
+    m: Meta,
+    fileChunks: (Uint8Array[] | undefined)[],
+    start: number,
+    len: number,
+  ): Uint8Array | undefined {
     const parts: Uint8Array[] = [];
     let pos = start;
     const end = start + len;
@@ -779,11 +824,17 @@ export class Swarm {
       if (!s.wanted[p]) {
         s.wanted[p] = 1;
         s.wantedCount++;
-        if (!s.have[p]) this.#addMissing(s, p);
+        if (!this.#has(s, p)) this.#addMissing(s, p);
       }
-      if (!s.have[p]) remaining++;
+      if (!this.#has(s, p)) remaining++;
     }
-    this.#trace.record('swarm.want', { node: s.node.id, ih: s.torrent.short, first, end, missing: remaining });
+    this.#trace.record('swarm.want', {
+      node: s.node.id,
+      ih: s.torrent.short,
+      first,
+      end,
+      missing: remaining,
+    });
     if (remaining === 0) {
       this.#writeFiles(s, first, end);
       return Promise.resolve();
@@ -825,18 +876,28 @@ export class Swarm {
     s.missingCount = 0;
     s.torrent.needAll.fill(0, s.base, s.base + s.torrent.words);
     s.torrent.missAll.fill(0, s.base, s.base + s.torrent.words);
-    for (let p = 0; p < n; p++) if (s.wanted[p] && !s.have[p]) this.#addMissing(s, p);
+    for (let p = 0; p < n; p++) if (s.wanted[p] && !this.#has(s, p)) this.#addMissing(s, p);
+  }
+
+  /** Whether session s holds piece p (its metadata must be known). */
+  #has(s: Session, p: number): boolean {
+    return (s.torrent.haveAll[s.base + (p >>> 5)]! & (1 << (p & 31))) !== 0;
+  }
+
+  /** Whether piece p is on its way to session s. */
+  #inFlight(s: Session, p: number): boolean {
+    for (const t of s.node.downList) if (t.to === s && t.piece === p) return true;
+    return false;
   }
 
   /** p became wanted and is not held. */
   #addMissing(s: Session, p: number): void {
     s.missingCount++;
     s.torrent.missAll[s.base + (p >>> 5)]! |= 1 << (p & 31);
-    if (!s.inflight[p]) s.torrent.needAll[s.base + (p >>> 5)]! |= 1 << (p & 31);
+    if (!this.#inFlight(s, p)) s.torrent.needAll[s.base + (p >>> 5)]! |= 1 << (p & 31);
   }
 
   #gain(s: Session, p: number, notify: boolean): void {
-    s.have[p] = 1;
     s.haveCount++;
     const t = s.torrent;
     const i = s.base + (p >>> 5);
@@ -848,20 +909,32 @@ export class Swarm {
     s.progressMark++;
     if (!notify) return;
     if (s.progress.size > 0) {
-      const ev: TorrentProgress = { infoHash: s.torrent.infoHash, piecesHave: s.haveCount, piecesWanted: s.wantedCount };
+      const ev: TorrentProgress = {
+        infoHash: s.torrent.infoHash,
+        piecesHave: s.haveCount,
+        piecesWanted: s.wantedCount,
+      };
       for (const l of [...s.progress]) l(ev);
     }
     if (s.waiters.length > 0) {
       let done: Waiter[] | undefined;
       for (const w of s.waiters) {
-        if (p >= w.first && p < w.end && --w.remaining === 0) (done ??= []).push(w);
+        if (p >= w.first && p < w.end && --w.remaining === 0) {
+          done ??= [];
+          done.push(w);
+        }
       }
       if (done) {
         for (const w of done) {
           s.waiters.splice(s.waiters.indexOf(w), 1);
           w.signal?.removeEventListener('abort', w.onAbort!);
           this.#writeFiles(s, w.first, w.end);
-          this.#trace.record('swarm.done', { node: s.node.id, ih: s.torrent.short, first: w.first, end: w.end });
+          this.#trace.record('swarm.done', {
+            node: s.node.id,
+            ih: s.torrent.short,
+            first: w.first,
+            end: w.end,
+          });
           w.resolve();
         }
         this.onSettle();
@@ -881,7 +954,8 @@ export class Swarm {
     const dir = `${s.parentDir}/${m.name}`;
     fs.mkdirp(dir);
     for (const f of m.files) {
-      const overlaps = f.length === 0 ? f.offset >= a && f.offset <= b : f.offset < b && f.offset + f.length > a;
+      const overlaps =
+        f.length === 0 ? f.offset >= a && f.offset <= b : f.offset < b && f.offset + f.length > a;
       if (!overlaps) continue;
       const chunks = this.#fileChunks(s, f);
       const path = `${dir}/${f.path}`;
@@ -906,7 +980,7 @@ export class Swarm {
     for (let pos = f.offset; pos < fend; ) {
       const p = Math.floor(pos / P);
       const pend = Math.min((p + 1) * P, fend);
-      const bytes = s.have[p] ? t.pieces[p] : undefined;
+      const bytes = this.#has(s, p) ? t.pieces[p] : undefined;
       if (!bytes) {
         zeros += pend - pos;
       } else {
@@ -972,13 +1046,14 @@ export class Swarm {
       up.corruptNext--;
       t.corrupt = true;
     }
-    to.inflight[p] = 1;
     to.inflightCount++;
     to.torrent.needAll[to.base + (p >>> 5)]! &= ~(1 << (p & 31));
     t.upIdx = up.upList.length;
     up.upList.push(t);
+    up.upN++;
     t.downIdx = down.downList.length;
     down.downList.push(t);
+    down.downN++;
     down.downFrom.push(from);
     t.ev = this.#kernel.schedule(now + lat, 'swarm.request', onRequestArrive, t);
   }
@@ -990,7 +1065,6 @@ export class Swarm {
     const now = this.#kernel.now();
     t.sending = true;
     t.last = now;
-    t.ev = undefined;
     up.sendingUp++;
     down.sendingDown++;
     this.#reshare(up, down, now);
@@ -1023,21 +1097,25 @@ export class Swarm {
 
   /** Apply a transfer's fair share; when it changed, account progress so far and move its end. */
   #update(t: Transfer, now: number): void {
-    const rate = t.upShare < t.downShare ? t.upShare : t.downShare;
-    if (rate === t.rate && t.ev !== undefined) return;
+    const rate = Math.min(t.upShare, t.downShare);
+    // t.rate is 0 until the first share: then the (fired) request event is reused.
+    if (rate === t.rate) return;
     if (now > t.last && t.rate > 0) t.remaining -= (t.rate * (now - t.last)) / 1000;
     t.last = now;
     t.rate = rate;
-    const rem = t.remaining > 0 ? t.remaining : 0;
+    const rem = Math.max(t.remaining, 0);
     const at = now + Math.ceil((rem * 1000) / rate);
-    if (t.ev) this.#kernel.reschedule(t.ev, at);
-    else t.ev = this.#kernel.schedule(at, 'swarm.piece', onTransferDone, t);
+    const ev = t.ev!;
+    if (ev.queued) this.#kernel.reschedule(ev, at);
+    else this.#kernel.reschedule(ev, at, onTransferDone);
   }
 
   #unlink(t: Transfer): void {
     const up = t.upNode;
     const down = t.downNode;
     const ul = up.upList;
+    up.upN--;
+    down.downN--;
     const lastU = ul.pop()!;
     if (lastU !== t) {
       ul[t.upIdx] = lastU;
@@ -1053,7 +1131,6 @@ export class Swarm {
     }
     const to = t.to;
     const p = t.piece;
-    to.inflight[p] = 0;
     to.inflightCount--;
     if (to.base >= 0) {
       const i = to.base + (p >>> 5);
@@ -1086,12 +1163,12 @@ export class Swarm {
       bad[i] = (bad[i] ?? 0) ^ 0xff;
       ok = sameHash(createHash('sha1').update(bad).digest(), torrent.meta!.pieceHashes, p);
     } else {
-      ok = sameHash(sha1(torrent.pieces[p]!), torrent.meta!.pieceHashes, p);
+      ok = torrent.verified[p] === 1 || sameHash(sha1(torrent.pieces[p]!), torrent.meta!.pieceHashes, p);
     }
     if (!ok) {
       to.node.badPieces++;
       this.#trace.record('swarm.badpiece', { from: from.node.id, to: to.node.id, ih: torrent.short, p });
-    } else if (to.active && !to.have[p]) {
+    } else if (to.active && !this.#has(to, p)) {
       if (this.opts.tracePieces) {
         this.#trace.record('swarm.piece', { from: from.node.id, to: to.node.id, ih: torrent.short, p });
       }
@@ -1113,7 +1190,12 @@ export class Swarm {
     if (t.ev) this.#kernel.cancel(t.ev);
     this.#unlink(t);
     if (this.opts.tracePieces) {
-      this.#trace.record('swarm.abort', { from: t.from.node.id, to: t.to.node.id, ih: t.to.torrent.short, p: t.piece });
+      this.#trace.record('swarm.abort', {
+        from: t.from.node.id,
+        to: t.to.node.id,
+        ih: t.to.torrent.short,
+        p: t.piece,
+      });
     }
     affected.add(t.from.node);
     affected.add(t.to.node);
@@ -1129,12 +1211,12 @@ export class Swarm {
     const w = p >>> 5;
     const bit = 1 << (p & 31);
     const need = s.torrent.needAll;
-    for (let k = 0; k < peers.length && node.upList.length < upSlots; k++) {
+    for (let k = 0; k < peers.length && node.upN < upSlots; k++) {
       const d = peers[k]!;
       // needBits: wanted, not held, not in flight (empty before the metadata)
       if (d.base < 0 || (need[d.base + w]! & bit) === 0) continue;
       const dn = d.node;
-      if (dn.downList.length >= downSlots || !dn.reachable || dn.group !== node.group || !(dn.downBps > 0)) continue;
+      if (dn.downN >= downSlots || !dn.reachable || dn.group !== node.group || !(dn.downBps > 0)) continue;
       if (this.#pairBusy(s, d)) continue;
       this.#start(s, d, p);
     }
@@ -1156,21 +1238,21 @@ export class Swarm {
     const slots = this.opts.downloadSlots;
     const upSlots = this.opts.uploadSlots;
     const sessions = node.sessions;
-    for (let si = 0; si < sessions.length && node.downList.length < slots; si++) {
+    for (let si = 0; si < sessions.length && node.downN < slots; si++) {
       const s = sessions[si]!;
       if (!s.hasMeta) continue;
-      while (node.downList.length < slots && s.missingCount > s.inflightCount) {
+      while (node.downN < slots && s.missingCount > s.inflightCount) {
         const peers = s.peers;
         const n = peers.length;
         // With downloads running, a few peers per call is enough: the next completion tries
         // the next few. An idle downloader looks at every peer so it cannot stall.
-        const probes = node.downList.length === 0 || n < PROBES ? n : PROBES;
+        const probes = node.downN === 0 || n < PROBES ? n : PROBES;
         let started = false;
         let idx = s.rrDown % n;
         for (let k = 0; k < probes; k++, idx = idx + 1 === n ? 0 : idx + 1) {
           const u = peers[idx]!;
           const un = u.node;
-          if (un.upList.length >= upSlots || !un.reachable || un.group !== node.group || !(un.upBps > 0)) continue;
+          if (un.upN >= upSlots || !un.reachable || un.group !== node.group || !(un.upBps > 0)) continue;
           const p = this.#pick(u, s);
           if (p < 0 || this.#pairBusy(u, s)) continue;
           s.rrDown = idx + 1;
@@ -1192,13 +1274,13 @@ export class Swarm {
     const slots = this.opts.uploadSlots;
     const downSlots = this.opts.downloadSlots;
     const sessions = node.sessions;
-    for (let si = 0; si < sessions.length && node.upList.length < slots; si++) {
+    for (let si = 0; si < sessions.length && node.upN < slots; si++) {
       const s = sessions[si]!;
       if (s.haveCount === 0) continue;
-      while (node.upList.length < slots) {
+      while (node.upN < slots) {
         const peers = s.peers;
         const n = peers.length;
-        const probes = node.upList.length === 0 || n < PROBES ? n : PROBES;
+        const probes = node.upN === 0 || n < PROBES ? n : PROBES;
         let started = false;
         let idx = s.rrUp % n;
         for (let k = 0; k < probes; k++, idx = idx + 1 === n ? 0 : idx + 1) {
@@ -1206,7 +1288,8 @@ export class Swarm {
           const p = this.#pick(s, d);
           if (p < 0) continue;
           const dn = d.node;
-          if (dn.downList.length >= downSlots || !dn.reachable || dn.group !== node.group || !(dn.downBps > 0)) continue;
+          if (dn.downN >= downSlots || !dn.reachable || dn.group !== node.group || !(dn.downBps > 0))
+            continue;
           if (this.#pairBusy(s, d)) continue;
           s.rrUp = idx + 1;
           this.#start(s, d, p);
@@ -1257,7 +1340,9 @@ export class Swarm {
         for (const p of s.peers.slice(-made)) this.#refill(p.node);
       }
     }
-    s.announceDelay = progressed ? this.opts.announceMs : Math.min(s.announceDelay * 2, this.opts.maxAnnounceMs);
+    s.announceDelay = progressed
+      ? this.opts.announceMs
+      : Math.min(s.announceDelay * 2, this.opts.maxAnnounceMs);
     this.#armAnnounce(s);
   }
 

@@ -97,7 +97,8 @@ function bdecode(buf: Uint8Array, pos: number, depth = 0): Decoded {
     const colon = buf.indexOf(0x3a, pos);
     if (colon < 0) throw new Error('bencode: bad string length');
     const len = Number(dec.decode(buf.subarray(pos, colon)));
-    if (!Number.isSafeInteger(len) || colon + 1 + len > buf.length) throw new Error('bencode: truncated string');
+    if (!Number.isSafeInteger(len) || colon + 1 + len > buf.length)
+      throw new Error('bencode: truncated string');
     return { value: buf.subarray(colon + 1, colon + 1 + len), end: colon + 1 + len };
   }
   throw new Error(`bencode: unexpected byte ${c} at ${pos}`);
@@ -138,7 +139,8 @@ export function parseTorrentFile(bytes: Uint8Array): ParsedTorrent {
   let offset = 0;
   if (Array.isArray(info.files)) {
     for (const f of info.files) {
-      if (typeof f !== 'object' || f instanceof Uint8Array || Array.isArray(f)) throw new Error('torrent: bad file');
+      if (typeof f !== 'object' || f instanceof Uint8Array || Array.isArray(f))
+        throw new Error('torrent: bad file');
       const length = f.length;
       if (typeof length !== 'number' || length < 0) throw new Error('torrent: bad file length');
       if (!Array.isArray(f.path) || f.path.length === 0) throw new Error('torrent: bad file path');
@@ -152,7 +154,8 @@ export function parseTorrentFile(bytes: Uint8Array): ParsedTorrent {
   } else {
     throw new Error('torrent: neither files nor length');
   }
-  if (Math.ceil(offset / pieceLength) !== pieces.length / 20) throw new Error('torrent: piece count does not match length');
+  if (Math.ceil(offset / pieceLength) !== pieces.length / 20)
+    throw new Error('torrent: piece count does not match length');
   return {
     infoHash: createHash('sha1').update(infoBytes).digest('hex'),
     name,
@@ -167,7 +170,11 @@ export function parseTorrentFile(bytes: Uint8Array): ParsedTorrent {
  * Build a multi-file torrent (files in the given order, which protocol.md §4 wants sorted
  * by path). Returns the .torrent bytes.
  */
-export function buildTorrentFile(name: string, pieceLength: number, files: { path: string; bytes: Uint8Array }[]): Uint8Array {
+export function buildTorrentFile(
+  name: string,
+  pieceLength: number,
+  files: { path: string; bytes: Uint8Array }[],
+): Uint8Array {
   const total = files.reduce((s, f) => s + f.bytes.length, 0);
   const count = Math.ceil(total / pieceLength);
   const pieces = new Uint8Array(count * 20);

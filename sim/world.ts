@@ -128,6 +128,8 @@ class WorldNode implements SimNode {
     if (!this.#crashed) return;
     this.#crashed = false;
     this.sim.clock.restart();
+    this.sim.messaging.restart();
+    this.sim.torrent.restart();
     this.#world.network.setOnline(this.id, true);
     this.#world.network.setUp(this.id, true);
   }

@@ -20,6 +20,13 @@ import { createLibp2p } from 'libp2p';
 import { describe, expect, it } from 'vitest';
 import { Libp2pMessaging, WAKU_RELAY_CODEC } from '../adapters/real/libp2p-messaging.ts';
 import { fromWakuV2 } from '../adapters/real/waku-wire.ts';
+import {
+  communityIdOf,
+  decodeMagnetlinkMessage,
+  encodeMagnetlinkMessage,
+  generateCommunityKey,
+} from '../proto/signing.ts';
+import { chatTopic, contentTopicOf, magnetlinkChannelId } from '../proto/topics.ts';
 
 interface JsWakuMessage {
   payload: Uint8Array;
@@ -31,10 +38,12 @@ interface JsWakuMessage {
 }
 
 describe('interop with a js-waku relay', () => {
-  it("receives archivist's relay message and decodes it", async () => {
-    const pubsubTopic = '/waku/2/rs/16/32';
-    const magnetTopic = Uint8Array.of(0x8a, 0x11, 0x2b, 0x07);
-    const contentTopic = '/waku/1/0x8a112b07/rfc26';
+  it("receives archivist's magnetlink message and decodes it", async () => {
+    const key = generateCommunityKey(new Uint8Array(createHash('sha256').update('interop-waku').digest()));
+    const communityId = communityIdOf(key);
+    const pubsubTopic = `/waku/2/${communityId}`;
+    const magnetTopic = chatTopic(magnetlinkChannelId(communityId));
+    const contentTopic = contentTopicOf(magnetTopic);
 
     const host = await createLibp2p({
       start: false,
@@ -70,13 +79,14 @@ describe('interop with a js-waku relay', () => {
       await ours.connect(host.getMultiaddrs()[0]!.toString());
       await ours.waitForRelayPeers(pubsubTopic, 1, AbortSignal.timeout(10_000));
 
+      const magnet = `magnet:?xt=urn:btih:${'c'.repeat(40)}&dn=${communityId}`;
       const clockMs = 1_767_225_600_123;
-      const payload = new Uint8Array(createHash('sha512').update('an application payload').digest());
+      const payload = encodeMagnetlinkMessage(key, clockMs, magnet);
       const sent = {
         pubsubTopic,
         contentTopic,
         message: {
-          sig: new Uint8Array(65).fill(7),
+          sig: new Uint8Array(0),
           timestamp: Math.floor(clockMs / 1000),
           topic: magnetTopic,
           payload,
@@ -94,8 +104,10 @@ describe('interop with a js-waku relay', () => {
       expect(got.contentTopic).toBe(contentTopic);
       expect(got.timestamp?.getTime()).toBe(Math.floor(clockMs / 1000) * 1000);
       expect(Buffer.from(got.payload).equals(Buffer.from(payload))).toBe(true);
+      const decoded = decodeMagnetlinkMessage(got.payload);
+      expect(decoded).toEqual({ signer: communityId, clock: clockMs, magnetUri: magnet });
+      // The archive-only fields ride in `meta`: what js-waku decoded maps back losslessly.
       expect(got.version).toBe(0);
-      // What js-waku decoded carries every archive field back (waku-wire.ts's meta).
       const back = fromWakuV2(got.pubsubTopic, {
         payload: got.payload,
         contentTopic: got.contentTopic,

@@ -119,3 +119,31 @@ test('embedding: monitors attached to embedded nodes see every signal and report
   }
   expect(all.filter((s) => s.type === 'archive.archiveImported' && s.node === 'b')).toHaveLength(1);
 });
+
+test('definitions: every machine is exported as a Stately config with its states and transitions', async () => {
+  const { machineDefinitions } = await import('../machines/definitions.ts');
+  const defs = machineDefinitions() as Record<
+    string,
+    { id: string; initial: string; states: Record<string, unknown> }
+  >;
+  expect(Object.keys(defs)).toEqual(['controlNode', 'member', 'memberDownload', 'memberImport', 'node']);
+  expect(defs.node?.initial).toBe('boot');
+  expect(Object.keys(defs.memberDownload?.states ?? {})).toEqual([
+    'metadata',
+    'index',
+    'planned',
+    'archives',
+    'nextArchive',
+    'seeding',
+    'finished',
+  ]);
+  const metadata = defs.memberDownload?.states.metadata as {
+    after: Record<string, { guard?: string; target: string }[]>;
+  };
+  expect(metadata.after.metadataTimeout?.map((t) => t.guard ?? t.target)).toEqual([
+    'mayRetry',
+    '#memberDownload.finished',
+  ]);
+  // plain JSON: what `archivist machines --json` prints
+  expect(JSON.parse(JSON.stringify(defs))).toEqual(defs);
+});

@@ -39,7 +39,7 @@ export function publishMagnetlink(
   const topic = chatTopic(magnetlinkChannelId(h.communityId));
   const payload = encodeMagnetlinkMessage(priv, clockMs, magnetUri);
   void h.node(fromId).adapters.messaging.publish({
-    pubsubTopic: h.options.pubsubTopicOf(h.communityId),
+    pubsubTopic: (h.options.magnetlinkPubsubTopicOf ?? h.options.pubsubTopicOf)(h.communityId),
     contentTopic: contentTopicOf(topic),
     message: wrapRelayPayload(topic, payload, Math.floor(clockMs / 1000)),
   });

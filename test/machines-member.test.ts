@@ -2,7 +2,8 @@
 // the §10 monitors on in every run.
 
 import { describe, expect, test } from 'vitest';
-import { DAY, MINUTE, SECOND } from '../machines/options.ts';
+import { type ArchiveCodec, MissingKeyError } from '../archive/index.ts';
+import { DAY, HOUR, MINUTE, SECOND } from '../machines/options.ts';
 import { generateCommunityKey } from '../proto/signing.ts';
 import { chatTopic } from '../proto/topics.ts';
 import { buildTorrentFile, magnetFor, parseTorrentFile } from '../sim/torrent-file.ts';
@@ -142,6 +143,19 @@ describe('§6.1/§9 links read from the store by a member that joins late', () =
 });
 
 describe('§6.2 download', () => {
+  test('§6.2 a member offline when a link is sent misses it and catches up on the next round', async () => {
+    const h = await small({ durationMs: 15 * DAY, checkConvergence: true, options: { importRate: 'fast' } });
+    h.at(6 * DAY, () => h.offline('m1'));
+    h.at(8 * DAY, () => h.online('m1'));
+    const s = await h.run();
+    expectNoViolation(h);
+    expect(h.members[0]!.archive?.actor.getSnapshot().context.online).toBe(true);
+    expect(ofType(h.members[0]!, 'archive.magnetlinkReceived')).toHaveLength(1);
+    // round 2's link brings both archives
+    expect(s.members[0]?.downloaded).toBe(2);
+    expect(s.invariants.convergence).toBe('ok');
+  });
+
   test('§6.2 metadata timeout retries once then gives up', async () => {
     const h = await small({ durationMs: 2 * DAY });
     h.at(DAY, () => h.members[0]!.archive?.requestToJoinResponse(h.communityId, BOGUS));
@@ -311,6 +325,50 @@ describe('§6.3 an archive that does not decode', () => {
     expect(ofType(m, 'archive.archiveImported')).toHaveLength(0);
     expect(ofType(m, 'archive.taskEnded')[0]).toMatchObject({ status: 'done' });
     expect(ofType(m, 'community.downloadingHistoryArchivesFinished')).toHaveLength(1);
+  });
+});
+
+describe('§6.4 encrypted communities', () => {
+  /** A stand-in for the hash ratchet: a marker byte plain decoding rejects, and a key flag. */
+  function ratchet(): ArchiveCodec & { keyKnown: boolean } {
+    const c = {
+      keyKnown: true,
+      encode: (plain: Uint8Array) => {
+        const out = new Uint8Array(plain.length + 1);
+        out[0] = 0xff;
+        out.set(plain, 1);
+        return out;
+      },
+      decode: (stored: Uint8Array) => {
+        if (!c.keyKnown) throw new MissingKeyError();
+        return stored.subarray(1);
+      },
+    };
+    return c;
+  }
+
+  test('§6.4 a missing decryption key delays the import by 1 h', async () => {
+    const memberCodec = ratchet();
+    const h = await small({
+      durationMs: WEEK + 3 * HOUR,
+      codec: ratchet(),
+      members: [{ joinAt: WEEK - MINUTE, codec: memberCodec }],
+    });
+    h.at(WEEK + MINUTE, () => {
+      memberCodec.keyKnown = false; // downloaded; the key for its archive is not known yet
+    });
+    h.at(WEEK + 30 * MINUTE, () => {
+      memberCodec.keyKnown = true;
+    });
+    await h.run();
+    expectNoViolation(h);
+    const m = h.members[0]!;
+    const failed = ofType(m, 'archive.importFailed');
+    expect(failed).toHaveLength(1);
+    expect(failed[0]!.reason).toBe('missingKey');
+    const importing = ofType(m, 'community.importingHistoryArchiveMessages')[0]!;
+    expect(importing.t - failed[0]!.t).toBe(HOUR);
+    expect(ofType(m, 'archive.archiveImported')).toHaveLength(1);
   });
 });
 

@@ -26,7 +26,16 @@ const b = (...values: number[]) => new Uint8Array(values);
 const empty = new Uint8Array(0);
 
 function message(fields: Partial<WakuMessage>): WakuMessage {
-  return { sig: empty, timestamp: 0, topic: empty, payload: empty, padding: empty, hash: empty, thirdPartyId: '', ...fields };
+  return {
+    sig: empty,
+    timestamp: 0,
+    topic: empty,
+    payload: empty,
+    padding: empty,
+    hash: empty,
+    thirdPartyId: '',
+    ...fields,
+  };
 }
 
 describe('byte vectors', () => {
@@ -47,7 +56,12 @@ describe('byte vectors', () => {
   });
 
   test('WakuMessageArchiveMetadata keeps empty elements of repeated bytes', () => {
-    const bytes = encodeWakuMessageArchiveMetadata({ version: 1, from: 0, to: 604800, contentTopic: [b(1, 2), empty] });
+    const bytes = encodeWakuMessageArchiveMetadata({
+      version: 1,
+      from: 0,
+      to: 604800,
+      contentTopic: [b(1, 2), empty],
+    });
     // 08 01 version; from = 0 not written;
     // 18 80 f5 24 to = 604800 = 0x93a80: low 7 bits 0x00 -> 80, next 0x75 -> f5, then 0x24;
     // 22 02 0102; 22 00 (an empty element is still written)
@@ -133,12 +147,15 @@ describe('round trips', () => {
   fcTest.prop([messageArb])('WakuMessage', (m) => {
     expect(decodeWakuMessage(encodeWakuMessage(m))).toEqual(m);
   });
-  fcTest.prop([fc.record({ version: fc.nat(9), metadata: metadataArb, messages: fc.array(messageArb, { maxLength: 5 }) })])(
-    'WakuMessageArchive',
-    (a) => {
-      expect(decodeWakuMessageArchive(encodeWakuMessageArchive(a))).toEqual(a);
-    },
-  );
+  fcTest.prop([
+    fc.record({
+      version: fc.nat(9),
+      metadata: metadataArb,
+      messages: fc.array(messageArb, { maxLength: 5 }),
+    }),
+  ])('WakuMessageArchive', (a) => {
+    expect(decodeWakuMessageArchive(encodeWakuMessageArchive(a))).toEqual(a);
+  });
   fcTest.prop([indexMetaArb])('WakuMessageArchiveIndexMetadata', (m) => {
     expect(decodeWakuMessageArchiveIndexMetadata(encodeWakuMessageArchiveIndexMetadata(m))).toEqual(m);
   });
@@ -157,9 +174,12 @@ describe('round trips', () => {
   fcTest.prop([fc.record({ clock: uint, magnetUri: fc.string({ maxLength: 60 }) })])('magnetlink', (m) => {
     expect(decodeCommunityMessageArchiveMagnetlink(encodeCommunityMessageArchiveMagnetlink(m))).toEqual(m);
   });
-  fcTest.prop([fc.record({ signature: bytesArb, payload: bytesArb, type: fc.nat(100) })])('application message', (m) => {
-    expect(decodeApplicationMetadataMessage(encodeApplicationMetadataMessage(m))).toEqual(m);
-  });
+  fcTest.prop([fc.record({ signature: bytesArb, payload: bytesArb, type: fc.nat(100) })])(
+    'application message',
+    (m) => {
+      expect(decodeApplicationMetadataMessage(encodeApplicationMetadataMessage(m))).toEqual(m);
+    },
+  );
 });
 
 describe('malformed input', () => {
@@ -167,15 +187,22 @@ describe('malformed input', () => {
     expect(() => decodeWakuMessage(b(0x0a, 0x05, 0x01))).toThrow(DecodeError);
     expect(() => decodeWakuMessageArchiveIndex(b(0x0a, 0xff))).toThrow(/WakuMessageArchiveIndex/);
   });
-  fcTest.prop([fc.uint8Array({ maxLength: 64 })])('random bytes never throw anything but DecodeError', (bytes) => {
-    for (const decode of [decodeWakuMessageArchive, decodeWakuMessageArchiveIndex, decodeApplicationMetadataMessage]) {
-      try {
-        decode(bytes);
-      } catch (error) {
-        expect(error).toBeInstanceOf(DecodeError);
+  fcTest.prop([fc.uint8Array({ maxLength: 64 })])(
+    'random bytes never throw anything but DecodeError',
+    (bytes) => {
+      for (const decode of [
+        decodeWakuMessageArchive,
+        decodeWakuMessageArchiveIndex,
+        decodeApplicationMetadataMessage,
+      ]) {
+        try {
+          decode(bytes);
+        } catch (error) {
+          expect(error).toBeInstanceOf(DecodeError);
+        }
       }
-    }
-  });
+    },
+  );
   test('negative or unsafe numbers are refused before encoding', () => {
     expect(() => encodeWakuMessage(message({ timestamp: -1 }))).toThrow(/timestamp/);
     expect(() => encodeWakuMessage(message({ timestamp: 2 ** 60 }))).toThrow(/timestamp/);

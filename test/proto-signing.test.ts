@@ -1,17 +1,28 @@
+import { fc, test as fcTest } from '@fast-check/vitest';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { keccak_256 } from '@noble/hashes/sha3.js';
-import { fc, test as fcTest } from '@fast-check/vitest';
 import { describe, expect, test } from 'vitest';
-import { DecodeError, decodeApplicationMetadataMessage, encodeApplicationMetadataMessage } from '../proto/codec.ts';
 import {
-  SignatureError,
+  DecodeError,
+  decodeApplicationMetadataMessage,
+  encodeApplicationMetadataMessage,
+} from '../proto/codec.ts';
+import {
   communityIdOf,
   decodeMagnetlinkMessage,
   encodeMagnetlinkMessage,
   generateCommunityKey,
+  SignatureError,
   signApplicationMessage,
 } from '../proto/signing.ts';
-import { chatTopic, contentTopicOf, fromHex, magnetlinkChannelId, toHex, topicOfContentTopic } from '../proto/topics.ts';
+import {
+  chatTopic,
+  contentTopicOf,
+  fromHex,
+  magnetlinkChannelId,
+  toHex,
+  topicOfContentTopic,
+} from '../proto/topics.ts';
 
 const key = generateCommunityKey(new TextEncoder().encode('community A'));
 const communityId = communityIdOf(key);
@@ -29,13 +40,18 @@ describe('magnetlink message signing', () => {
     expect(signature.length).toBe(65);
     expect(signature[64]).toBeLessThan(2);
     const compact = signature.subarray(0, 64);
-    expect(secp256k1.verify(compact, keccak_256(payload), secp256k1.getPublicKey(key), { prehash: false })).toBe(true);
+    expect(
+      secp256k1.verify(compact, keccak_256(payload), secp256k1.getPublicKey(key), { prehash: false }),
+    ).toBe(true);
   });
 
-  fcTest.prop([fc.nat(), fc.string({ maxLength: 200 })])('round trip recovers the community as signer', (clock, uri) => {
-    const decoded = decodeMagnetlinkMessage(encodeMagnetlinkMessage(key, clock, uri));
-    expect(decoded).toEqual({ signer: communityId, clock, magnetUri: uri });
-  });
+  fcTest.prop([fc.nat(), fc.string({ maxLength: 200 })])(
+    'round trip recovers the community as signer',
+    (clock, uri) => {
+      const decoded = decodeMagnetlinkMessage(encodeMagnetlinkMessage(key, clock, uri));
+      expect(decoded).toEqual({ signer: communityId, clock, magnetUri: uri });
+    },
+  );
 
   test('a message signed by another key recovers another signer', () => {
     const other = generateCommunityKey(new TextEncoder().encode('member'));
@@ -47,16 +63,26 @@ describe('magnetlink message signing', () => {
     const bytes = encodeMagnetlinkMessage(key, 5, 'magnet:?xt=urn:btih:22');
     const message = decodeApplicationMetadataMessage(bytes);
     const payload = new Uint8Array(message.payload);
-    payload[payload.length - 1] ^= 1;
+    payload[payload.length - 1]! ^= 1;
     const tampered = encodeApplicationMetadataMessage({ ...message, payload });
     expect(decodeMagnetlinkMessage(tampered).signer).not.toBe(communityId);
   });
 
   test('unsigned, badly signed, wrong type and garbage are refused with typed errors', () => {
     const payload = new Uint8Array([8, 1]);
-    expect(() => decodeMagnetlinkMessage(encodeApplicationMetadataMessage({ signature: new Uint8Array(0), payload, type: 43 }))).toThrow(SignatureError);
-    expect(() => decodeMagnetlinkMessage(encodeApplicationMetadataMessage({ signature: new Uint8Array(64), payload, type: 43 }))).toThrow(/65/);
-    expect(() => decodeMagnetlinkMessage(signApplicationMessage(key, 1, payload))).toThrow(/not a magnetlink/);
+    expect(() =>
+      decodeMagnetlinkMessage(
+        encodeApplicationMetadataMessage({ signature: new Uint8Array(0), payload, type: 43 }),
+      ),
+    ).toThrow(SignatureError);
+    expect(() =>
+      decodeMagnetlinkMessage(
+        encodeApplicationMetadataMessage({ signature: new Uint8Array(64), payload, type: 43 }),
+      ),
+    ).toThrow(/65/);
+    expect(() => decodeMagnetlinkMessage(signApplicationMessage(key, 1, payload))).toThrow(
+      /not a magnetlink/,
+    );
     expect(() => decodeMagnetlinkMessage(new Uint8Array([0x0a, 0x50]))).toThrow(DecodeError);
   });
 

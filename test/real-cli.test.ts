@@ -6,21 +6,50 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeFolderTorrent } from './fixtures/real-torrent.ts';
+import { NodeFileSystem } from '../adapters/real/node-fs.ts';
+import { archiveIdOf, createArchiveRound, parseTorrentFile, readIndex } from '../archive/index.ts';
+import { encodeWakuMessageArchiveIndex } from '../proto/codec.ts';
+import { communityIdOf, generateCommunityKey } from '../proto/signing.ts';
+import { chatTopic } from '../proto/topics.ts';
 
 const BIN = join(import.meta.dirname, '..', 'bin', 'archivist.js');
 const P = 102_400;
-const NAME = '0x02cc00000000000000000000000000000000000000000000000000000000000003';
+const NAME = communityIdOf(generateCommunityKey(new Uint8Array(32).fill(3)));
 let root: string;
 let data: Uint8Array;
 let index: Uint8Array;
+let ownerInfoHash: string;
+let pieceCount: number;
 
 beforeAll(() => {
+  // A real owner round: 3 weeks of messages, archives in <owner>/data/<id>, torrent in <owner>/torrents.
   root = mkdtempSync(join(tmpdir(), 'archivist-cli-'));
-  data = new Uint8Array(P * 7).map((_, i) => (i * 31) ^ (i >> 9));
-  index = new Uint8Array(900).map((_, i) => i * 3);
-  const { torrent } = writeFolderTorrent(join(root, 'owner'), NAME, data, index);
-  writeFileSync(join(root, 'owner', `${NAME}.torrent`), torrent);
+  const fs = new NodeFileSystem();
+  const now = Math.floor(Date.now() / 1000);
+  const topic = chatTopic('general');
+  const messages = Array.from({ length: 60 }, (_, i) => ({
+    sig: Uint8Array.of(i),
+    timestamp: now - 21 * 86_400 + i * 30_000,
+    topic,
+    payload: new Uint8Array(9000).fill(i),
+    padding: new Uint8Array(0),
+    hash: new Uint8Array(32).fill(i + 1),
+    thirdPartyId: '',
+  }));
+  createArchiveRound(fs, {
+    dataDir: join(root, 'owner', 'data'),
+    torrentDir: join(root, 'owner', 'torrents'),
+    communityId: NAME,
+    topics: [topic],
+    messages,
+    start: messages[0]!.timestamp,
+    end: now,
+  });
+  data = fs.read(join(root, 'owner', 'data', NAME, 'data'));
+  index = fs.read(join(root, 'owner', 'data', NAME, 'index'));
+  const parsed = parseTorrentFile(fs.read(join(root, 'owner', 'torrents', `${NAME}.torrent`)));
+  ownerInfoHash = parsed.infoHash;
+  pieceCount = parsed.pieceHashes.length;
 });
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
@@ -91,9 +120,10 @@ function stopped(child: ChildProcess, signal: NodeJS.Signals): Promise<number | 
 
 describe('archivist seed / fetch', () => {
   it('seeds, serves an index-only fetch then a full verified fetch, and exits on SIGTERM', async () => {
-    const { child, line } = await startSeeder([join(root, 'owner', NAME)]);
+    // No .torrent next to the folder: seed rebuilds it from data + index, same info-hash.
+    const { child, line } = await startSeeder([join(root, 'owner', 'data', NAME)]);
     try {
-      expect(line.infoHash).toMatch(/^[0-9a-f]{40}$/);
+      expect(line.infoHash).toBe(ownerInfoHash);
       expect(line.magnet).toBe(`magnet:?xt=urn:btih:${line.infoHash}&dn=${NAME}&x.pe=127.0.0.1:${line.port}`);
       const peer = `127.0.0.1:${line.port}`;
 
@@ -108,7 +138,13 @@ describe('archivist seed / fetch', () => {
       ]);
       expect(first.code).toBe(0);
       const r1 = JSON.parse(first.stdout);
-      expect(r1).toMatchObject({ ok: true, infoHash: line.infoHash, name: NAME, pieces: 8 });
+      expect(r1).toMatchObject({
+        ok: true,
+        infoHash: line.infoHash,
+        name: NAME,
+        pieces: pieceCount,
+        archives: 3,
+      });
       expect(readFileSync(join(root, 'm1', NAME, 'index'))).toEqual(Buffer.from(index));
       expect(r1.bytesDown).toBeLessThan(3 * P);
 
@@ -142,15 +178,54 @@ describe('archivist seed / fetch', () => {
         NAME,
       ]);
       expect(full.code).toBe(0);
-      expect(JSON.parse(full.stdout)).toMatchObject({ ok: true, piecesFetched: 8 });
+      expect(JSON.parse(full.stdout)).toMatchObject({ ok: true, piecesFetched: pieceCount, archives: 3 });
       expect(readFileSync(join(root, 'm1', NAME, 'data'))).toEqual(Buffer.from(data));
     } finally {
       expect(await stopped(child, 'SIGTERM')).toBe(0);
     }
   });
 
+  it('refuses a fetched index whose archive points past the end of data', async () => {
+    const fs = new NodeFileSystem();
+    const folder = join(root, 'forged', NAME);
+    fs.mkdirp(folder);
+    fs.writeAtomic(join(folder, 'data'), data);
+    const idx = readIndex(fs, join(root, 'owner', 'data', NAME));
+    const [id, last] = [...idx.archives].sort((a, b) => b[1].offset - a[1].offset)[0]!;
+    idx.archives.delete(id);
+    const forged = { ...last, offset: last.offset + 40 * P };
+    idx.archives.set(archiveIdOf(forged), forged);
+    writeFileSync(join(folder, 'index'), encodeWakuMessageArchiveIndex(idx));
+    const { child, line } = await startSeeder([folder]);
+    try {
+      const r = await run([
+        'fetch',
+        line.magnet,
+        '--peer',
+        `127.0.0.1:${line.port}`,
+        '--out',
+        join(root, 'm4'),
+        '--index-only',
+      ]);
+      expect(r.code).toBe(1);
+      expect(JSON.parse(r.stdout).error).toMatch(
+        new RegExp(
+          `index entry ${archiveIdOf(forged)} spans bytes \\[\\d+, \\d+\\) past the end of data \\(${data.length} bytes\\)`,
+        ),
+      );
+    } finally {
+      expect(await stopped(child, 'SIGTERM')).toBe(0);
+    }
+  });
+
   it('exits cleanly on SIGINT too', async () => {
-    const { child } = await startSeeder([join(root, 'owner', NAME), '--port', '0']);
+    const { child } = await startSeeder([
+      join(root, 'owner', 'data', NAME),
+      '--torrent',
+      join(root, 'owner', 'torrents', `${NAME}.torrent`),
+      '--port',
+      '0',
+    ]);
     expect(await stopped(child, 'SIGINT')).toBe(0);
   });
 
@@ -175,23 +250,25 @@ describe('archivist seed / fetch', () => {
   });
 
   it('refuses bad input with one line and exit 2', async () => {
-    const noFolder = await run(['seed', join(root, 'nope')]);
+    const cfg = join(root, 'bad-node.yaml');
+    writeFileSync(cfg, 'dataDir: d\ntorrentDir: t\ndatabase: n.db\ncommunities:\n  - id: xyz\n');
+    const magnet = `magnet:?xt=urn:btih:${'1'.repeat(40)}`;
+    const [noFolder, badPeer, badMagnet, badPort, badConfig] = await Promise.all([
+      run(['seed', join(root, 'nope')]),
+      run(['fetch', magnet, '--peer', 'localhost', '--out', root]),
+      run(['fetch', 'magnet:?dn=x', '--peer', '127.0.0.1:1', '--out', root]),
+      run(['seed', join(root, 'owner', 'data', NAME), '--port', '70000']),
+      run(['node', '--config', cfg]),
+    ]);
     expect(noFolder.code).toBe(2);
     expect(noFolder.stderr).toMatch(/^archivist: .*nope: no such community folder\n$/);
-    const badPeer = await run([
-      'fetch',
-      `magnet:?xt=urn:btih:${'1'.repeat(40)}`,
-      '--peer',
-      'localhost',
-      '--out',
-      root,
-    ]);
     expect(badPeer.code).toBe(2);
     expect(badPeer.stderr).toMatch(/--peer: localhost is not host:port/);
-    const badMagnet = await run(['fetch', 'magnet:?dn=x', '--peer', '127.0.0.1:1', '--out', root]);
     expect(badMagnet.code).toBe(2);
     expect(badMagnet.stderr).toMatch(/magnet: magnet link has no BitTorrent info-hash/);
-    const badPort = await run(['seed', join(root, 'owner', NAME), '--port', '70000']);
     expect(badPort.code).toBe(2);
+    expect(badPort.stderr).toMatch(/--port: 70000 is not a TCP port/);
+    expect(badConfig.code).toBe(2);
+    expect(badConfig.stderr).toMatch(/bad-node\.yaml: communities\.0\.id: expected 66 hex digits/);
   });
 });

@@ -6,11 +6,10 @@ import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import WebTorrent from 'webtorrent';
+import { NodeFileSystem } from '../adapters/real/node-fs.ts';
 import { parseMagnet, TorrentRefused, WebTorrentClient } from '../adapters/real/webtorrent-client.ts';
 import { describeTorrentContract } from './contract/torrent.contract.ts';
-import { testNodeFs } from './fixtures/real-fs.ts';
-import { writeFolderTorrent } from './fixtures/real-torrent.ts';
+import { plainWebTorrent, writeFolderTorrent } from './fixtures/real-torrent.ts';
 
 const P = 102_400;
 const NAME = '0x02aa00000000000000000000000000000000000000000000000000000000000001';
@@ -165,16 +164,8 @@ describe('WebTorrentClient', () => {
     await ours.start();
     await expect(ours.seed(torrent, seedDir)).rejects.toThrow(/leaves the community folder/);
 
-    const hostile = new WebTorrent({
-      dht: false,
-      tracker: false,
-      lsd: false,
-      natUpnp: false,
-      natPmp: false,
-      utp: false,
-    });
+    const hostile = await plainWebTorrent();
     try {
-      await new Promise((r) => hostile.once('listening', r));
       const t = hostile.add(torrent, { path: seedDir });
       await new Promise((r) => t.once('ready', r));
       const port = hostile.address()!.port;
@@ -246,7 +237,7 @@ describeTorrentContract('webtorrent over TCP on 127.0.0.1', async () => {
       port,
       peers: ports.filter((p) => p !== port).map((p) => `127.0.0.1:${p}`),
     }),
-    fs: testNodeFs(),
+    fs: new NodeFileSystem(),
     dir: join(dir, `peer${i}`),
   }));
   return {

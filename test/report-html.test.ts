@@ -1,6 +1,6 @@
-// The HTML report opens in headless Chromium without network, and each of its four charts
-// really rendered: an echarts instance with the expected series data, and a canvas whose
-// pixels are not all blank. A screenshot is saved to out/report.png.
+// The HTML report of a real run opens in headless Chromium without network, and each of its
+// four charts really rendered: an echarts instance holding the run's data, and a canvas
+// whose pixels are not all blank. A screenshot is saved to out/report.png.
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -8,7 +8,9 @@ import { pathToFileURL } from 'node:url';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderReport } from '../report/html.ts';
+import { loadScenario } from '../scenarios/load.ts';
 import type { RunDetails, RunResult } from '../scenarios/result.ts';
+import { runScenario } from '../scenarios/runner.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 
@@ -45,9 +47,12 @@ describe('HTML report', () => {
   let browser: Browser;
   const outDir = resolve('out');
   const file = resolve(outDir, 'report-test.html');
-  const { result, details } = reportFixture();
+  let result: RunResult;
+  let details: RunDetails;
 
   beforeAll(async () => {
+    // A real run of the default scenario: four nodes, five weekly rounds.
+    ({ result, details } = await runScenario(loadScenario('scenarios/weekly-rounds.yaml')));
     mkdirSync(outDir, { recursive: true });
     writeFileSync(file, renderReport(result, details));
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
@@ -100,6 +105,8 @@ describe('HTML report', () => {
     expect(charts.timeline?.series).toEqual(
       kinds.map((k) => details.activity.filter((e) => e.kind === k).length),
     );
+    expect(details.activity.length).toBeGreaterThan(20);
+    expect(details.history.length).toBeGreaterThan(20);
     expect(charts.history?.series).toEqual([details.history.length]);
     expect(charts.bytes?.series).toEqual([result.members.length, result.members.length]);
     expect(charts.signals?.series).toEqual([Object.keys(result.signals).length]);
@@ -112,58 +119,3 @@ describe('HTML report', () => {
     await page.close();
   });
 });
-
-const DAY = 86_400_000;
-
-/** A run result as the runner produces it: two owners' rounds, three members. */
-function reportFixture(): { result: RunResult; details: RunDetails } {
-  const start = Date.parse('2026-01-05T00:00:00Z');
-  const members = ['alice', 'bob', 'carol'];
-  const activity: RunDetails['activity'] = [];
-  const history: RunDetails['history'] = [];
-  for (let week = 1; week <= 5; week++) {
-    const t = start + week * 7 * DAY;
-    activity.push({ t, node: 'owner', communityId: 'c1', kind: 'round', detail: `${week} archives` });
-    activity.push({ t: t + 1000, node: 'owner', communityId: 'c1', kind: 'dispatch' });
-    members.forEach((m, i) => {
-      activity.push({ t: t + (i + 1) * 3_600_000, node: m, communityId: 'c1', kind: 'download' });
-      activity.push({ t: t + (i + 1) * 3_600_000 + 300_000, node: m, communityId: 'c1', kind: 'import' });
-    });
-    history.push({ t, communityId: 'c1', share: 0 });
-    history.push({ t: t + 3 * 3_600_000 + 300_000, communityId: 'c1', share: 1 });
-  }
-  const result: RunResult = {
-    scenario: 'report-fixture',
-    seed: 7,
-    ok: true,
-    traceHash: 'ab'.repeat(32),
-    virtualMs: 36 * DAY,
-    events: 1234,
-    rounds: [1, 2, 3, 4, 5].map((w) => ({
-      communityId: 'c1',
-      start: start + (w - 1) * 7 * DAY,
-      end: start + w * 7 * DAY,
-      archives: w,
-      infoHash: String(w).repeat(40),
-    })),
-    magnetlinks: [],
-    members: members.map((node, i) => ({
-      node,
-      communityId: 'c1',
-      downloaded: 5,
-      imported: 5,
-      messagesImported: 500,
-      bytesDown: 500_000 + i * 100_000,
-      bytesUp: i * 50_000,
-    })),
-    signals: {
-      'community.historyArchivesCreated': 5,
-      'community.historyArchivesSeeding': 20,
-      'community.historyArchiveDownloaded': 15,
-      'community.importingHistoryArchiveMessages': 15,
-    },
-    invariants: { dataAppendOnly: 'ok', convergence: 'ok' },
-    expectations: [{ text: 'every member imports 5 archives', ok: true }],
-  };
-  return { result, details: { start, activity, history } };
-}

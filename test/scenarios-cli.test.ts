@@ -123,12 +123,24 @@ describe('archivist run', () => {
     writeFileSync(file, small('  - rounds: {min: 1}').replace('size: 500B', 'size: 500 bytes'));
     expect(await cli('run', file)).toBe(2);
     expect(err).toBe(
-      `archivist: ${file}: traffic[0].size: expected a size like "100KiB" or a number of bytes (line 13)\n`,
+      `archivist: ${file}: traffic[0].size: expected a size like "100KiB" or a number of bytes, or {min, max} of those (line 14)\n`,
     );
     err = '';
     writeFileSync(file, small('  - rounds: {min: 1}'));
     expect(await cli('run', file, '--seed', 'abc')).toBe(2);
     expect(err).toContain('--seed: expected a whole number');
+    err = '';
+    writeFileSync(
+      file,
+      small('  - rounds: {min: 1}').replace(
+        '    chats: [general]',
+        '    chats: [general]\n  - id: c2\n    chats: [x]',
+      ),
+    );
+    expect(await cli('run', file)).toBe(2);
+    expect(err).toBe(
+      `archivist: ${file}: communities: more than one community is not supported by the simulated runner yet\n`,
+    );
     err = '';
     expect(await cli('replay', join(dir, 'none.jsonl'))).toBe(2);
     expect(err).toContain('none.jsonl: no such file');

@@ -1,8 +1,8 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { Kernel } from '../sim/kernel.ts';
 import { Prng } from '../sim/prng.ts';
 import { Trace, traceLine } from '../sim/trace.ts';
-import { createHash } from 'node:crypto';
 
 describe('Kernel', () => {
   it('fires events by (time, sequence), whatever the insertion order', () => {
@@ -33,15 +33,21 @@ describe('Kernel', () => {
     const add = (delay: number) => {
       const id = nextId++;
       const at = k.now() + delay;
-      const ev = k.schedule(at, 'r', (x: number) => {
-        fired.push(x);
-        live.delete(x);
-        if (rng.chance(0.3)) add(rng.pick([0, 1, 7, 500, 20_000, 90_000]));
-      }, id);
+      const ev = k.schedule(
+        at,
+        'r',
+        (x: number) => {
+          fired.push(x);
+          live.delete(x);
+          if (rng.chance(0.3)) add(rng.pick([0, 1, 7, 500, 20_000, 90_000]));
+        },
+        id,
+      );
       live.set(id, { at, seq: seq++, ev });
     };
     for (let round = 0; round < 60; round++) {
-      for (let i = 0; i < 50; i++) add(rng.pick([0, 1, 3, 40, 999, 16_383, 16_384, 40_000, 3_000_000]) + rng.int(0, 5));
+      for (let i = 0; i < 50; i++)
+        add(rng.pick([0, 1, 3, 40, 999, 16_383, 16_384, 40_000, 3_000_000]) + rng.int(0, 5));
       for (const [id, e] of [...live]) {
         const r = rng.next();
         if (r < 0.05) {
@@ -54,7 +60,9 @@ describe('Kernel', () => {
         }
       }
       const until = k.now() + rng.int(0, 60_000);
-      const expected = [...live].filter(([, e]) => e.at <= until).sort((a, b) => a[1].at - b[1].at || a[1].seq - b[1].seq);
+      const expected = [...live]
+        .filter(([, e]) => e.at <= until)
+        .sort((a, b) => a[1].at - b[1].at || a[1].seq - b[1].seq);
       fired.length = 0;
       k.run({ until });
       // handlers may add events due before `until`: they fire too, after the expected prefix order allows
@@ -67,6 +75,23 @@ describe('Kernel', () => {
     k.run();
     expect(k.pending).toBe(0);
     expect(live.size).toBe(0);
+  });
+
+  it('stays right when the near part empties by cancellation and time jumps far ahead', () => {
+    const k = new Kernel(0);
+    const seen: string[] = [];
+    const near = k.schedule(100, 'near', () => seen.push('near'));
+    k.schedule(10_000_000, 'far', () => {
+      seen.push(`far@${k.now()}`);
+      k.after(5, 'after-far', () => seen.push(`after-far@${k.now()}`));
+      k.after(100, 'after-far-2', () => seen.push(`after-far-2@${k.now()}`));
+    });
+    k.cancel(near);
+    k.run({ until: 50 });
+    k.schedule(60 + 16_384 * 3, 'wrapped', () => seen.push(`wrapped@${k.now()}`));
+    k.run();
+    expect(seen).toEqual(['wrapped@49212', 'far@10000000', 'after-far@10000005', 'after-far-2@10000100']);
+    expect(k.pending).toBe(0);
   });
 
   it('cancels and reschedules without leaving garbage', () => {
@@ -169,7 +194,13 @@ describe('Trace', () => {
   it('writes stable lines (t, kind, then sorted fields; bytes as hex) and hashes them', () => {
     let now = 1000.4;
     const tr = new Trace(() => now);
-    tr.record('b.kind', { z: 1, a: 'x', bytes: new Uint8Array([0, 255]), nested: { y: 2, x: [1, 2] }, skip: undefined });
+    tr.record('b.kind', {
+      z: 1,
+      a: 'x',
+      bytes: new Uint8Array([0, 255]),
+      nested: { y: 2, x: [1, 2] },
+      skip: undefined,
+    });
     now = 2000;
     tr.record('a.kind', {});
     const lines = tr.lines();

@@ -28,7 +28,12 @@ function message(timestampS: number, text = `m${++n}`): RelayMessage {
 }
 
 function world(opts: Partial<SimWorldOptions> = {}, ids = ['a', 'b', 'c']) {
-  const w = new SimWorld({ seed: 1, startTime: T0, network: { latency: { kind: 'fixed', ms: 50 } }, ...opts });
+  const w = new SimWorld({
+    seed: 1,
+    startTime: T0,
+    network: { latency: { kind: 'fixed', ms: 50 } },
+    ...opts,
+  });
   const got = new Map<string, { text: string; at: number }[]>();
   for (const id of ids) {
     const node = w.addNode({ id });
@@ -76,7 +81,10 @@ describe('network: latency', () => {
       const { w, got, publish } = world({ network: { latency } });
       for (let i = 0; i < 400; i++) publish('a');
       w.runUntil(T0 + 60_000);
-      const at = got.get('b')!.map((x) => x.at).sort((x, y) => x - y);
+      const at = got
+        .get('b')!
+        .map((x) => x.at)
+        .sort((x, y) => x - y);
       const median = at[200]!;
       expect(Math.abs(median - 300)).toBeLessThan(30);
       expect(at[0]!).toBeLessThan(at[399]!);
@@ -230,11 +238,15 @@ describe('store service', () => {
     w.network.setDefaults({ duplicate: 1 });
     publish('a', 'old');
     await w.runUntilAsync(T0 + 29 * 24 * 3600_000);
-    const q1 = w.node('b').adapters.messaging.queryStore({ pubsubTopic: PS, contentTopics: [CT], from: 0, to: 4e9 });
+    const q1 = w
+      .node('b')
+      .adapters.messaging.queryStore({ pubsubTopic: PS, contentTopics: [CT], from: 0, to: 4e9 });
     await w.runForAsync(1000);
     expect((await q1).length).toBe(1);
     await w.runUntilAsync(T0 + 31 * 24 * 3600_000);
-    const q2 = w.node('b').adapters.messaging.queryStore({ pubsubTopic: PS, contentTopics: [CT], from: 0, to: 4e9 });
+    const q2 = w
+      .node('b')
+      .adapters.messaging.queryStore({ pubsubTopic: PS, contentTopics: [CT], from: 0, to: 4e9 });
     await w.runForAsync(1000);
     expect((await q2).length).toBe(0);
   });
@@ -242,7 +254,9 @@ describe('store service', () => {
   it('rejects queries after a timeout when the store is down or the node offline', async () => {
     const { w } = world();
     w.network.setStoreOnline(false);
-    const q = w.node('a').adapters.messaging.queryStore({ pubsubTopic: PS, contentTopics: [CT], from: 0, to: 4e9 });
+    const q = w
+      .node('a')
+      .adapters.messaging.queryStore({ pubsubTopic: PS, contentTopics: [CT], from: 0, to: 4e9 });
     let settled = false;
     q.catch(() => {}).finally(() => {
       settled = true;
@@ -253,7 +267,9 @@ describe('store service', () => {
     await expect(q).rejects.toBeInstanceOf(StoreUnavailable);
     w.network.setStoreOnline(true);
     w.node('a').goOffline();
-    const q2 = w.node('a').adapters.messaging.queryStore({ pubsubTopic: PS, contentTopics: [CT], from: 0, to: 4e9 });
+    const q2 = w
+      .node('a')
+      .adapters.messaging.queryStore({ pubsubTopic: PS, contentTopics: [CT], from: 0, to: 4e9 });
     q2.catch(() => {});
     await w.runForAsync(STORE_TIMEOUT_MS + 10);
     await expect(q2).rejects.toBeInstanceOf(StoreUnavailable);

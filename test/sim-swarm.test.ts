@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildTorrentFile, magnetFor, parseTorrentFile } from '../sim/torrent-file.ts';
-import { SimWorld, type SimNode } from '../sim/world.ts';
+import { type SimNode, SimWorld } from '../sim/world.ts';
 
 const T0 = Date.UTC(2026, 0, 1);
 const P = 100_000;
@@ -196,7 +196,7 @@ describe('swarm: files and verification', () => {
     await started(w, seeder, leecher);
     const f = folder(seeder, 'c', bytes(13, 4 * P), bytes(14, 10));
     const damaged = f.data.slice();
-    damaged[2 * P + 5] ^= 1;
+    damaged[2 * P + 5] = (damaged[2 * P + 5] ?? 0) ^ 1;
     seeder.adapters.fs.writeAtomic('/data/c/data', damaged);
     await seeder.adapters.torrent.seed(f.torrent, '/data');
     expect([...w.swarm.piecesHeld('s', f.infoHash)!]).toEqual([1, 1, 0, 1, 1]);
@@ -233,7 +233,9 @@ describe('swarm: files and verification', () => {
     expect(fetched).toBeGreaterThanOrEqual(2 * P);
     expect(fetched).toBeLessThan(3 * P);
     expect(same(member.adapters.fs.read('/data/c/data'), data2)).toBe(true);
-    expect(w.trace.lines().some((l) => l.includes('"kind":"swarm.reuse"') && l.includes('"pieces":5'))).toBe(true);
+    expect(w.trace.lines().some((l) => l.includes('"kind":"swarm.reuse"') && l.includes('"pieces":5'))).toBe(
+      true,
+    );
   });
 });
 

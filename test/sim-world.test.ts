@@ -9,7 +9,15 @@ const T1 = new Uint8Array([1, 2, 3, 4]);
 function message(ts: number, h: number) {
   const hash = new Uint8Array(32);
   hash[0] = h;
-  return { sig: new Uint8Array(1), timestamp: ts, topic: T1, payload: new Uint8Array(3), padding: new Uint8Array(0), hash, thirdPartyId: '' };
+  return {
+    sig: new Uint8Array(1),
+    timestamp: ts,
+    topic: T1,
+    payload: new Uint8Array(3),
+    padding: new Uint8Array(0),
+    hash,
+    thirdPartyId: '',
+  };
 }
 
 describe('SimWorld', () => {
@@ -46,7 +54,10 @@ describe('SimWorld', () => {
   it('runs XState delayed transitions on a node clock; a crash stops them', () => {
     const w = new SimWorld({ seed: 1, startTime: T0 });
     const a = w.addNode({ id: 'a' });
-    const machine = createMachine({ initial: 'idle', states: { idle: { after: { 60_000: 'ticked' } }, ticked: {} } });
+    const machine = createMachine({
+      initial: 'idle',
+      states: { idle: { after: { 60000: 'ticked' } }, ticked: {} },
+    });
     const actor = createActor(machine, { clock: a.adapters.clock }).start();
     w.runUntil(T0 + 59_999);
     expect(actor.getSnapshot().value).toBe('idle');
@@ -69,7 +80,9 @@ describe('SimWorld', () => {
     s.crashDuringNextWrite();
     expect(() => s.saveMessages([message(30, 3), message(40, 4)])).toThrow(SimulatedCrash);
     s.crashDuringNextWrite();
-    expect(() => s.updateArchiveState('c', { magnetlinkClock: 6, lastArchiveEndDate: 1 })).toThrow(SimulatedCrash);
+    expect(() => s.updateArchiveState('c', { magnetlinkClock: 6, lastArchiveEndDate: 1 })).toThrow(
+      SimulatedCrash,
+    );
     s.crashDuringNextWrite();
     expect(() => s.deleteMessagesInRange([T1], 0, 100)).toThrow(SimulatedCrash);
     a.crash();
@@ -79,6 +92,24 @@ describe('SimWorld', () => {
     expect(s.crashes).toBe(1);
     const fresh = new MemoryStorage();
     expect(storageDigest(fresh, ['c'], [T1])).not.toBe(before);
+  });
+
+  it('code of a crashed incarnation cannot subscribe or start the torrent client of the restarted node', async () => {
+    const w = new SimWorld({ seed: 1, startTime: T0 });
+    const a = w.addNode({ id: 'a' });
+    const b = w.addNode({ id: 'b' });
+    b.crash();
+    let got = 0;
+    b.adapters.messaging.subscribe('/p', ['/c'], () => got++);
+    await expect(b.adapters.torrent.start()).rejects.toThrow('crashed');
+    b.restart();
+    expect(b.adapters.torrent.running).toBe(false);
+    const msg = { pubsubTopic: '/p', contentTopic: '/c', message: message(1, 9) };
+    await a.adapters.messaging.publish(msg);
+    await w.runForAsync(1000);
+    expect(got).toBe(0);
+    await b.adapters.torrent.start();
+    expect(b.adapters.torrent.running).toBe(true);
   });
 
   it('keys survive a crash', () => {

@@ -7,11 +7,21 @@ import { z } from 'zod';
 import { type ArchiveNode, createArchiveNode } from '../../machines/embed.ts';
 import { type MachineOptions, resolveOptions } from '../../machines/options.ts';
 import type { NodeSignal } from '../../machines/signals.ts';
-import type { FileSystem, KeyStore, NodeAdapters } from '../ports/index.ts';
+import { decodeMagnetlinkMessage } from '../../proto/signing.ts';
+import { chatTopic, contentTopicOf, magnetlinkChannelId } from '../../proto/topics.ts';
+import type {
+  FileSystem,
+  KeyStore,
+  Messaging,
+  NodeAdapters,
+  RelayMessage,
+  TorrentClient,
+  TorrentDownload,
+} from '../ports/index.ts';
 import { Libp2pMessaging } from './libp2p-messaging.ts';
 import { SqliteStorage } from './sqlite-storage.ts';
 import { SystemClock } from './system-clock.ts';
-import { WebTorrentClient } from './webtorrent-client.ts';
+import { parseMagnet, WebTorrentClient } from './webtorrent-client.ts';
 
 const hex = (len: number) =>
   z.string().regex(new RegExp(`^(0x)?[0-9a-fA-F]{${len}}$`), `expected ${len} hex digits`);
@@ -92,6 +102,76 @@ function normaliseId(id: string): string {
   return id.toLowerCase();
 }
 
+/**
+ * Host-side guard: which community announced which torrent. The node watches its
+ * communities' magnetlink channels; a link that decodes and is signed by the channel's
+ * community records "info-hash -> community". When the machines then add that magnet, the
+ * torrent client is told the community, and a torrent whose folder is another community's
+ * is refused (a link signed by one community pointing at another community's torrent).
+ */
+export class AnnouncedTorrents {
+  readonly #byInfoHash = new Map<string, string>();
+  readonly #channels = new Map<string, string>();
+
+  constructor(communityIds: string[]) {
+    for (const id of communityIds) this.#channels.set(contentTopicOf(chatTopic(magnetlinkChannelId(id))), id);
+  }
+
+  observe(msg: RelayMessage): void {
+    const community = this.#channels.get(msg.contentTopic);
+    if (!community) return;
+    try {
+      const link = decodeMagnetlinkMessage(msg.message.payload);
+      if (link.signer !== community) return;
+      this.#byInfoHash.set(parseMagnet(link.magnetUri).infoHash, community);
+    } catch {
+      // Undecodable or unsigned: the machines ignore it too.
+    }
+  }
+
+  communityOf(magnetUri: string): string | undefined {
+    try {
+      return this.#byInfoHash.get(parseMagnet(magnetUri).infoHash);
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+function guardedMessaging(inner: Messaging, announced: AnnouncedTorrents): Messaging {
+  return {
+    publish: (msg) => inner.publish(msg),
+    queryStore: async (q) => {
+      const found = await inner.queryStore(q);
+      for (const msg of found) announced.observe(msg);
+      return found;
+    },
+    subscribe: (pubsubTopic, contentTopics, handler) =>
+      inner.subscribe(pubsubTopic, contentTopics, (msg) => {
+        announced.observe(msg);
+        handler(msg);
+      }),
+  };
+}
+
+function guardedTorrent(inner: WebTorrentClient, announced: AnnouncedTorrents): TorrentClient {
+  return {
+    get running() {
+      return inner.running;
+    },
+    start: () => inner.start(),
+    stop: () => inner.stop(),
+    seed: (torrentFile, parentDir) => inner.seed(torrentFile, parentDir),
+    add: (magnetUri, parentDir): TorrentDownload => {
+      const community = announced.communityOf(magnetUri);
+      return inner.add(magnetUri, parentDir, community ? { community } : {});
+    },
+    remove: (infoHash) => inner.remove(infoHash),
+    active: () => inner.active(),
+    stats: () => inner.stats(),
+  };
+}
+
 export interface StartRealNodeArgs {
   config: RealNodeConfig;
   /** Folder relative paths of the config are resolved against. */
@@ -108,7 +188,10 @@ export async function startRealNode(args: StartRealNodeArgs): Promise<RealNode> 
   const at = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
   const options: MachineOptions = resolveOptions(config.options as Partial<MachineOptions>);
   const communities = config.communities.map((c) => ({ ...c, id: normaliseId(c.id) }));
-  const pubsubTopics = [...new Set(communities.map((c) => options.pubsubTopicOf(c.id)))].sort();
+  const magnetTopicOf = options.magnetlinkPubsubTopicOf ?? options.pubsubTopicOf;
+  const pubsubTopics = [
+    ...new Set(communities.flatMap((c) => [options.pubsubTopicOf(c.id), magnetTopicOf(c.id)])),
+  ].sort();
   const clock = new SystemClock();
 
   const dataDir = at(config.dataDir);
@@ -140,7 +223,17 @@ export async function startRealNode(args: StartRealNodeArgs): Promise<RealNode> 
       return c?.privateKey ? Uint8Array.from(Buffer.from(strip0x(c.privateKey), 'hex')) : undefined;
     },
   };
-  const adapters: NodeAdapters = { clock, fs, storage, messaging, torrent, keys, dataDir, torrentDir };
+  const announced = new AnnouncedTorrents(communities.map((c) => c.id));
+  const adapters: NodeAdapters = {
+    clock,
+    fs,
+    storage,
+    messaging: guardedMessaging(messaging, announced),
+    torrent: guardedTorrent(torrent, announced),
+    keys,
+    dataDir,
+    torrentDir,
+  };
 
   const closeAll = async () => {
     await torrent.stop();

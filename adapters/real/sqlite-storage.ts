@@ -166,15 +166,14 @@ export class SqliteStorage implements Storage {
 
   messagesInRange(topics: Uint8Array[], from: number, to: number): WakuMessage[] {
     const t = this.#topicClause(topics);
-    return this.#tx(() => {
-      const rows = this.#db
-        .prepare(
-          `SELECT * FROM messages WHERE ${t.sql} AND timestamp >= ? AND timestamp < ?
-           ORDER BY timestamp, hash`,
-        )
-        .all(...t.params, from, to) as Row[];
-      return rows.map(rowToMessage);
-    });
+    // One SELECT reads one snapshot; no write lock needed.
+    const rows = this.#db
+      .prepare(
+        `SELECT * FROM messages WHERE ${t.sql} AND timestamp >= ? AND timestamp < ?
+         ORDER BY timestamp, hash`,
+      )
+      .all(...t.params, from, to) as Row[];
+    return rows.map(rowToMessage);
   }
 
   oldestMessageTimestamp(topics: Uint8Array[]): number | undefined {

@@ -14,7 +14,9 @@
 // stay inside that folder; otherwise the torrent is dropped and metadata() rejects with a
 // TorrentRefused error.
 
+import bencode from 'bencode';
 import WebTorrent, { type Torrent } from 'webtorrent';
+import { parseTorrentFile } from '../../archive/index.ts';
 import type { Unsubscribe } from '../ports/messaging.ts';
 import type {
   TorrentClient,
@@ -277,8 +279,19 @@ export class WebTorrentClient implements TorrentClient {
 
   async seed(torrentFile: Uint8Array, parentDir: string): Promise<string> {
     const client = this.#requireClient();
-    const info = decodeInfo(torrentFile);
-    checkInfoDictionary(info);
+    // The same check as for a torrent from the network, then the archive module's parser.
+    let top: unknown;
+    try {
+      top = bencode.decode(torrentFile);
+    } catch (err) {
+      throw new TorrentRefused(`not a torrent file: ${(err as Error).message}`);
+    }
+    checkInfoDictionary((top as { info?: unknown } | null)?.info);
+    try {
+      parseTorrentFile(torrentFile);
+    } catch (err) {
+      throw new TorrentRefused((err as Error).message);
+    }
     const torrent = client.add(torrentFile, { path: parentDir });
     const entry = this.#track(torrent);
     await this.#waitInfoHash(torrent);
@@ -561,16 +574,6 @@ export class WebTorrentClient implements TorrentClient {
   }
 }
 
-function decodeInfo(torrentFile: Uint8Array): unknown {
-  // Only the info dictionary's shape is needed here; webtorrent parses the file itself.
-  try {
-    const decoded = bdecode(torrentFile) as Record<string, unknown>;
-    return decoded.info;
-  } catch (err) {
-    throw new TorrentRefused(`not a torrent file: ${(err as Error).message}`);
-  }
-}
-
 function metadataOf(torrent: Torrent): TorrentMetadata {
   const prefix = `${torrent.name}/`;
   const files: TorrentFileEntry[] = torrent.files.map((f) => ({
@@ -585,56 +588,4 @@ function metadataOf(torrent: Torrent): TorrentMetadata {
     pieceCount: torrent.pieces.length,
     files,
   };
-}
-
-/** Minimal bencode decoder (strings as bytes) for reading a local `.torrent` file's info. */
-function bdecode(bytes: Uint8Array): unknown {
-  let pos = 0;
-  const digits = (stop: number): number => {
-    const start = pos;
-    while (pos < bytes.length && bytes[pos] !== stop) pos++;
-    if (pos >= bytes.length) throw new Error('truncated');
-    const s = new TextDecoder().decode(bytes.subarray(start, pos));
-    pos++;
-    if (!/^-?\d+$/.test(s)) throw new Error(`bad number ${s}`);
-    return Number(s);
-  };
-  const value = (depth: number): unknown => {
-    if (depth > 64) throw new Error('nested too deep');
-    const c = bytes[pos];
-    if (c === 0x69) {
-      pos++;
-      return digits(0x65);
-    }
-    if (c === 0x6c) {
-      pos++;
-      const list: unknown[] = [];
-      while (bytes[pos] !== 0x65) {
-        if (pos >= bytes.length) throw new Error('truncated');
-        list.push(value(depth + 1));
-      }
-      pos++;
-      return list;
-    }
-    if (c === 0x64) {
-      pos++;
-      const dict: Record<string, unknown> = {};
-      while (bytes[pos] !== 0x65) {
-        if (pos >= bytes.length) throw new Error('truncated');
-        const k = new TextDecoder().decode(value(depth + 1) as Uint8Array);
-        dict[k] = value(depth + 1);
-      }
-      pos++;
-      return dict;
-    }
-    if (c !== undefined && c >= 0x30 && c <= 0x39) {
-      const n = digits(0x3a);
-      if (pos + n > bytes.length) throw new Error('truncated');
-      const s = bytes.subarray(pos, pos + n);
-      pos += n;
-      return s;
-    }
-    throw new Error(`unexpected byte at ${pos}`);
-  };
-  return value(0);
 }

@@ -9,8 +9,8 @@
 
 import { createHash } from 'node:crypto';
 import type { WakuMessage } from '../../proto/types.ts';
-import type { ArchiveRecord, CommunityArchiveState, Storage } from '../ports/storage.ts';
 import { toHex } from '../../sim/trace.ts';
+import type { ArchiveRecord, CommunityArchiveState, Storage } from '../ports/storage.ts';
 
 export class SimulatedCrash extends Error {
   constructor(method: string) {
@@ -223,7 +223,12 @@ export class MemoryStorage implements Storage {
   markArchiveDownloaded(communityId: string, record: Omit<ArchiveRecord, 'imported'>): void {
     const old = this.#communities.get(communityId)?.archives.get(record.id);
     // Recording an archive twice keeps its imported flag: nothing is ever imported twice.
-    const next: ArchiveRecord = { id: record.id, from: record.from, to: record.to, imported: old?.imported ?? false };
+    const next: ArchiveRecord = {
+      id: record.id,
+      from: record.from,
+      to: record.to,
+      imported: old?.imported ?? false,
+    };
     this.#commitPoint('markArchiveDownloaded');
     this.#community(communityId).archives.set(record.id, next);
   }

@@ -28,6 +28,7 @@ export class SimMessaging implements Messaging {
   readonly #kernel: Kernel;
   #subs: Subscription[] = [];
   #epoch = 0;
+  #dead = false;
 
   constructor(nodeId: string, net: SimNetwork, kernel: Kernel) {
     this.#id = nodeId;
@@ -43,6 +44,8 @@ export class SimMessaging implements Messaging {
   }
 
   subscribe(pubsubTopic: string, contentTopics: string[], handler: (msg: RelayMessage) => void): Unsubscribe {
+    // Code of a crashed incarnation must not subscribe the restarted node.
+    if (this.#dead) return () => {};
     const sub: Subscription = { pubsubTopic, contentTopics: new Set(contentTopics), handler };
     this.#subs.push(sub);
     this.#net.addInterest(this.#id, pubsubTopic, 1);
@@ -77,6 +80,12 @@ export class SimMessaging implements Messaging {
     for (const s of this.#subs) this.#net.addInterest(this.#id, s.pubsubTopic, -1);
     this.#subs = [];
     this.#epoch++;
+    this.#dead = true;
+  }
+
+  /** After a crash: the node runs again (subscriptions start empty). */
+  restart(): void {
+    this.#dead = false;
   }
 
   #receive(msg: RelayMessage): void {

@@ -61,8 +61,16 @@ class SimTorrentDownload implements TorrentDownload {
       this.#swarm.wantWhenKnown(
         this.#session,
         (meta) => {
-          if (!Number.isInteger(first) || !Number.isInteger(end) || first < 0 || end < first || end > meta.pieceCount) {
-            throw new RangeError(`torrent ${this.infoHash}: bad piece range [${first}, ${end}) of ${meta.pieceCount}`);
+          if (
+            !Number.isInteger(first) ||
+            !Number.isInteger(end) ||
+            first < 0 ||
+            end < first ||
+            end > meta.pieceCount
+          ) {
+            throw new RangeError(
+              `torrent ${this.infoHash}: bad piece range [${first}, ${end}) of ${meta.pieceCount}`,
+            );
           }
           return [first, end];
         },
@@ -92,6 +100,7 @@ export class SimTorrentClient implements TorrentClient {
   readonly #swarm: Swarm;
   readonly #kernel: Kernel;
   #running = false;
+  #dead = false;
   readonly #downloads = new Map<string, SimTorrentDownload>();
 
   constructor(nodeId: string, swarm: Swarm, kernel: Kernel) {
@@ -105,6 +114,8 @@ export class SimTorrentClient implements TorrentClient {
   }
 
   async start(): Promise<void> {
+    // Code of a crashed incarnation must not start the restarted node's client.
+    if (this.#dead) throw new TorrentClientStopped('start: the node crashed');
     this.#running = true;
     this.#kernel.noteAsyncWork();
   }
@@ -158,5 +169,11 @@ export class SimTorrentClient implements TorrentClient {
     this.#swarm.leaveAll(this.#nodeId, true);
     this.#downloads.clear();
     this.#running = false;
+    this.#dead = true;
+  }
+
+  /** After a crash: the node runs again; the client is stopped until start(). */
+  restart(): void {
+    this.#dead = false;
   }
 }

@@ -92,8 +92,10 @@ export function summaryText(result: RunResult): string {
   if (signals.length > 0)
     lines.push(`signals: ${signals.map(([k, v]) => `${k.replace(/^community\./, '')} ${v}`).join(', ')}`);
   lines.push('invariants:');
-  for (const [name, verdict] of Object.entries(result.invariants))
-    lines.push(`  ${verdict === 'ok' ? 'ok  ' : 'FAIL'} ${name}${verdict === 'ok' ? '' : `: ${verdict}`}`);
+  for (const [name, verdict] of Object.entries(result.invariants)) {
+    const mark = verdict === 'ok' ? 'ok  ' : verdict === 'not checked' ? '-   ' : 'FAIL';
+    lines.push(`  ${mark} ${name}${verdict === 'ok' ? '' : `: ${verdict}`}`);
+  }
   lines.push('expectations:');
   for (const e of result.expectations) lines.push(`  ${e.ok ? 'ok  ' : 'FAIL'} ${e.text}`);
   return `${lines.join('\n')}\n`;
@@ -122,6 +124,10 @@ export function register(program: Command): void {
             keepTrace: opts.trace !== undefined,
             onProgress: (done, total) => bar.update(done, total),
           });
+        } catch (error) {
+          // the runner names the field; the file is ours to add
+          if (error instanceof UserError) throw new UserError(`${file}: ${error.message}`, error.exitCode);
+          throw error;
         } finally {
           bar.stop();
         }

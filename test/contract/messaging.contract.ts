@@ -25,7 +25,11 @@ export const TOPIC_B = '/waku/1/0x0b0b0b0b/rfc26';
 let counter = 0;
 
 /** A message whose hash is the SHA-256 of its fields (unique per call). */
-export function contractMessage(contentTopic: string, timestamp: number, text = `m${++counter}`): RelayMessage {
+export function contractMessage(
+  contentTopic: string,
+  timestamp: number,
+  text = `m${++counter}`,
+): RelayMessage {
   const payload = new TextEncoder().encode(text);
   const topic = Buffer.from(contentTopic.slice(11, 19), 'hex');
   const hash = createHash('sha256').update(`${contentTopic}|${timestamp}|${text}`).digest();
@@ -67,7 +71,9 @@ function texts(msgs: RelayMessage[]): string[] {
 
 export function describeMessagingContract(name: string, factory: () => Promise<MessagingFixture>): void {
   describe(`Messaging contract: ${name}`, () => {
-    async function withFixture(fn: (fx: MessagingFixture, wait: () => Promise<void>) => Promise<void>): Promise<void> {
+    async function withFixture(
+      fn: (fx: MessagingFixture, wait: () => Promise<void>) => Promise<void>,
+    ): Promise<void> {
       const fx = await factory();
       expect(fx.nodes.length).toBeGreaterThanOrEqual(3);
       try {
@@ -107,7 +113,13 @@ export function describeMessagingContract(name: string, factory: () => Promise<M
         b.subscribe(CONTRACT_PUBSUB, [TOPIC_A], (m) => atB.push(m));
         await wait();
         await a.publish(contractMessage(TOPIC_B, seconds(fx), 'other-content-topic'));
-        await a.publish({ ...contractMessage(TOPIC_A, seconds(fx), 'other-pubsub'), pubsubTopic: '/waku/2/elsewhere/proto' });
+        // Nobody relays that pubsub topic: an implementation may refuse to publish there.
+        await a
+          .publish({
+            ...contractMessage(TOPIC_A, seconds(fx), 'other-pubsub'),
+            pubsubTopic: '/waku/2/elsewhere/proto',
+          })
+          .catch(() => {});
         await a.publish(contractMessage(TOPIC_A, seconds(fx), 'wanted'));
         await wait();
         expect(texts(atB)).toEqual(['wanted']);

@@ -16,7 +16,12 @@ const T1 = new Uint8Array([1, 1, 1, 1]);
 const T2 = new Uint8Array([2, 2, 2, 2]);
 const T3 = new Uint8Array([3, 3, 3, 3]);
 
-function msg(topic: Uint8Array, timestamp: number, hashByte: number, text = `t${timestamp}h${hashByte}`): WakuMessage {
+function msg(
+  topic: Uint8Array,
+  timestamp: number,
+  hashByte: number,
+  text = `t${timestamp}h${hashByte}`,
+): WakuMessage {
   const hash = new Uint8Array(32);
   hash[0] = hashByte;
   hash[31] = timestamp & 0xff;
@@ -63,7 +68,14 @@ export function describeStorageContract(name: string, factory: () => Promise<Sto
 
     it('returns messages of the given topics with from <= timestamp < to, by timestamp then hash', () =>
       withFixture(async ({ storage: s }) => {
-        s.saveMessages([msg(T1, 20, 5), msg(T2, 10, 1), msg(T1, 10, 7), msg(T1, 10, 2), msg(T3, 15, 1), msg(T1, 30, 1)]);
+        s.saveMessages([
+          msg(T1, 20, 5),
+          msg(T2, 10, 1),
+          msg(T1, 10, 7),
+          msg(T1, 10, 2),
+          msg(T3, 15, 1),
+          msg(T1, 30, 1),
+        ]);
         expect(s.messagesInRange([T1, T2], 10, 30).map(key)).toEqual(['10:1', '10:2', '10:7', '20:5']);
         expect(s.messagesInRange([T1], 11, 20).map(key)).toEqual([]);
         expect(s.messagesInRange([T3], 0, 100).map(key)).toEqual(['15:1']);

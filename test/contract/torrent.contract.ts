@@ -85,7 +85,9 @@ function eq(a: Uint8Array, b: Uint8Array): boolean {
 
 export function describeTorrentContract(name: string, factory: () => Promise<TorrentFixture>): void {
   describe(`TorrentClient contract: ${name}`, () => {
-    async function withPeers(fn: (fx: TorrentFixture, seeder: TorrentPeer, leecher: TorrentPeer) => Promise<void>) {
+    async function withPeers(
+      fn: (fx: TorrentFixture, seeder: TorrentPeer, leecher: TorrentPeer) => Promise<void>,
+    ) {
       const fx = await factory();
       expect(fx.peers.length).toBeGreaterThanOrEqual(2);
       const [seeder, leecher] = fx.peers as [TorrentPeer, TorrentPeer];
@@ -115,7 +117,12 @@ export function describeTorrentContract(name: string, factory: () => Promise<Tor
 
     it('seeds a folder under its info-hash, and a magnet gives the metadata', () =>
       withPeers(async (fx, seeder, leecher) => {
-        const f = makeFolder(seeder, 'community-meta', contractBytes('meta-data', 5 * CONTRACT_PIECE), contractBytes('meta-index', 3000));
+        const f = makeFolder(
+          seeder,
+          'community-meta',
+          contractBytes('meta-data', 5 * CONTRACT_PIECE),
+          contractBytes('meta-index', 3000),
+        );
         const ih = await settleUntil(fx, seeder.client.seed(f.torrent, seeder.dir));
         expect(ih).toBe(f.infoHash);
         expect(ih).toMatch(/^[0-9a-f]{40}$/);
@@ -136,7 +143,12 @@ export function describeTorrentContract(name: string, factory: () => Promise<Tor
 
     it('downloads one file, verified, into <dir>/<name>/<path>', () =>
       withPeers(async (fx, seeder, leecher) => {
-        const f = makeFolder(seeder, 'community-file', contractBytes('file-data', 4 * CONTRACT_PIECE), contractBytes('file-index', 5000));
+        const f = makeFolder(
+          seeder,
+          'community-file',
+          contractBytes('file-data', 4 * CONTRACT_PIECE),
+          contractBytes('file-index', 5000),
+        );
         await settleUntil(fx, seeder.client.seed(f.torrent, seeder.dir));
         const dl = leecher.client.add(f.magnet, leecher.dir);
         await settleUntil(fx, dl.downloadFile('index'));
@@ -158,12 +170,17 @@ export function describeTorrentContract(name: string, factory: () => Promise<Tor
         const off = dl.onProgress((p) => seen.push(p));
         await settleUntil(fx, dl.downloadPieces(2, 5));
         off();
-        const got = leecher.fs.readRange(`${leecher.dir}/community-range/data`, 2 * CONTRACT_PIECE, 3 * CONTRACT_PIECE);
+        const got = leecher.fs.readRange(
+          `${leecher.dir}/community-range/data`,
+          2 * CONTRACT_PIECE,
+          3 * CONTRACT_PIECE,
+        );
         expect(eq(got, data.subarray(2 * CONTRACT_PIECE, 5 * CONTRACT_PIECE))).toBe(true);
         expect(seen.length).toBeGreaterThan(0);
         expect(seen.every((p) => p.infoHash === f.infoHash)).toBe(true);
         expect(seen.at(-1)!.piecesHave).toBeGreaterThanOrEqual(3);
-        for (let i = 1; i < seen.length; i++) expect(seen[i]!.piecesHave).toBeGreaterThanOrEqual(seen[i - 1]!.piecesHave);
+        for (let i = 1; i < seen.length; i++)
+          expect(seen[i]!.piecesHave).toBeGreaterThanOrEqual(seen[i - 1]!.piecesHave);
         expect(leecher.client.stats().bytesDown).toBeGreaterThanOrEqual(3 * CONTRACT_PIECE);
         expect(seeder.client.stats().bytesUp).toBeGreaterThanOrEqual(3 * CONTRACT_PIECE);
       }));
@@ -212,7 +229,12 @@ export function describeTorrentContract(name: string, factory: () => Promise<Tor
 
     it('removes a torrent: no longer active, files stay', () =>
       withPeers(async (fx, seeder, leecher) => {
-        const f = makeFolder(seeder, 'community-remove', contractBytes('rm-data', 2 * CONTRACT_PIECE), contractBytes('rm-index', 10));
+        const f = makeFolder(
+          seeder,
+          'community-remove',
+          contractBytes('rm-data', 2 * CONTRACT_PIECE),
+          contractBytes('rm-index', 10),
+        );
         await settleUntil(fx, seeder.client.seed(f.torrent, seeder.dir));
         const dl = leecher.client.add(f.magnet, leecher.dir);
         await settleUntil(fx, dl.downloadFile('data'));

@@ -1,0 +1,167 @@
+// The FileSystem of a simulated node. A simulated world holds thousands of nodes carrying
+// the same archive bytes, so files keep the buffers they are given *by reference* as a
+// list of chunks: writing or appending never copies, and `readRange` copies only the bytes
+// asked for. Callers must not mutate a buffer after handing it over (archive code never
+// does: it builds fresh buffers per round).
+//
+// Crash model: every call is atomic (the simulator runs one call at a time), so after a
+// crash the files hold exactly what the last completed call left.
+
+import { FileNotFound, type FileSystem } from '../ports/filesystem.ts';
+
+interface MemoryFile {
+  chunks: Uint8Array[];
+  size: number;
+}
+
+function normalize(path: string): string {
+  const parts: string[] = [];
+  for (const part of path.split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part === '..') parts.pop();
+    else parts.push(part);
+  }
+  return `/${parts.join('/')}`;
+}
+
+function parentOf(path: string): string {
+  const i = path.lastIndexOf('/');
+  return i <= 0 ? '/' : path.slice(0, i);
+}
+
+export class MemoryFileSystem implements FileSystem {
+  readonly #files = new Map<string, MemoryFile>();
+  readonly #dirs = new Set<string>(['/']);
+
+  exists(path: string): boolean {
+    const p = normalize(path);
+    return this.#files.has(p) || this.#dirs.has(p);
+  }
+
+  size(path: string): number {
+    return this.#file(path).size;
+  }
+
+  read(path: string): Uint8Array {
+    const f = this.#file(path);
+    if (f.chunks.length === 1) return f.chunks[0]!.slice();
+    const out = new Uint8Array(f.size);
+    let at = 0;
+    for (const c of f.chunks) {
+      out.set(c, at);
+      at += c.length;
+    }
+    return out;
+  }
+
+  readRange(path: string, offset: number, length: number): Uint8Array {
+    const f = this.#file(path);
+    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0) {
+      throw new RangeError(`${path}: bad range ${offset}+${length}`);
+    }
+    if (offset + length > f.size) {
+      throw new RangeError(
+        `${path}: ${length} bytes at ${offset} past the end of the file (${f.size} bytes)`,
+      );
+    }
+    const out = new Uint8Array(length);
+    let start = 0;
+    let written = 0;
+    for (const c of f.chunks) {
+      if (written === length) break;
+      const end = start + c.length;
+      if (end > offset) {
+        const from = Math.max(0, offset + written - start);
+        const take = Math.min(c.length - from, length - written);
+        out.set(c.subarray(from, from + take), written);
+        written += take;
+      }
+      start = end;
+    }
+    return out;
+  }
+
+  writeAtomic(path: string, bytes: Uint8Array): void {
+    this.writeChunks(path, [bytes]);
+  }
+
+  /** Replace a file by these chunks, kept by reference (no copy). */
+  writeChunks(path: string, chunks: Uint8Array[]): void {
+    const p = this.#creatable(path);
+    const kept = chunks.filter((c) => c.length > 0);
+    this.#files.set(p, { chunks: kept, size: kept.reduce((n, c) => n + c.length, 0) });
+  }
+
+  append(path: string, bytes: Uint8Array): void {
+    const p = this.#creatable(path);
+    let f = this.#files.get(p);
+    if (!f) {
+      f = { chunks: [], size: 0 };
+      this.#files.set(p, f);
+    }
+    if (bytes.length === 0) return;
+    f.chunks.push(bytes);
+    f.size += bytes.length;
+  }
+
+  /** The chunks of a file, by reference (do not mutate them). */
+  chunks(path: string): Uint8Array[] {
+    return [...this.#file(path).chunks];
+  }
+
+  mkdirp(path: string): void {
+    let p = normalize(path);
+    if (this.#files.has(p)) throw new Error(`${path}: is a file`);
+    while (!this.#dirs.has(p)) {
+      this.#dirs.add(p);
+      p = parentOf(p);
+    }
+  }
+
+  list(path: string): string[] {
+    const p = normalize(path);
+    if (!this.#dirs.has(p)) return [];
+    const prefix = p === '/' ? '/' : `${p}/`;
+    const names = new Set<string>();
+    for (const key of [...this.#files.keys(), ...this.#dirs]) {
+      if (key.length > prefix.length && key.startsWith(prefix)) {
+        const rest = key.slice(prefix.length);
+        names.add(rest.split('/')[0]!);
+      }
+    }
+    return [...names].sort();
+  }
+
+  remove(path: string): void {
+    const p = normalize(path);
+    this.#files.delete(p);
+    if (p === '/') return;
+    const prefix = `${p}/`;
+    for (const key of [...this.#files.keys()]) if (key.startsWith(prefix)) this.#files.delete(key);
+    for (const key of [...this.#dirs]) if (key === p || key.startsWith(prefix)) this.#dirs.delete(key);
+  }
+
+  /** Nothing to lose: every call completed atomically (see the crash model above). */
+  crash(): void {}
+
+  /** Bytes held by this file system's files (shared chunks counted once per file). */
+  totalBytes(): number {
+    let n = 0;
+    for (const f of this.#files.values()) n += f.size;
+    return n;
+  }
+
+  #file(path: string): MemoryFile {
+    const f = this.#files.get(normalize(path));
+    if (!f) throw new FileNotFound(path);
+    return f;
+  }
+
+  /** Files can be created in any folder; the parent folders come into being (like the sim needs). */
+  #creatable(path: string): string {
+    const p = normalize(path);
+    if (this.#dirs.has(p)) throw new Error(`${path}: is a folder`);
+    this.mkdirp(parentOf(p));
+    return p;
+  }
+}

@@ -1,0 +1,272 @@
+// npm run bench:archive — 52 weekly rounds of generated traffic (about 20 MB a round: 97%
+// text-like messages of 200 B–2 KB, 3% media-like of 50–150 KB) into one community folder,
+// on the in-memory FileSystem (default: the archive code's own cost) or on node:fs. Prints:
+//   (a) a round's build throughput next to raw SHA-1 over the same bytes in the same run
+//       (target: build >= 0.5x raw SHA-1);
+//   (b) the cost of the last round next to the first, beside a full-rebuild baseline that
+//       re-hashes the whole `data` as the reference does (target: last/first <= 1.5 while
+//       the baseline grows with history). Rounds 1 and N are each timed REPS times on
+//       zero-copy clones of the folder (median), both ways.
+// Medians over several runs.
+//
+//   npm run bench:archive -- [--rounds 52] [--runs 3] [--mb 20] [--fs memory|node]
+
+import { createHash } from 'node:crypto';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { FileSystem } from '../adapters/ports/filesystem.ts';
+import { NodeFileSystem } from '../adapters/real/node-fs.ts';
+import { MemoryFileSystem } from '../adapters/sim/memory-fs.ts';
+import { communityFolder, createArchiveRound, dataPath, indexPath, torrentPath } from '../archive/index.ts';
+import { chatTopic } from '../proto/topics.ts';
+import type { WakuMessage } from '../proto/types.ts';
+
+const { values } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '52' },
+    runs: { type: 'string', default: '3' },
+    mb: { type: 'string', default: '20' },
+    fs: { type: 'string', default: 'memory' },
+  },
+});
+const ROUNDS = Number(values.rounds);
+const RUNS = Number(values.runs);
+const MB = Number(values.mb);
+const FS_KIND = values.fs;
+if (FS_KIND !== 'memory' && FS_KIND !== 'node') throw new Error('--fs must be memory or node');
+for (const [k, v] of [
+  ['--rounds', ROUNDS],
+  ['--runs', RUNS],
+  ['--mb', MB],
+] as const) {
+  if (!Number.isFinite(v) || v <= 0) throw new Error(`${k} must be a positive number`);
+}
+
+const WEEK = 604_800;
+const T0 = 1_700_000_000;
+const COMMUNITY = `0x02${'ab'.repeat(32)}`;
+const TOPICS = [chatTopic('bench-general'), chatTopic('bench-random')];
+
+// A pool of pseudo-random bytes; payloads are views into it (no copy), hashes are unique.
+function xorshiftBytes(n: number, seed: number): Uint8Array {
+  const words = new Uint32Array(Math.ceil(n / 4));
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < words.length; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    words[i] = x >>> 0;
+  }
+  return new Uint8Array(words.buffer, 0, n);
+}
+const POOL = xorshiftBytes(32 << 20, 0x9e3779b9);
+
+let counter = 0;
+/** About `bytes` of payload+sig for round `r` (1-based), timestamps spread over its week. */
+function traffic(r: number, bytes: number): WakuMessage[] {
+  const out: WakuMessage[] = [];
+  const start = T0 + (r - 1) * WEEK;
+  let total = 0;
+  let k = r * 7919;
+  while (total < bytes) {
+    k = (k * 1103515245 + 12345) >>> 0;
+    // 97% text-like (200 B .. 2 KB), 3% media-like (50 .. 150 KB).
+    const len = k % 100 < 3 ? 50_000 + (k % 100_001) : 200 + ((k >>> 8) % 1849);
+    const at = k % (POOL.length - len - 65);
+    const hash = new Uint8Array(32);
+    new DataView(hash.buffer).setUint32(0, counter++);
+    out.push({
+      sig: POOL.subarray(at + len, at + len + 65),
+      timestamp: start + (k % WEEK),
+      topic: TOPICS[k & 1]!,
+      payload: POOL.subarray(at, at + len),
+      padding: new Uint8Array(0),
+      hash,
+      thirdPartyId: '',
+    });
+    total += len + 65;
+  }
+  return out;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+const ms = (t0: bigint): number => Number(process.hrtime.bigint() - t0) / 1e6;
+
+/** A place for one community folder: a fresh in-memory FS, or a fresh temporary folder on disk. */
+interface Place {
+  fs: FileSystem;
+  root: string;
+  dispose(): void;
+}
+
+function newPlace(): Place {
+  if (FS_KIND === 'memory') return { fs: new MemoryFileSystem(), root: '', dispose() {} };
+  const root = mkdtempSync(join(tmpdir(), 'archivist-bench-'));
+  return { fs: new NodeFileSystem(), root, dispose: () => rmSync(root, { recursive: true, force: true }) };
+}
+
+const folderOf = (p: Place) => communityFolder(`${p.root}/data`, COMMUNITY);
+const torrentOf = (p: Place) => torrentPath(`${p.root}/torrents`, COMMUNITY);
+
+/** Copies the folder (and the `.torrent` with `withTorrent`): zero-copy in memory, cp on disk. */
+function clone(from: Place, withTorrent: boolean): Place {
+  const to = newPlace();
+  const pairs: Array<[string, string]> = [
+    [dataPath(folderOf(from)), dataPath(folderOf(to))],
+    [indexPath(folderOf(from)), indexPath(folderOf(to))],
+  ];
+  if (withTorrent) pairs.push([torrentOf(from), torrentOf(to)]);
+  for (const [a, b] of pairs) {
+    if (!from.fs.exists(a)) continue;
+    if (from.fs instanceof MemoryFileSystem && to.fs instanceof MemoryFileSystem) {
+      to.fs.writeChunks(b, [...from.fs.chunks(a)]);
+    } else {
+      mkdirSync(dirname(b), { recursive: true });
+      copyFileSync(a, b);
+    }
+  }
+  return to;
+}
+
+function round(p: Place, r: number, messages: WakuMessage[]) {
+  return createArchiveRound(p.fs, {
+    dataDir: `${p.root}/data`,
+    torrentDir: `${p.root}/torrents`,
+    communityId: COMMUNITY,
+    topics: TOPICS,
+    messages,
+    start: T0 + (r - 1) * WEEK,
+    end: T0 + r * WEEK,
+  });
+}
+
+const REPS = FS_KIND === 'memory' ? 3 : 1;
+
+/**
+ * Median cost of round `r` over REPS tries, each on a clone of the folder. With `reuse`
+ * the old `.torrent` is cloned too, so its piece hashes are re-used (archivist); without
+ * it every piece of `data` is read back and re-hashed, as the reference does when it
+ * rebuilds the torrent (the full-rebuild baseline).
+ */
+function roundCost(place: Place, r: number, messages: WakuMessage[], reuse: boolean): number {
+  const tries: number[] = [];
+  for (let i = 0; i < REPS; i++) {
+    const copy = clone(place, reuse);
+    try {
+      const t0 = process.hrtime.bigint();
+      round(copy, r, messages);
+      tries.push(ms(t0));
+    } finally {
+      copy.dispose();
+    }
+  }
+  return median(tries);
+}
+
+interface RunFigures {
+  buildMBps: number;
+  sha1MBps: number;
+  first: number;
+  last: number;
+  baseFirst: number;
+  baseLast: number;
+  dataMB: number;
+}
+
+function oneRun(run: number): RunFigures {
+  const place = newPlace();
+  const fs = place.fs;
+  const data = dataPath(folderOf(place));
+  const ratios: { build: number; sha1: number }[] = [];
+  let first = 0;
+  let last = 0;
+  let baseFirst = 0;
+  let baseLast = 0;
+  for (let r = 1; r <= ROUNDS; r++) {
+    const messages = traffic(r, MB * 1_000_000);
+    if (r === 1)
+      [first, baseFirst] = [roundCost(place, r, messages, true), roundCost(place, r, messages, false)];
+    if (r === ROUNDS)
+      [last, baseLast] = [roundCost(place, r, messages, true), roundCost(place, r, messages, false)];
+    const before = fs.exists(data) ? fs.size(data) : 0;
+    const t0 = process.hrtime.bigint();
+    const result = round(place, r, messages);
+    const took = ms(t0);
+    if (result.archives.length === 0) throw new Error(`round ${r} made no archive`);
+    // Raw SHA-1 over exactly the bytes this round appended.
+    const appended = fs.readRange(data, before, fs.size(data) - before);
+    const t1 = process.hrtime.bigint();
+    createHash('sha1').update(appended).digest();
+    const sha = ms(t1);
+    const mb = appended.length / 1e6;
+    ratios.push({ build: mb / (took / 1000), sha1: mb / (sha / 1000) });
+  }
+  const fig: RunFigures = {
+    buildMBps: median(ratios.map((x) => x.build)),
+    sha1MBps: median(ratios.map((x) => x.sha1)),
+    first,
+    last,
+    baseFirst,
+    baseLast,
+    dataMB: fs.size(data) / 1e6,
+  };
+  place.dispose();
+  console.log(
+    `run ${run}: build ${fig.buildMBps.toFixed(0)} MB/s, sha1 ${fig.sha1MBps.toFixed(0)} MB/s; ` +
+      `round 1 ${fig.first.toFixed(0)} ms, round ${ROUNDS} ${fig.last.toFixed(0)} ms; ` +
+      `full rebuild round 1 ${fig.baseFirst.toFixed(0)} ms, round ${ROUNDS} ${fig.baseLast.toFixed(0)} ms; ` +
+      `data ${fig.dataMB.toFixed(0)} MB`,
+  );
+  return fig;
+}
+
+// Warm-up (JIT, zero-piece cache) so that round 1 of run 1 is not penalised.
+{
+  const place = newPlace();
+  round(place, 1, traffic(1, 2_000_000));
+  round(place, 2, traffic(2, 2_000_000));
+  place.dispose();
+}
+
+const started = process.hrtime.bigint();
+const runs: RunFigures[] = [];
+for (let i = 1; i <= RUNS; i++) runs.push(oneRun(i));
+
+const m = (f: (x: RunFigures) => number) => median(runs.map(f));
+const build = m((x) => x.buildMBps);
+const sha1 = m((x) => x.sha1MBps);
+const first = m((x) => x.first);
+const last = m((x) => x.last);
+const baseFirst = m((x) => x.baseFirst);
+const baseLast = m((x) => x.baseLast);
+const summary = {
+  rounds: ROUNDS,
+  runs: RUNS,
+  mbPerRound: MB,
+  fs: FS_KIND,
+  dataMB: Math.round(m((x) => x.dataMB)),
+  buildMBps: Math.round(build),
+  sha1MBps: Math.round(sha1),
+  buildOverSha1: Number((build / sha1).toFixed(2)),
+  firstRoundMs: Math.round(first),
+  lastRoundMs: Math.round(last),
+  lastOverFirst: Number((last / first).toFixed(2)),
+  fullRebuildFirstMs: Math.round(baseFirst),
+  fullRebuildLastMs: Math.round(baseLast),
+  fullRebuildLastOverFirst: Number((baseLast / baseFirst).toFixed(2)),
+  totalSeconds: Number((ms(started) / 1000).toFixed(1)),
+};
+console.log(
+  `\nmedians over ${RUNS} runs of ${ROUNDS} rounds (~${MB} MB each, ${FS_KIND} fs):\n` +
+    `  (a) build ${summary.buildMBps} MB/s vs raw SHA-1 ${summary.sha1MBps} MB/s: ${summary.buildOverSha1}x (target >= 0.5) ${summary.buildOverSha1 >= 0.5 ? 'OK' : 'MISSED'}\n` +
+    `  (b) round ${ROUNDS} ${summary.lastRoundMs} ms / round 1 ${summary.firstRoundMs} ms = ${summary.lastOverFirst} (target <= 1.5) ${summary.lastOverFirst <= 1.5 ? 'OK' : 'MISSED'}\n` +
+    `      full rebuild: round ${ROUNDS} ${summary.fullRebuildLastMs} ms / round 1 ${summary.fullRebuildFirstMs} ms = ${summary.fullRebuildLastOverFirst}`,
+);
+console.log(JSON.stringify(summary));

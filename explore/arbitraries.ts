@@ -1,0 +1,198 @@
+// fast-check arbitraries of whole scenarios, in the input shape of a scenario file
+// (scenarios/schema.ts): the community's shape (members, late joiners, a second control
+// node, chats, import rates), its traffic and a fault schedule drawn from the kinds asked
+// for. A generated scenario is a plain object that `yaml` writes as a scenario file.
+// Faults happen in [0, duration - settle); every one is recovered by then, and the last
+// `settle` of the run is healthy so that convergence (§10.9) can be demanded at the end.
+
+import fc from 'fast-check';
+import type { ScenarioInput } from '../scenarios/schema.ts';
+import { formatDuration, parseDuration } from '../scenarios/units.ts';
+import { FAULT_KINDS, type Fault, type FaultKind, type NodeRef, toTimeline } from './faults.ts';
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+export interface ScenarioShape {
+  /** Members (besides the control nodes), bounds included. */
+  members: { min: number; max: number };
+  /** Length of the run in days, bounds included. */
+  days: { min: number; max: number };
+  /** Healthy time at the end of the run in which members must converge (ms). */
+  settleMs: number;
+  /** Fault kinds to draw from (`secondControlNode` allows a second control node). */
+  faults: readonly FaultKind[];
+  /** At most this many faults per scenario. */
+  maxFaults: number;
+  /** Messages per day, bounds included. */
+  rate: { min: number; max: number };
+  /** `mode`, `options` and `quirks` of every generated scenario. */
+  settings: Pick<ScenarioInput, 'mode' | 'options' | 'quirks'>;
+}
+
+/** The reference bugs the explorer looks for; off unless the settings turn them on. */
+export const BUGS_OFF = {
+  noNewArchivesByCount: false,
+  retryUndecodableForever: false,
+  dispatchCrashOnMissingCommunity: false,
+} as const;
+
+export const DEFAULT_SHAPE: ScenarioShape = {
+  members: { min: 1, max: 5 },
+  days: { min: 14, max: 28 },
+  settleMs: 8 * DAY,
+  faults: FAULT_KINDS,
+  maxFaults: 6,
+  rate: { min: 4, max: 40 },
+  settings: { mode: 'reference', options: { importRate: 'fast' }, quirks: { ...BUGS_OFF } },
+};
+
+/** The generated parts of a scenario before it is laid out as a file. */
+export interface ScenarioDraft {
+  seed: number;
+  members: number;
+  /** Offset (whole hours) at which each member joins; 0 = from the start. */
+  joinAt: number[];
+  secondControlNode: boolean;
+  secondControlNodeAt: number;
+  chats: number;
+  days: number;
+  rate: number;
+  maxSize: number;
+  slowImport: boolean[];
+  faults: Fault[];
+}
+
+function draftArbitrary(shape: ScenarioShape): fc.Arbitrary<ScenarioDraft> {
+  const timelineKinds = shape.faults.filter((k): k is Fault['kind'] => k !== 'secondControlNode');
+  const allowSecond = shape.faults.includes('secondControlNode');
+  const maxMembers = shape.members.max;
+  return fc
+    .record({
+      seed: fc.nat({ max: 1_000_000 }),
+      members: fc.integer({ min: shape.members.min, max: maxMembers }),
+      days: fc.integer({ min: shape.days.min, max: shape.days.max }),
+      joinAt: fc.array(
+        fc.oneof({ weight: 3, arbitrary: fc.constant(0) }, fc.integer({ min: 1, max: 20 * 24 })),
+        {
+          minLength: maxMembers,
+          maxLength: maxMembers,
+        },
+      ),
+      secondControlNode: allowSecond ? fc.boolean() : fc.constant(false),
+      secondControlNodeAt: fc.integer({ min: 0, max: 10 * 24 }),
+      chats: fc.integer({ min: 1, max: 2 }),
+      rate: fc.integer({ min: shape.rate.min, max: shape.rate.max }),
+      maxSize: fc.integer({ min: 200, max: 4000 }),
+      slowImport: fc.array(fc.boolean(), { minLength: maxMembers + 2, maxLength: maxMembers + 2 }),
+      faultSeeds: fc.array(
+        fc.record({
+          kind:
+            timelineKinds.length > 0 ? fc.constantFrom(...timelineKinds) : fc.constant('offline' as const),
+          at: fc.integer({ min: 0, max: 1000 }),
+          forMs: fc.integer({ min: 1, max: 10 * 24 }),
+          node: fc.nat({ max: 63 }),
+          amount: fc.nat({ max: 1000 }),
+        }),
+        { maxLength: timelineKinds.length > 0 ? shape.maxFaults : 0 },
+      ),
+    })
+    .map((r) => {
+      // Fault times are per-mille of the fault window, so shrinking the run keeps them inside.
+      const window = r.days * DAY - shape.settleMs;
+      const faults: Fault[] = r.faultSeeds.map((f) => ({
+        kind: f.kind,
+        at: Math.max(0, Math.floor((window * f.at) / 1000 / HOUR) * HOUR),
+        forMs: f.forMs * HOUR,
+        node: f.node,
+        amount: f.amount,
+      }));
+      return {
+        seed: r.seed,
+        members: r.members,
+        joinAt: r.joinAt.slice(0, r.members),
+        secondControlNode: r.secondControlNode,
+        secondControlNodeAt: r.secondControlNodeAt,
+        chats: r.chats,
+        days: r.days,
+        rate: r.rate,
+        maxSize: r.maxSize,
+        slowImport: r.slowImport,
+        faults,
+      };
+    });
+}
+
+/** Lays a draft out as a scenario file's content. */
+export function draftToScenario(d: ScenarioDraft, shape: ScenarioShape, name = 'explored'): ScenarioInput {
+  const duration = d.days * DAY;
+  const faultEnd = Math.max(0, duration - shape.settleMs);
+  const nodes: NonNullable<ScenarioInput['nodes']> = [{ name: 'owner', role: 'owner' }];
+  const refs: NodeRef[] = [{ name: 'owner', owner: true }];
+  if (d.secondControlNode) {
+    nodes.push({ name: 'owner2', role: 'owner', joinAt: Math.min(faultEnd, d.secondControlNodeAt * HOUR) });
+    refs.push({
+      name: 'owner2',
+      owner: true,
+      joinAt: Math.max(1, Math.min(faultEnd, d.secondControlNodeAt * HOUR)),
+    });
+  }
+  for (let i = 0; i < d.members; i++) {
+    const name = `m${i + 1}`;
+    const joinAt = Math.min(faultEnd, (d.joinAt[i] ?? 0) * HOUR);
+    nodes.push({
+      name,
+      role: 'member',
+      ...(joinAt > 0 ? { joinAt } : {}),
+      ...(d.slowImport[i] ? { importRate: 'slow' as const } : {}),
+    });
+    refs.push({ name, owner: false, joinAt });
+  }
+  const chats = Array.from({ length: d.chats }, (_, i) => `chat${i + 1}`);
+  const scenario: ScenarioInput = {
+    name,
+    description: `generated by archivist explore: ${d.members} members, ${d.days} days, ${d.faults.length} faults`,
+    seed: d.seed,
+    duration,
+    ...shape.settings,
+    communities: [{ id: 'c1', chats }],
+    nodes,
+    traffic: [{ community: 'c1', rate: `${d.rate}/d`, size: { min: 100, max: Math.max(100, d.maxSize) } }],
+    timeline: toTimeline(d.faults, refs, 'c1', faultEnd),
+  };
+  return scenario;
+}
+
+/** Whole scenarios of the given shape. */
+export function scenarioArbitrary(shape: ScenarioShape = DEFAULT_SHAPE): fc.Arbitrary<ScenarioInput> {
+  return draftArbitrary(shape).map((d) => draftToScenario(d, shape));
+}
+
+/** How big a scenario is, for reports and for bounding shrunk ones in tests. */
+export interface ScenarioSize {
+  nodes: number;
+  actions: number;
+  days: number;
+  messagesPerDay: number;
+}
+
+export function scenarioSize(s: ScenarioInput): ScenarioSize {
+  const rate = s.traffic?.[0]?.rate;
+  return {
+    nodes: s.nodes.length,
+    actions: s.timeline?.length ?? 0,
+    days: Math.round((typeof s.duration === 'string' ? (parseDuration(s.duration) ?? 0) : s.duration) / DAY),
+    messagesPerDay: typeof rate === 'string' ? Number(rate.split('/')[0]) : 0,
+  };
+}
+
+/** A scenario with its durations in words ("28d", "3d4h"), as a person would write it. */
+export function readableScenario(s: ScenarioInput): ScenarioInput {
+  const d = (v: unknown) => (typeof v === 'number' ? formatDuration(v) : v);
+  return {
+    ...s,
+    duration: d(s.duration) as ScenarioInput['duration'],
+    nodes: s.nodes.map((n) => (n.joinAt === undefined ? n : { ...n, joinAt: d(n.joinAt) as string })),
+    timeline: (s.timeline ?? []).map((a) => ({ ...a, at: d(a.at) as string })),
+  };
+}

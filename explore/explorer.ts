@@ -1,0 +1,133 @@
+// The explorer: run number k of an exploration with seed S draws one scenario with
+// fast-check seed `runSeed(S, k)`, runs it and judges the properties; a failure is shrunk
+// by fast-check to a minimal scenario that fails the same property, which is written as a
+// scenario file (for `archivist run`) and its trace (for `archivist replay`). `--shard i/n`
+// takes the runs k with k mod n = i - 1, so n machines together run exactly the runs one
+// would; `mergeSummaries` adds their summaries up.
+
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { stringify } from 'yaml';
+import { validateScenario } from '../scenarios/load.ts';
+import { runScenario } from '../scenarios/runner.ts';
+import type { ScenarioInput } from '../scenarios/schema.ts';
+import {
+  DEFAULT_SHAPE,
+  readableScenario,
+  type ScenarioShape,
+  scenarioArbitrary,
+  scenarioSize,
+} from './arbitraries.ts';
+import type { PropertyName } from './properties.ts';
+import { checkScenario } from './property.ts';
+import { type ExploreFailure, type ExploreSummary, runSeed, type Shard, shardRuns } from './shards.ts';
+
+export * from './shards.ts';
+
+export interface ExploreConfig {
+  runs: number;
+  seed: number;
+  shape?: ScenarioShape;
+  shard?: Shard;
+  /** Where failures are written (scenario + trace); nothing is written when undefined. */
+  outDir?: string;
+  /** Candidate runs fast-check may spend shrinking one failure (default 150). */
+  maxShrinkRuns?: number;
+  /** Stop after this many failures (default: no limit). */
+  maxFailures?: number;
+  /** After each run of the shard: runs done, runs of the shard, failures so far. */
+  onRun?: (done: number, total: number, failures: number) => void;
+}
+
+interface Candidate {
+  ok: boolean;
+  property?: PropertyName;
+  message?: string;
+  events: number;
+}
+
+/** Runs one exploration (or one shard of it). */
+export async function explore(config: ExploreConfig): Promise<ExploreSummary> {
+  const shape = config.shape ?? DEFAULT_SHAPE;
+  const shard = config.shard ?? { index: 1, count: 1 };
+  const arbitrary = scenarioArbitrary(shape);
+  const maxShrink = config.maxShrinkRuns ?? 150;
+  const runs = shardRuns(config.runs, shard);
+  const failures: ExploreFailure[] = [];
+  let events = 0;
+  let passed = 0;
+  let done = 0;
+  for (const k of runs) {
+    if (config.maxFailures !== undefined && failures.length >= config.maxFailures) break;
+    let first: Candidate | undefined;
+    let calls = 0;
+    let last: Candidate | undefined;
+    const property = fc.asyncProperty(arbitrary, async (input) => {
+      calls++;
+      if (first && calls > maxShrink + 1) return true; // shrinking budget spent
+      const { verdict } = await checkScenario(input);
+      const c: Candidate = { ok: verdict.ok, events: verdict.events };
+      if (verdict.property) c.property = verdict.property;
+      if (verdict.message) c.message = verdict.message;
+      if (!first) {
+        first = c;
+        events += c.events;
+        return c.ok;
+      }
+      // While shrinking, only a failure of the same property counts.
+      if (!c.ok && c.property === first.property) {
+        last = c;
+        return false;
+      }
+      return true;
+    });
+    const details = await fc.check(property, { seed: runSeed(config.seed, k), numRuns: 1 });
+    done++;
+    if (!details.failed || !details.counterexample) {
+      passed++;
+      config.onRun?.(done, runs.length, failures.length);
+      continue;
+    }
+    const failed = (last ?? first) as Candidate;
+    const scenario = readableScenario({
+      ...(details.counterexample[0] as ScenarioInput),
+      name: `explore-${config.seed}-${k}`,
+    });
+    const failure: ExploreFailure = {
+      property: failed.property as PropertyName,
+      scenarioFile: '',
+      tracefile: '',
+      shrinkSteps: details.numShrinks,
+      run: k,
+      message: failed.message ?? '',
+      size: scenarioSize(scenario),
+      scenario,
+    };
+    if (config.outDir) Object.assign(failure, await writeFailure(config.outDir, scenario));
+    failures.push(failure);
+    config.onRun?.(done, runs.length, failures.length);
+  }
+  const shardText = `${shard.index}/${shard.count}`;
+  return { runs: done, failures, seed: config.seed, shard: shardText, shards: [shardText], passed, events };
+}
+
+/** Writes the scenario file and the trace of its run; returns their paths. */
+export async function writeFailure(
+  outDir: string,
+  scenario: ScenarioInput,
+): Promise<{ scenarioFile: string; tracefile: string }> {
+  mkdirSync(outDir, { recursive: true });
+  const scenarioFile = join(outDir, `${scenario.name}.yaml`);
+  const tracefile = join(outDir, `${scenario.name}.trace.jsonl`);
+  const header = `# ${scenario.description ?? ''}\n# Replay: archivist run ${scenarioFile}  |  archivist replay ${tracefile}\n`;
+  writeFileSync(scenarioFile, header + stringify(scenario, { lineWidth: 0 }));
+  // The trace of a plain run, exactly what `archivist run --trace` writes, so that
+  // `archivist replay` reproduces it (the explorer's own run differs only with several
+  // control nodes, where it keeps `archive.indexRead` from the monitor: see property.ts).
+  const { traceLines } = await runScenario(validateScenario(structuredClone(scenario), scenarioFile), {
+    keepTrace: true,
+  });
+  writeFileSync(tracefile, `${traceLines.join('\n')}\n`);
+  return { scenarioFile, tracefile };
+}

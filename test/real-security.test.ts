@@ -1,0 +1,259 @@
+// Hostile input against a member node on the real backends (in this process, on
+// 127.0.0.1): each attack is refused with a clear error and leaves nothing behind.
+//   1. a magnetlink not signed by the community key,
+//   2. a link signed by the community that points at another community's torrent,
+//   3. an index whose archive points past the end of `data`,
+//   4. a torrent whose file paths leave the community folder.
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Libp2pMessaging } from '../adapters/real/libp2p-messaging.ts';
+import { NodeFileSystem } from '../adapters/real/node-fs.ts';
+import { parseRealNodeConfig, type RealNode, startRealNode } from '../adapters/real/real-node.ts';
+import { WebTorrentClient } from '../adapters/real/webtorrent-client.ts';
+import {
+  archiveIdOf,
+  buildTorrentFile,
+  createArchiveRound,
+  magnetFromTorrent,
+  parseTorrentFile,
+  readIndex,
+} from '../archive/index.ts';
+import type { NodeSignal } from '../machines/signals.ts';
+import { encodeWakuMessageArchiveIndex } from '../proto/codec.ts';
+import { communityIdOf, encodeMagnetlinkMessage, generateCommunityKey } from '../proto/signing.ts';
+import { chatTopic, contentTopicOf, magnetlinkChannelId } from '../proto/topics.ts';
+import type { WakuMessage } from '../proto/types.ts';
+import { bencode, pieceHashes, plainWebTorrent } from './fixtures/real-torrent.ts';
+
+const P = 102_400;
+const DAY = 86_400;
+const fs = new NodeFileSystem();
+const root = mkdtempSync(join(tmpdir(), 'archivist-security-'));
+const keyX = generateCommunityKey(new Uint8Array(createHash('sha256').update('community X').digest()));
+const keyY = generateCommunityKey(new Uint8Array(createHash('sha256').update('community Y').digest()));
+const attacker = generateCommunityKey(new Uint8Array(createHash('sha256').update('attacker').digest()));
+const X = communityIdOf(keyX);
+const Y = communityIdOf(keyY);
+const chats = ['general'];
+const pubsubTopic = `/waku/2/${X}`;
+const channel = chatTopic(magnetlinkChannelId(X));
+
+let seeder: WebTorrentClient;
+let publisher: Libp2pMessaging;
+let member: RealNode;
+const signals: NodeSignal[] = [];
+let clock = Date.now();
+
+function messages(communitySeed: string, n: number): WakuMessage[] {
+  const now = Math.floor(Date.now() / 1000);
+  return Array.from({ length: n }, (_, i) => ({
+    sig: Uint8Array.of(1, i),
+    timestamp: now - 20 * DAY + i * 3 * DAY,
+    topic: chatTopic('general'),
+    payload: new Uint8Array(createHash('sha512').update(`${communitySeed}/${i}`).digest()),
+    padding: new Uint8Array(0),
+    hash: new Uint8Array(createHash('sha256').update(`${communitySeed}/${i}`).digest()),
+    thirdPartyId: '',
+  }));
+}
+
+/** An owner's round for a community, in `<dir>/data/<id>` and `<dir>/torrents/<id>.torrent`. */
+function ownerRound(dir: string, key: Uint8Array): { torrent: Uint8Array; magnet: string } {
+  const id = communityIdOf(key);
+  const now = Math.floor(Date.now() / 1000);
+  const msgs = messages(id, 6);
+  const round = createArchiveRound(fs, {
+    dataDir: join(dir, 'data'),
+    torrentDir: join(dir, 'torrents'),
+    communityId: id,
+    topics: [chatTopic('general')],
+    messages: msgs,
+    start: msgs[0]!.timestamp,
+    end: now,
+  });
+  expect(round.archives.length).toBeGreaterThan(1);
+  const torrent = fs.read(join(dir, 'torrents', `${id}.torrent`));
+  return { torrent, magnet: magnetFromTorrent(torrent) };
+}
+
+async function dispatch(key: Uint8Array, magnetUri: string): Promise<void> {
+  clock += 1000;
+  const payload = encodeMagnetlinkMessage(key, clock, magnetUri);
+  await publisher.publish({
+    pubsubTopic,
+    contentTopic: contentTopicOf(channel),
+    message: {
+      sig: new Uint8Array(0),
+      timestamp: Math.floor(clock / 1000),
+      topic: channel,
+      payload,
+      padding: new Uint8Array(0),
+      hash: new Uint8Array(createHash('sha256').update(payload).digest()),
+      thirdPartyId: '',
+    },
+  });
+}
+
+function waitSignal(pred: (s: NodeSignal) => boolean, what: string, from: number): Promise<NodeSignal> {
+  return new Promise((resolve, reject) => {
+    const deadline = Date.now() + 15_000;
+    const tick = () => {
+      const found = signals.slice(from).find(pred);
+      if (found) return resolve(found);
+      if (Date.now() > deadline)
+        return reject(new Error(`no ${what}; signals: ${JSON.stringify(signals.slice(from))}`));
+      setTimeout(tick, 20);
+    };
+    tick();
+  });
+}
+
+const memberDir = join(root, 'member');
+
+beforeAll(async () => {
+  seeder = new WebTorrentClient();
+  await seeder.start();
+  publisher = new Libp2pMessaging();
+  await publisher.start();
+  const parsed = parseRealNodeConfig({
+    nodeId: 'member',
+    dataDir: 'data',
+    torrentDir: 'torrents',
+    database: 'node.db',
+    torrent: { peers: [`127.0.0.1:${seeder.port}`] },
+    messaging: { peers: publisher.multiaddrs() },
+    communities: [{ id: X, chats }],
+    options: { importDelayMs: 0 },
+    importRate: 'fast',
+  });
+  if (!parsed.ok) throw new Error(parsed.error);
+  mkdirSync(memberDir, { recursive: true });
+  member = await startRealNode({
+    config: parsed.config,
+    baseDir: memberDir,
+    fs,
+    onSignal: (s) => signals.push(s),
+  });
+  await publisher.waitForRelayPeers(pubsubTopic, 1, AbortSignal.timeout(10_000));
+  // The member's relay subscription reaches the publisher with gossipsub's next exchange.
+  await new Promise((r) => setTimeout(r, 300));
+});
+
+afterAll(async () => {
+  await member?.stop();
+  await publisher?.stop();
+  await seeder?.stop();
+  rmSync(root, { recursive: true, force: true });
+});
+
+describe('a member node refuses hostile archives', () => {
+  it('ignores a magnetlink not signed by the community key', async () => {
+    const { torrent, magnet } = ownerRound(join(root, 'x-owner'), keyX);
+    await seeder.seed(torrent, join(root, 'x-owner', 'data'));
+    const from = signals.length;
+    await dispatch(attacker, magnet);
+    const got = await waitSignal((s) => s.type === 'archive.magnetlinkReceived', 'magnetlinkReceived', from);
+    expect(got).toMatchObject({
+      accepted: false,
+      reason: 'unknown community',
+      signer: communityIdOf(attacker),
+    });
+    await new Promise((r) => setTimeout(r, 200));
+    expect(signals.slice(from).some((s) => s.type === 'archive.taskStarted')).toBe(false);
+    expect(existsSync(join(memberDir, 'data', X))).toBe(false);
+  });
+
+  it("refuses a link signed by the community that points at another community's torrent", async () => {
+    const { torrent, magnet } = ownerRound(join(root, 'y-owner'), keyY);
+    await seeder.seed(torrent, join(root, 'y-owner', 'data'));
+    // The attacker strips the name so that only the info dictionary tells.
+    const bare = magnet.replace(/&dn=[^&]*/, '');
+    const from = signals.length;
+    await dispatch(keyX, bare);
+    const ended = await waitSignal((s) => s.type === 'archive.taskEnded', 'taskEnded', from);
+    expect(ended).toMatchObject({ communityId: X, status: 'error' });
+    expect((ended as { detail?: string }).detail).toMatch(
+      `torrent folder name "${Y}" does not match the expected "${X}"`,
+    );
+    expect(existsSync(join(memberDir, 'data', Y))).toBe(false);
+    expect(member.adapters.storage.archives(X)).toEqual([]);
+  });
+
+  it('refuses an index whose archive points past the end of data', async () => {
+    const dir = join(root, 'x-forged');
+    ownerRound(dir, keyX);
+    const folder = join(dir, 'data', X);
+    const index = readIndex(fs, folder);
+    const [lastId, last] = [...index.archives].sort((a, b) => b[1].offset - a[1].offset)[0]!;
+    const forged = { ...last, offset: last.offset + 50 * P };
+    index.archives.delete(lastId);
+    index.archives.set(archiveIdOf(forged), forged);
+    const indexBytes = encodeWakuMessageArchiveIndex(index);
+    writeFileSync(join(folder, 'index'), indexBytes);
+    const data = fs.read(join(folder, 'data'));
+    const torrent = buildTorrentFile({
+      name: X,
+      pieceLength: P,
+      files: [
+        { path: 'data', length: data.length },
+        { path: 'index', length: indexBytes.length },
+      ],
+      pieces: pieceHashes(Buffer.concat([data, indexBytes]), P),
+    });
+    await seeder.seed(torrent, join(dir, 'data'));
+    const from = signals.length;
+    await dispatch(keyX, magnetFromTorrent(torrent));
+    const ended = await waitSignal((s) => s.type === 'archive.taskEnded', 'taskEnded', from);
+    expect(ended).toMatchObject({ communityId: X, status: 'error' });
+    expect((ended as { detail?: string }).detail).toMatch(/pieces \[\d+, \d+\) are outside torrent/);
+    // The archives before the forged one were fetched; the forged one is never recorded or imported.
+    const recorded = member.adapters.storage.archives(X).map((a) => a.id);
+    expect(recorded).not.toContain(archiveIdOf(forged));
+    expect(signals.slice(from).some((s) => s.type === 'archive.archiveImported')).toBe(false);
+  });
+
+  it('refuses a torrent whose file paths leave the community folder, writing nothing', async () => {
+    const dir = join(root, 'hostile');
+    const data = new Uint8Array(3 * P).fill(7);
+    const index = new Uint8Array(10).fill(1);
+    mkdirSync(join(dir, 'escape'), { recursive: true });
+    mkdirSync(join(dir, X), { recursive: true });
+    writeFileSync(join(dir, 'escape', 'data'), data);
+    writeFileSync(join(dir, X, 'index'), index);
+    const info = {
+      files: [
+        { length: data.length, path: ['..', 'escape', 'data'] },
+        { length: index.length, path: ['index'] },
+      ],
+      name: X,
+      'piece length': P,
+      pieces: pieceHashes(Buffer.concat([data, index]), P),
+    };
+    const torrent = bencode({ info });
+    expect(() => parseTorrentFile(torrent)).toThrow();
+    const hostile = await plainWebTorrent();
+    try {
+      const t = hostile.add(torrent, { path: dir });
+      await new Promise((r) => t.once('ready', r));
+      const infoHash = createHash('sha1').update(bencode(info)).digest('hex');
+      const before = readdirSync(join(memberDir, 'data')).sort();
+      const from = signals.length;
+      await dispatch(
+        keyX,
+        `magnet:?xt=urn:btih:${infoHash}&dn=${X}&x.pe=127.0.0.1:${hostile.address()!.port}`,
+      );
+      const ended = await waitSignal((s) => s.type === 'archive.taskEnded', 'taskEnded', from);
+      expect(ended).toMatchObject({ communityId: X, status: 'error' });
+      expect((ended as { detail?: string }).detail).toMatch(
+        'file path "../escape/data" leaves the community folder',
+      );
+      expect(readdirSync(join(memberDir, 'data')).sort()).toEqual(before);
+      expect(existsSync(join(memberDir, 'escape'))).toBe(false);
+    } finally {
+      await new Promise((r) => hostile.destroy(r));
+    }
+  });
+});
