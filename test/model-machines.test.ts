@@ -337,7 +337,11 @@ const NOT_DRIVEN: Record<string, string> = {};
 const coverage: string[] = [];
 
 beforeAll(async () => {
-  for (const [, world] of WORLDS) await world();
+  for (const [label, world] of WORLDS) {
+    const t0 = performance.now();
+    await world();
+    process.stderr.write(`world "${label}": ${Math.round(performance.now() - t0)} ms\n`);
+  }
 }, 60_000);
 
 afterAll(() => {

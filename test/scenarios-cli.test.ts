@@ -132,14 +132,11 @@ describe('archivist run', () => {
     err = '';
     writeFileSync(
       file,
-      small('  - rounds: {min: 1}').replace(
-        '    chats: [general]',
-        '    chats: [general]\n  - id: c2\n    chats: [x]',
-      ),
+      small('  - rounds: {min: 1}').replace('    role: owner', '    role: owner\n    joinAt: 1d'),
     );
     expect(await cli('run', file)).toBe(2);
     expect(err).toBe(
-      `archivist: ${file}: communities: more than one community is not supported by the simulated runner yet\n`,
+      `archivist: ${file}: nodes[0].joinAt: a first owner starting late is not supported by the simulated runner yet\n`,
     );
     err = '';
     expect(await cli('replay', join(dir, 'none.jsonl'))).toBe(2);

@@ -75,7 +75,7 @@ function writeOut(file: string, text: string, what: string): void {
 }
 
 /** The readable summary printed without --json. */
-export function summaryText(result: RunResult): string {
+export function summaryText(result: RunResult, communityNames: Record<string, string> = {}): string {
   const lines: string[] = [];
   lines.push(
     `${result.scenario} (seed ${result.seed}): ${result.ok ? 'PASSED' : 'FAILED'} — ${formatDuration(result.virtualMs)} virtual, ${result.events} events, trace ${result.traceHash.slice(0, 16)}`,
@@ -85,7 +85,7 @@ export function summaryText(result: RunResult): string {
   );
   for (const m of result.members) {
     lines.push(
-      `  ${m.node}/${m.communityId.slice(0, 12)}: downloaded ${m.downloaded}, imported ${m.imported} (${m.messagesImported} messages), ${m.bytesDown} B down, ${m.bytesUp} B up`,
+      `  ${m.node}/${communityNames[m.communityId] ?? m.communityId.slice(0, 12)}: downloaded ${m.downloaded}, imported ${m.imported} (${m.messagesImported} messages), ${m.bytesDown} B down, ${m.bytesUp} B up`,
     );
   }
   const signals = Object.entries(result.signals);
@@ -134,7 +134,9 @@ export function register(program: Command): void {
         const { result, details, traceLines } = output;
         if (opts.trace) writeOut(opts.trace, `${traceLines.join('\n')}\n`, 'trace');
         if (opts.report) writeOut(opts.report, renderReport(result, details), 'report');
-        process.stdout.write(opts.json ? `${JSON.stringify(result)}\n` : summaryText(result));
+        process.stdout.write(
+          opts.json ? `${JSON.stringify(result)}\n` : summaryText(result, details.communityNames),
+        );
         if (!opts.json && opts.report) process.stdout.write(`report: ${opts.report}\n`);
         process.exitCode = result.ok ? 0 : 1;
       },
