@@ -327,6 +327,14 @@ export async function fetchMetadata(
   }
   const d = env.download as NonNullable<CommunityEnv['download']>;
   const meta = await d.handle.metadata(signal);
+  // The torrent's folder name is where its files land (`<dataDir>/<name>`): a link signed by
+  // this community that points at another community's torrent must not write there.
+  if (meta.name !== env.config.id) {
+    await env.adapters.torrent.remove(d.handle.infoHash);
+    env.download = undefined;
+    env.active = undefined;
+    throw new MalformedTorrent(`torrent folder "${meta.name}" is not community ${env.config.id}: refused`);
+  }
   d.meta = meta;
   return meta;
 }

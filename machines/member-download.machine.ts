@@ -94,7 +94,10 @@ export const memberDownloadMachine = setup({
         onDone: { target: 'index' },
         onError: {
           target: 'finished',
-          actions: assign({ status: 'error', detail: ({ event }) => String(event.error) }),
+          actions: assign({
+            status: ({ event }) => (event.error instanceof MalformedTorrent ? 'malformed' : 'error'),
+            detail: ({ event }) => String(event.error),
+          }),
         },
       },
       after: {

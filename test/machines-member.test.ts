@@ -187,6 +187,29 @@ describe('§6.2 download', () => {
     expect(ofType(h.members[0]!, 'archive.taskEnded')[0]).toMatchObject({ status: 'malformed' });
   });
 
+  test('§6.2 a link to a torrent whose folder is another community is refused before anything is written', async () => {
+    const h = await small({ durationMs: 2 * DAY });
+    const other = `0x02${'ab'.repeat(32)}`;
+    const data = new Uint8Array(102_400).fill(7);
+    const torrent = buildTorrentFile(other, 102_400, [{ path: 'data', bytes: data }]);
+    const { infoHash } = parseTorrentFile(torrent);
+    h.at(DAY, () => {
+      const m2 = h.members[1]!;
+      m2.adapters.fs.mkdirp(`/data/${other}`);
+      m2.adapters.fs.writeAtomic(`/data/${other}/data`, data);
+      const magnet = magnetFor(infoHash, other);
+      void m2.adapters.torrent.seed(torrent, '/data').then(() => {
+        h.members[0]!.archive?.requestToJoinResponse(h.communityId, magnet);
+      });
+    });
+    await h.run();
+    expectNoViolation(h);
+    const m1 = h.members[0]!;
+    expect(ofType(m1, 'archive.taskEnded')[0]).toMatchObject({ status: 'malformed' });
+    expect(m1.adapters.fs.exists(`/data/${other}/data`)).toBe(false);
+    expect(m1.adapters.torrent.active()).not.toContain(infoHash);
+  });
+
   test('§6.2 "no new archives" compares counts (reference quirk); with the switch off it compares ids', async () => {
     for (const quirk of [true, false]) {
       const h = await small({ durationMs: 8 * DAY, options: { countCompareNoNewArchives: quirk } });
