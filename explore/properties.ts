@@ -1,16 +1,6 @@
 // The names of the properties an explored run is judged by (explore/property.ts).
 
-export const PROPERTIES = [
-  'dataAppendOnly',
-  'piecesStable',
-  'archiveLayout',
-  'messagesArchivedOnce',
-  'onlyControlNodeDispatches',
-  'clocksMonotonic',
-  'singleTask',
-  'importedSubsetDownloaded',
-  'convergence',
-  'noMissedArchives',
-  'noNodeFailure',
-] as const;
+import { INVARIANTS } from '../machines/invariants.ts';
+
+export const PROPERTIES = [...INVARIANTS, 'noMissedArchives', 'noNodeFailure'] as const;
 export type PropertyName = (typeof PROPERTIES)[number];

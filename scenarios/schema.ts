@@ -4,6 +4,8 @@
 // {count, perMs} and fills defaults, so the runner sees one plain shape.
 
 import { z } from 'zod';
+import { INVARIANTS } from '../machines/invariants.ts';
+import { PROTOCOL_SIGNALS } from '../machines/signals.ts';
 import { durationPattern, parseDuration, parseRate, parseSize, ratePattern, sizePattern } from './units.ts';
 
 const DURATION_HINT = 'expected a duration like "7d" or a number of ms';
@@ -85,19 +87,8 @@ export const Range = z
   .transform((value) => (typeof value === 'number' ? { min: value, max: value } : value));
 export type Range = z.output<typeof Range>;
 
-export const signalNames = [
-  'community.historyArchivesProtocolEnabled',
-  'community.historyArchivesProtocolDisabled',
-  'community.creatingHistoryArchives',
-  'community.historyArchivesCreated',
-  'community.noHistoryArchivesCreated',
-  'community.historyArchivesSeeding',
-  'community.historyArchivesUnseeded',
-  'community.downloadingHistoryArchivesStarted',
-  'community.historyArchiveDownloaded',
-  'community.importingHistoryArchiveMessages',
-  'community.downloadingHistoryArchivesFinished',
-] as const;
+// The names are the machines' own lists, so a scenario can name exactly what the machines emit.
+export const signalNames = PROTOCOL_SIGNALS;
 export type SignalName = (typeof signalNames)[number];
 
 const shortSignalNames = signalNames.map((name) => name.slice('community.'.length));
@@ -108,17 +99,7 @@ export const Signal = z
   .enum([...signalNames, ...shortSignalNames] as [string, ...string[]], { error: SIGNAL_HINT })
   .transform((value) => (value.startsWith('community.') ? value : `community.${value}`) as SignalName);
 
-export const invariantNames = [
-  'dataAppendOnly',
-  'piecesStable',
-  'archiveLayout',
-  'messagesArchivedOnce',
-  'onlyControlNodeDispatches',
-  'clocksMonotonic',
-  'singleTask',
-  'importedSubsetDownloaded',
-  'convergence',
-] as const;
+export const invariantNames = INVARIANTS;
 export type InvariantName = (typeof invariantNames)[number];
 
 // ---------------------------------------------------------------- settings
