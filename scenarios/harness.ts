@@ -36,6 +36,7 @@ import { chatTopic, contentTopicOf } from '../proto/topics.ts';
 import type { WakuMessage } from '../proto/types.ts';
 import type { NetworkOptions } from '../sim/network.ts';
 import type { SwarmOptions } from '../sim/swarm.ts';
+import type { TraceOptions } from '../sim/trace.ts';
 import { type SimNode, SimWorld } from '../sim/world.ts';
 
 export interface HarnessMemberSpec {
@@ -80,6 +81,10 @@ export interface HarnessConfig {
   checkConvergence?: boolean;
   /** Keep every signal of every node in `HarnessNode.log` (default true). */
   keepSignals?: boolean;
+  /** Trace options of the world (default: hash only, no lines kept). */
+  trace?: TraceOptions;
+  /** Called for every signal of every node, across restarts, before it is logged. */
+  onSignal?: (node: HarnessNode, signal: NodeSignal, world: SimWorld) => void;
   codec?: ArchiveCodec;
   /** Replace a node's adapters (e.g. a lighter storage in benchmarks). */
   adaptersFor?: (node: SimNode) => NodeAdapters;
@@ -165,7 +170,7 @@ export async function createHarness(config: HarnessConfig): Promise<Harness> {
     ...(config.network ? { network: config.network } : {}),
     ...(config.swarm ? { swarm: config.swarm } : {}),
     ...(config.storeRetentionMs !== undefined ? { storeRetentionMs: config.storeRetentionMs } : {}),
-    trace: { keepLines: false },
+    trace: config.trace ?? { keepLines: false },
   });
   const options = resolveOptions(config.options);
   const communities: HarnessCommunity[] = [];
@@ -254,6 +259,7 @@ export async function createHarness(config: HarnessConfig): Promise<Harness> {
   const onSignal = (n: HarnessNode, s: NodeSignal): void => {
     counts[s.type] = (counts[s.type] ?? 0) + 1;
     n.counts[s.type] = (n.counts[s.type] ?? 0) + 1;
+    config.onSignal?.(n, s, world);
     if (keepSignals) n.log.push(s);
     if (s.type === 'archive.roundCreated') {
       rounds.push({

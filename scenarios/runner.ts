@@ -196,6 +196,11 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     network: networkOptions(scenario.network),
     storeRetentionMs: scenario.store.retention,
     keepSignals: true,
+    // Every signal goes into the trace too, so that a replay compares the protocol's steps
+    // and not only the simulator's.
+    onSignal: (n, { t: _t, node: _node, type, ...payload }, w) =>
+      w.trace.record('signal', { node: name(n.id), type, ...payload }),
+    trace: { keepLines: options.keepTrace === true },
     ...(codec ? { codec } : {}),
     ...(bandwidth !== undefined ? { ownerUploadBps: bandwidth } : {}),
   });
@@ -203,8 +208,6 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   const community = (communityName: string): HarnessCommunity =>
     h.communities[communityIndex.get(communityName) as number] as HarnessCommunity;
   const communityNameOf = new Map(h.communities.map((c, i) => [c.id, (specs[i] as Community).id]));
-  const traceLines: string[] = [traceHeaderLine(scenario, seed)];
-  if (options.keepTrace) world.trace.onRecord((r) => traceLines.push(r.line));
   world.trace.record('scenario.start', {
     name: scenario.name,
     seed,
@@ -242,20 +245,6 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   const required = new Map<string, string[]>();
   const requiredRound = new Map<string, number>();
   const history: HistorySample[] = [];
-
-  // Every signal goes into the trace too, so that a replay compares the protocol's steps and
-  // not only the simulator's. The harness appends each signal to its node's log at emission
-  // time; wrapping that append is the one place to see them across restarts.
-  // (A harness `onSignal` hook would make this wrapper unnecessary.)
-  for (const n of allNodes) {
-    const log = n.log;
-    const append = log.push.bind(log);
-    log.push = (...items: NodeSignal[]): number => {
-      for (const { t: _t, node: _node, type, ...payload } of items)
-        world.trace.record('signal', { node: name(n.id), type, ...payload });
-      return append(...items);
-    };
-  }
 
   /** Hashes of every message of every archive of the first owner's latest index of `c`. */
   const readRequired = (c: HarnessCommunity): string[] => {
@@ -726,5 +715,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   };
   const communityNames: Record<string, string> = {};
   for (const [cid, n] of communityNameOf) communityNames[cid] = n;
+  // The world keeps its own lines from its first event on (world.start, node.add, …).
+  const traceLines = options.keepTrace ? [traceHeaderLine(scenario, seed), ...world.trace.lines()] : [];
   return { result, details: { start, communityNames, activity, history }, traceLines };
 }
