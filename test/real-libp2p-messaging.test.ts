@@ -58,7 +58,8 @@ function relayMsg(
   };
 }
 
-function waitFor(cond: () => boolean, ms = 5000): Promise<void> {
+// Generous bound: gossipsub meshes form on 1 s heartbeats, slower on a loaded 2-core CI machine.
+function waitFor(cond: () => boolean, ms = 15_000): Promise<void> {
   return new Promise((resolve, reject) => {
     const start = Date.now();
     const tick = () => {
@@ -178,7 +179,8 @@ describe('Libp2pMessaging', () => {
     const got: RelayMessage[] = [];
     late.subscribe(PUBSUB, [CT_A], (m) => got.push(m));
     await waitFor(() => got.length === 2);
-    await store.waitForRelayPeers(PUBSUB, 2, AbortSignal.timeout(5000));
+    await store.waitForRelayPeers(PUBSUB, 2, AbortSignal.timeout(15_000));
+    await late.waitForRelayPeers(PUBSUB, 1, AbortSignal.timeout(15_000));
     const m4 = relayMsg(CT_A, now, 4);
     await a.publish(m4);
     await waitFor(() => got.length === 3);

@@ -184,7 +184,14 @@ export class Libp2pMessaging implements Messaging {
   async waitForRelayPeers(pubsubTopic: string, n: number, signal?: AbortSignal): Promise<void> {
     const node = this.#requireNode();
     this.#relay(pubsubTopic);
-    while (node.services.pubsub.getSubscribers(pubsubTopic).length < n) {
+    // Relay forwards only along mesh links, so a peer counts once it is grafted into this
+    // node's mesh for the topic, not merely known to be subscribed.
+    const pubsub = node.services.pubsub as typeof node.services.pubsub & {
+      getMeshPeers?(t: string): string[];
+    };
+    const peers = () =>
+      pubsub.getMeshPeers?.(pubsubTopic).length ?? pubsub.getSubscribers(pubsubTopic).length;
+    while (peers() < n) {
       signal?.throwIfAborted();
       await new Promise((r) => setTimeout(r, 20));
     }
