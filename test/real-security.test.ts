@@ -124,7 +124,8 @@ beforeAll(async () => {
     torrentDir: 'torrents',
     database: 'node.db',
     torrent: { peers: [`127.0.0.1:${seeder.port}`] },
-    messaging: { peers: publisher.multiaddrs() },
+    // websockets too, as a host app accepting js-waku peers would configure it
+    messaging: { peers: publisher.multiaddrs(), websocketPort: 0 },
     communities: [{ id: X, chats }],
     options: { importDelayMs: 0 },
     importRate: 'fast',
@@ -147,6 +148,12 @@ afterAll(async () => {
   await publisher?.stop();
   await seeder?.stop();
   rmSync(root, { recursive: true, force: true });
+});
+
+it('a node configured with messaging.websocketPort listens on websockets as well as TCP', () => {
+  const addrs = member.info.multiaddrs;
+  expect(addrs.some((a) => /\/tcp\/\d+\/ws\//.test(a))).toBe(true);
+  expect(addrs.some((a) => /\/tcp\/\d+\/p2p\//.test(a))).toBe(true);
 });
 
 describe('a member node refuses hostile archives', () => {

@@ -2,6 +2,9 @@
 // the way a Waku relay node does: no message signing (StrictNoSign), message id = SHA-256
 // of the data, payloads encoded as Waku v2 messages (see waku-wire.ts). It interoperates
 // with js-waku relay nodes. TCP + noise + yamux + identify; listens on 127.0.0.1 by default.
+// With `websocketPort` it also listens on websockets and accepts mplex next to yamux: a
+// js-waku 0.0.x node (browser or Node) dials only websockets and muxes only with mplex, so
+// without both it cannot reach this node. yamux stays first, so archivist peers keep it.
 //
 // History: a node created with `store` runs archivist's store service (store-service.ts)
 // on the Waku store v3 query protocol and keeps what it relays on `storeTopics`;
@@ -14,7 +17,9 @@ import { yamux } from '@chainsafe/libp2p-yamux';
 import { gossipsub, StrictNoSign, TopicValidatorResult } from '@libp2p/gossipsub';
 import { identify } from '@libp2p/identify';
 import type { Stream } from '@libp2p/interface';
+import { mplex } from '@libp2p/mplex';
 import { tcp } from '@libp2p/tcp';
+import { webSockets } from '@libp2p/websockets';
 import { multiaddr } from '@multiformats/multiaddr';
 import { proto_store } from '@waku/proto';
 import { createLibp2p } from 'libp2p';
@@ -31,6 +36,11 @@ export interface Libp2pMessagingOptions {
   host?: string;
   /** TCP port; 0 (default) picks a free one. */
   port?: number;
+  /**
+   * Also listen on websockets (`/ip4/<host>/tcp/<port>/ws`) on this port, 0 = a free one;
+   * undefined (default) = TCP only. Needed for js-waku peers, which dial websockets only.
+   */
+  websocketPort?: number;
   /** Multiaddrs of relay peers to dial at start (and again by connect()). */
   peers?: string[];
   /** Multiaddrs of store nodes that queryStore() asks, in order. */
@@ -60,13 +70,16 @@ export class StoreUnavailable extends Error {
 
 type Node = Awaited<ReturnType<typeof createNode>>;
 
-function createNode(host: string, port: number) {
+function createNode(host: string, port: number, websocketPort: number | undefined) {
+  const listen = [`/ip4/${host}/tcp/${port}`];
+  if (websocketPort !== undefined) listen.push(`/ip4/${host}/tcp/${websocketPort}/ws`);
   return createLibp2p({
     start: false,
-    addresses: { listen: [`/ip4/${host}/tcp/${port}`] },
-    transports: [tcp()],
+    addresses: { listen },
+    transports: websocketPort === undefined ? [tcp()] : [tcp(), webSockets()],
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
+    // Muxers are negotiated in this order; mplex only matters to js-waku (see the header).
+    streamMuxers: [yamux(), mplex()],
     services: {
       identify: identify(),
       pubsub: gossipsub({
@@ -151,7 +164,13 @@ export class Libp2pMessaging implements Messaging {
 
   async start(): Promise<void> {
     if (this.#node) return;
-    const node = await createNode(this.#options.host ?? '127.0.0.1', this.#options.port ?? 0);
+    const { host = '127.0.0.1', port = 0, websocketPort } = this.#options;
+    if (
+      websocketPort !== undefined &&
+      (!Number.isInteger(websocketPort) || websocketPort < 0 || websocketPort > 65_535)
+    )
+      throw new RangeError(`websocketPort must be an integer port 0..65535, got ${websocketPort}`);
+    const node = await createNode(host, port, websocketPort);
     // The init option is ignored: the relay codec goes on the instance before start.
     (node.services.pubsub as unknown as { protocols: string[] }).protocols = [WAKU_RELAY_CODEC];
     node.services.pubsub.addEventListener('message', (evt) => {

@@ -46,6 +46,8 @@ export const RealNodeConfigSchema = z
       .object({
         host: z.string().default('127.0.0.1'),
         port: z.number().int().min(0).max(65535).default(0),
+        /** Also listen for relay peers on websockets (js-waku dials only websockets); 0 = any free port. */
+        websocketPort: z.number().int().min(0).max(65535).optional(),
         peers: z.array(z.string()).default([]),
         storePeers: z.array(z.string()).default([]),
         /** Run archivist's store service on this node, for the communities' pubsub topics. */
@@ -211,6 +213,7 @@ export async function startRealNode(args: StartRealNodeArgs): Promise<RealNode> 
     port: m.port,
     peers: m.peers,
     storePeers: m.storePeers,
+    ...(m.websocketPort !== undefined ? { websocketPort: m.websocketPort } : {}),
     clock,
     ...(m.store
       ? { store: { clock, retentionSeconds: m.store.retentionSeconds }, storeTopics: pubsubTopics }
