@@ -160,6 +160,7 @@ export async function onSeeding(env: CommunityEnv): Promise<void> {
   if (!env.lookup(env.config.id)) {
     if (env.options.crashOnMissingCommunity) {
       const msg = `dispatch: community ${env.config.id} not found (reference dereferences it)`;
+      // The node fails at once (its actors stop); the throw only ends this task's promise.
       env.fault(msg);
       throw new NodeFault(msg);
     }

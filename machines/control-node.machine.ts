@@ -5,11 +5,10 @@
 // node dispatches the signed magnetlink (§5.5, in community.ts `onSeeding`).
 // Stopping the actor cancels the task; the node unseeds (§5.3, §8).
 
-import { assign, fromPromise, sendParent, setup } from 'xstate';
+import { assign, fromPromise, setup } from 'xstate';
 import {
   type CommunityEnv,
   createAndSeed,
-  NodeFault,
   ownerStartup,
   partitionStart,
   type StartupPlan,
@@ -50,15 +49,8 @@ export const controlNodeMachine = setup({
   },
   guards: {
     nothingToArchive: ({ context }) => partitionStart(context.env) === undefined,
-    isFault: ({ event }) => (event as { error?: unknown }).error instanceof NodeFault,
     planWait: ({ event }) => (event as { output?: StartupPlan }).output?.kind === 'wait',
     planNow: ({ event }) => (event as { output?: StartupPlan }).output?.kind === 'now',
-  },
-  actions: {
-    fault: sendParent(({ event }) => ({
-      type: 'NODE.FAULT',
-      error: String((event as { error?: unknown }).error),
-    })),
   },
 }).createMachine({
   id: 'controlNode',
@@ -84,7 +76,7 @@ export const controlNodeMachine = setup({
           },
           { target: 'periodic' },
         ],
-        onError: [{ guard: 'isFault', actions: 'fault', target: 'failed' }, { target: 'periodic' }],
+        onError: 'periodic',
       },
     },
     /** §5.4: the interval since the last archive has not completed yet. */
@@ -104,7 +96,7 @@ export const controlNodeMachine = setup({
         src: 'createAndSeed',
         input: ({ context }) => ({ env: context.env, start: context.start, end: context.end }),
         onDone: { target: 'periodic', actions: assign({ rounds: ({ context }) => context.rounds + 1 }) },
-        onError: [{ guard: 'isFault', actions: 'fault', target: 'failed' }, { target: 'periodic' }],
+        onError: 'periodic',
       },
     },
     /** §5.3: every interval, create and seed [partition start, now). */
@@ -122,6 +114,5 @@ export const controlNodeMachine = setup({
         ],
       },
     },
-    failed: { type: 'final' },
   },
 });

@@ -13,7 +13,6 @@ import {
   type IndexEntry,
   MalformedTorrent,
   memberSeeding,
-  NodeFault,
   planDownload,
 } from './community.ts';
 import type { TaskStatus } from './signals.ts';
@@ -27,8 +26,6 @@ export interface DownloadOutput {
   status: Extract<TaskStatus, 'done' | 'noNewArchives' | 'timeout' | 'malformed' | 'error'>;
   downloaded: number;
   detail?: string;
-  /** Set when a NodeFault (§5.5 bug switch) happened: the node must fail. */
-  fault?: string;
 }
 
 interface DownloadContext {
@@ -39,7 +36,6 @@ interface DownloadContext {
   next: number;
   status: DownloadOutput['status'];
   detail?: string;
-  fault?: string;
 }
 
 export const memberDownloadMachine = setup({
@@ -159,7 +155,6 @@ export const memberDownloadMachine = setup({
           actions: assign({
             status: 'error',
             detail: ({ event }) => String(event.error),
-            fault: ({ event }) => (event.error instanceof NodeFault ? event.error.message : undefined),
           }),
         },
       },
@@ -170,6 +165,5 @@ export const memberDownloadMachine = setup({
     status: context.status,
     downloaded: context.next,
     ...(context.detail !== undefined ? { detail: context.detail } : {}),
-    ...(context.fault !== undefined ? { fault: context.fault } : {}),
   }),
 });

@@ -3,7 +3,7 @@
 // cancels the running one), and resumes an unfinished import on start (§6.4). A
 // request-to-join response carrying a link starts the same task without the clock check.
 
-import { assign, fromCallback, sendParent, setup } from 'xstate';
+import { assign, fromCallback, setup } from 'xstate';
 import { decodeMagnetlinkMessage } from '../proto/signing.ts';
 import type { CommunityEnv } from './community.ts';
 import { nextArchiveToImport } from './community.ts';
@@ -137,8 +137,6 @@ export const memberMachine = setup({
     waitQuiet: ({ context }) => context.env.options.magnetlinkWaitMs > 0,
     clientRunning: ({ context }) => context.env.adapters.torrent.running,
     pendingImport: ({ context }) => nextArchiveToImport(context.env).kind === 'archive',
-    downloadFault: ({ event }) =>
-      ((event as { output?: DownloadOutput }).output?.fault ?? undefined) !== undefined,
     downloadSucceeded: ({ event }) => {
       const s = (event as { output?: DownloadOutput }).output?.status;
       return s === 'done' || s === 'noNewArchives';
@@ -272,14 +270,6 @@ export const memberMachine = setup({
             src: 'download',
             input: ({ context }) => ({ env: context.env, magnetUri: context.link ?? '' }),
             onDone: [
-              {
-                guard: 'downloadFault',
-                actions: sendParent(({ event }) => ({
-                  type: 'NODE.FAULT',
-                  error: (event.output as DownloadOutput).fault as string,
-                })),
-                target: 'ended',
-              },
               {
                 guard: 'downloadSucceeded',
                 target: 'importing',

@@ -1,0 +1,397 @@
+// The system under test of the model-based tests (test/model-machines.test.ts): the
+// machines composed with the simulated adapters, driven through simulated worlds. Each
+// world is a named script on the scenario harness (rounds, late joiners, crashes, spec
+// timing, protocol and support toggles, torrents a member must refuse, an encrypted
+// community, the §5.5 fault, and port faults injected with adapters/sim/faulty-adapters.ts).
+// A world throws when it did not do what its name says (a fault that never hit), so a
+// change in the machines cannot quietly turn a world into a no-op.
+
+import type { NodeAdapters, TorrentClient } from '../adapters/ports/index.ts';
+import { type FaultyAdapters, type PortCall, withFaults } from '../adapters/sim/faulty-adapters.ts';
+import { type ArchiveCodec, MissingKeyError } from '../archive/index.ts';
+import { DAY, HOUR, MINUTE, SECOND } from '../machines/options.ts';
+import { createHarness, type Harness, type HarnessConfig } from '../scenarios/harness.ts';
+import { buildTorrentFile, magnetFor, parseTorrentFile } from '../sim/torrent-file.ts';
+import type { SimNode } from '../sim/world.ts';
+import { publishMagnetlink } from './machines-helpers.ts';
+
+const WEEK = 7 * DAY;
+
+export interface WorldRun {
+  harness: Harness;
+}
+
+async function drive(
+  config: Partial<HarnessConfig>,
+  script: (h: Harness) => void = () => {},
+): Promise<WorldRun> {
+  const h = await createHarness({ seed: 11, members: 2, messagesPerDay: 30, durationMs: 9 * DAY, ...config });
+  script(h);
+  await h.run();
+  return { harness: h };
+}
+
+/**
+ * A world whose nodes run on faulty adapters: `faults.<node id>` arms port faults on one
+ * node (e.g. in `h.at`), and `expected` lists the calls each node must have had hit by
+ * the end of the run.
+ */
+async function driveWithFaults(
+  config: Partial<HarnessConfig>,
+  script: (h: Harness, faults: Record<string, FaultyAdapters>) => void,
+  expected: Record<string, PortCall[]>,
+): Promise<WorldRun> {
+  const faults: Record<string, FaultyAdapters> = {};
+  const run = await drive(
+    {
+      ...config,
+      adaptersFor: (node: SimNode): NodeAdapters => {
+        const f = withFaults(node.adapters);
+        faults[node.id] = f;
+        return f.adapters;
+      },
+    },
+    (h) => script(h, faults),
+  );
+  for (const [node, calls] of Object.entries(expected)) {
+    for (const call of calls) {
+      if ((faults[node]?.hits(call) ?? 0) === 0) {
+        throw new Error(`world with port faults: ${call} was armed on ${node} but no call hit it`);
+      }
+    }
+  }
+  return run;
+}
+
+/** A torrent seeded by `node` from `/x/<name>`: one data file, no index unless given. */
+function seedLooseTorrent(h: Harness, nodeId: string, name: string, fill: number): Promise<string> {
+  const n = h.node(nodeId);
+  const data = new Uint8Array(h.options.pieceLength).fill(fill);
+  n.adapters.fs.mkdirp(`/x/${name}`);
+  n.adapters.fs.writeAtomic(`/x/${name}/data`, data);
+  const torrent = buildTorrentFile(name, h.options.pieceLength, [{ path: 'data', bytes: data }]);
+  const magnet = magnetFor(parseTorrentFile(torrent).infoHash, name);
+  return n.adapters.torrent.seed(torrent, '/x').then(() => magnet);
+}
+
+/** A stand-in for an encrypted community's ratchet: a marker byte plain decoding rejects, a key flag. */
+function ratchet(): ArchiveCodec & { keyKnown: boolean } {
+  const c = {
+    keyKnown: true,
+    encode: (plain: Uint8Array) => {
+      const out = new Uint8Array(plain.length + 1);
+      out[0] = 0xff;
+      out.set(plain, 1);
+      return out;
+    },
+    decode: (stored: Uint8Array) => {
+      if (!c.keyKnown) throw new MissingKeyError();
+      return stored.subarray(1);
+    },
+  };
+  return c;
+}
+
+/** The worlds that drive the machines; each is a named script on the harness. */
+export const WORLDS: [string, () => Promise<WorldRun>][] = [
+  [
+    'weekly rounds, a late joiner',
+    () => drive({ durationMs: 22 * DAY, members: [{}, { joinAt: 15 * DAY }] }),
+  ],
+  ['a community without messages', () => drive({ durationMs: 15 * DAY, messagesPerDay: 0 })],
+  [
+    'owner crash and restart before and after a round',
+    () =>
+      drive({ durationMs: 30 * DAY }, (h) => {
+        h.at(3 * DAY, () => h.crash('owner'));
+        h.at(3 * DAY + HOUR, () => h.restart('owner'));
+        h.at(8 * DAY, () => h.crash('owner'));
+        h.at(16 * DAY, () => h.restart('owner'));
+        h.at(20 * DAY, () => h.crash('owner'));
+        h.at(22 * DAY, () => h.restart('owner'));
+      }),
+  ],
+  [
+    'spec timing: links and a join response while waiting after the last magnetlink',
+    () =>
+      drive({ options: { magnetlinkWaitMs: 20 * SECOND } }, (h) => {
+        const again = (offset: number, clockDelta: number) =>
+          h.at(WEEK + offset, () => {
+            const link = h.summary().magnetlinks.at(-1);
+            if (link) publishMagnetlink(h, 'owner', h.communityKey, link.clock + clockDelta, link.magnetUri);
+          });
+        again(3 * SECOND, 1); // newer clock: accepted, the wait starts again
+        again(6 * SECOND, -1000); // older clock: ignored
+        h.at(WEEK + 9 * SECOND, () => {
+          const link = h.summary().magnetlinks.at(-1);
+          if (link) h.members[1]?.archive?.requestToJoinResponse(h.communityId, link.magnetUri);
+        });
+      }),
+  ],
+  [
+    'protocol disabled and enabled, support toggled, leave and join',
+    () =>
+      drive({ durationMs: 16 * DAY }, (h) => {
+        h.at(2 * DAY, () => h.members[0]?.archive?.disableProtocol());
+        h.at(3 * DAY, () => h.members[0]?.archive?.enableProtocol());
+        h.at(4 * DAY, () => h.owner.archive?.setArchiveSupport(h.communityId, false));
+        h.at(5 * DAY, () => h.owner.archive?.setArchiveSupport(h.communityId, true));
+        h.at(WEEK + 2 * DAY, () => h.members[1]?.archive?.leave(h.communityId));
+        h.at(WEEK + 3 * DAY, () => h.members[1]?.archive?.join(h.community));
+        h.at(WEEK + 4 * DAY, () => h.members[0]?.archive?.setImportRate('fast'));
+      }),
+  ],
+  [
+    'a node starting with the protocol off',
+    () =>
+      drive({ members: [{ protocolEnabled: false }] }, (h) => {
+        h.at(HOUR, () => {
+          h.members[0]?.archive?.join(h.community);
+          h.members[0]?.archive?.setArchiveSupport(h.communityId, true);
+          h.members[0]?.archive?.send({ type: 'NETWORK.OFFLINE' });
+          h.members[0]?.archive?.send({ type: 'NETWORK.ONLINE' });
+        });
+        h.at(DAY, () => h.members[0]?.archive?.enableProtocol());
+      }),
+  ],
+  [
+    'a magnet nobody seeds (metadata timeout and retry), a torrent without index, a torrent of another folder',
+    () =>
+      drive({ durationMs: 2 * DAY, members: 2, messagesPerDay: 0 }, (h) => {
+        h.at(HOUR, () =>
+          h.members[0]?.archive?.requestToJoinResponse(
+            h.communityId,
+            magnetFor('ab'.repeat(20), h.communityId),
+          ),
+        );
+        h.at(DAY, () => {
+          void seedLooseTorrent(h, 'm2', h.communityId, 7).then((magnet) => {
+            h.members[0]?.archive?.requestToJoinResponse(h.communityId, magnet);
+          });
+        });
+        // §6.2 + security: the metadata names another folder; the member refuses it
+        h.at(DAY + HOUR, () => {
+          void seedLooseTorrent(h, 'm2', 'elsewhere', 9).then((magnet) => {
+            h.members[0]?.archive?.requestToJoinResponse(h.communityId, magnet);
+          });
+        });
+      }),
+  ],
+  ...[true, false].map((forever): [string, () => Promise<WorldRun>] => [
+    `an archive that does not decode (retry forever: ${forever})`,
+    () =>
+      drive(
+        {
+          durationMs: WEEK + 10 * MINUTE,
+          members: [{ joinAt: WEEK - MINUTE }],
+          options: { retryCorruptArchiveForever: forever },
+        },
+        (h) =>
+          h.at(WEEK + MINUTE, () => {
+            const m = h.members[0];
+            if (!m) return;
+            const path = `/data/${h.communityId}/data`;
+            m.adapters.fs.writeAtomic(path, new Uint8Array(m.adapters.fs.size(path)).fill(0xff));
+          }),
+      ),
+  ]),
+  [
+    'an encrypted community whose archive key arrives after the download (§6.4)',
+    () => {
+      const memberCodec = ratchet();
+      return drive(
+        {
+          durationMs: WEEK + 2 * HOUR,
+          members: [{ joinAt: WEEK - MINUTE, codec: memberCodec }],
+          codec: ratchet(),
+        },
+        (h) => {
+          // the index decoded during the download; the key of its archive is not known yet
+          h.at(WEEK + MINUTE, () => {
+            memberCodec.keyKnown = false;
+          });
+          h.at(WEEK + 30 * MINUTE, () => {
+            memberCodec.keyKnown = true;
+          });
+        },
+      );
+    },
+  ],
+  [
+    'the host marks the community not joined while an import waits for its delay',
+    () =>
+      drive({ durationMs: WEEK + HOUR, members: [{ joinAt: WEEK - MINUTE }] }, (h) => {
+        // COMMUNITY.JOIN with `joined: false` updates the node's view of the community
+        // (the §5.5 lookup fails) without a leave; the import stops at its next pick (§6.3).
+        h.at(WEEK + 2 * MINUTE, () => h.members[0]?.archive?.join({ ...h.community, joined: false }));
+      }),
+  ],
+  [
+    'a newer magnetlink during a download, and a member already up to date',
+    () =>
+      drive({ durationMs: 16 * DAY, members: [{ importRate: 'slow' }, {}] }, (h) => {
+        h.at(WEEK + 2 * SECOND, () => {
+          const link = h.summary().magnetlinks.at(-1);
+          if (link) h.members[0]?.archive?.requestToJoinResponse(h.communityId, link.magnetUri);
+        });
+        h.at(WEEK + 4 * SECOND, () => {
+          // a stale copy of the link (older clock) while the task runs: ignored
+          const link = h.summary().magnetlinks.at(-1);
+          if (link) publishMagnetlink(h, 'owner', h.communityKey, link.clock - 1000, link.magnetUri);
+        });
+        h.at(WEEK + DAY, () => {
+          const link = h.summary().magnetlinks.at(-1);
+          if (link) h.members[1]?.archive?.requestToJoinResponse(h.communityId, link.magnetUri);
+        });
+      }),
+  ],
+  [
+    'a member crashes during its import and resumes it on restart',
+    () =>
+      drive({ durationMs: 8 * DAY, members: 1, messagesPerDay: 60 }, (h) => {
+        h.at(WEEK + 2 * SECOND, () => h.crash('m1'));
+        h.at(WEEK + 10 * MINUTE, () => h.restart('m1'));
+      }),
+  ],
+  [
+    'stopping the nodes',
+    () =>
+      drive({ durationMs: 9 * DAY }, (h) => {
+        h.at(8 * DAY, () => {
+          void h.owner.archive?.stop();
+          void h.members[0]?.archive?.stop();
+        });
+      }),
+  ],
+  [
+    'port faults: the torrent client fails to start and to stop',
+    () =>
+      driveWithFaults(
+        { durationMs: 2 * DAY, members: 1, messagesPerDay: 0 },
+        (h, faults) => {
+          const m1 = () => h.members[0]?.archive;
+          faults.m1?.arm({ call: 'torrent.start', times: 1 }); // at boot: enabling fails
+          h.at(HOUR, () => m1()?.enableProtocol());
+          h.at(2 * HOUR, () => {
+            faults.m1?.arm({ call: 'torrent.stop', times: 1 });
+            m1()?.disableProtocol(); // disabling: closing the client fails
+          });
+          h.at(3 * HOUR, () => m1()?.enableProtocol());
+          h.at(DAY, () => {
+            faults.m1?.arm({ call: 'torrent.stop', times: 1 });
+            void m1()?.stop(); // stopping: closing the client fails
+          });
+        },
+        { m1: ['torrent.start', 'torrent.stop'] },
+      ),
+  ],
+  [
+    'port faults: the control node cannot seed a round, then cannot seed at start-up',
+    () =>
+      driveWithFaults(
+        { durationMs: WEEK + 2 * HOUR, members: 1 },
+        (h, faults) => {
+          h.at(WEEK - MINUTE, () => faults.owner?.arm({ call: 'torrent.seed', times: 1 }));
+          h.at(WEEK + HOUR, () => h.crash('owner'));
+          h.at(WEEK + HOUR + MINUTE, () => {
+            faults.owner?.arm({ call: 'torrent.seed', times: 1 });
+            h.restart('owner');
+          });
+        },
+        { owner: ['torrent.seed'] },
+      ),
+  ],
+  [
+    'port faults: a member cannot fetch the pieces of an archive, another cannot read its keys when seeding',
+    () =>
+      driveWithFaults(
+        { durationMs: WEEK + HOUR, members: 2 },
+        (h, faults) => {
+          h.at(WEEK - MINUTE, () => {
+            faults.m1?.arm({ call: 'download.downloadPieces', times: 1 });
+            faults.m2?.arm({ call: 'keys.communityPrivateKey', times: 1 });
+          });
+        },
+        { m1: ['download.downloadPieces'], m2: ['keys.communityPrivateKey'] },
+      ),
+  ],
+  [
+    '§5.5 bug switch with the community actors alive: the host marks the community not joined',
+    async () => {
+      // The closest the host can come to a NodeFault in a running community actor: its
+      // lookup fails while the actor runs (a leave or delete would stop it first). Seeding
+      // at start-up, in a round, and at the end of a member's download each hit the fault.
+      let harness: Harness | undefined;
+      const notJoined = (id: string) => {
+        if (harness) harness.node(id).archive?.join({ ...harness.community, joined: false });
+      };
+      /** Nodes to mark not joined as soon as their community actors run (before any seeding). */
+      const onEnable = new Set<string>();
+      const run = await drive(
+        {
+          durationMs: 2 * WEEK + HOUR,
+          members: 1,
+          options: { crashOnMissingCommunity: true },
+          onSignal: (n, s) => {
+            if (s.type === 'community.historyArchivesProtocolEnabled' && onEnable.delete(n.id))
+              notJoined(n.id);
+          },
+        },
+        (h) => {
+          harness = h;
+          h.at(WEEK - MINUTE, () => notJoined('m1')); // the member's seeding after its download
+          h.at(WEEK + HOUR, () => h.crash('owner'));
+          h.at(WEEK + HOUR + MINUTE, () => {
+            onEnable.add('owner'); // the control node's seeding at start-up (§5.4)
+            h.restart('owner');
+          });
+          h.at(WEEK + 2 * HOUR, () => h.crash('owner'));
+          h.at(WEEK + 2 * HOUR + MINUTE, () => h.restart('owner'));
+          h.at(2 * WEEK - MINUTE, () => notJoined('owner')); // the control node's seeding in a round
+        },
+      );
+      const failures = (id: string) =>
+        run.harness.node(id).log.filter((s) => s.type === 'archive.nodeFailed').length;
+      if (failures('m1') !== 1 || failures('owner') !== 2) {
+        throw new Error(
+          `§5.5 with live actors: expected 1 member and 2 owner failures, got ${failures('m1')} and ${failures('owner')}`,
+        );
+      }
+      return run;
+    },
+  ],
+  [
+    '§5.5 bug switch: the community is deleted while the torrent starts seeding',
+    () =>
+      drive(
+        {
+          durationMs: WEEK + HOUR,
+          members: 1,
+          options: { crashOnMissingCommunity: true },
+          adaptersFor: (node) => {
+            if (node.id !== 'owner') return node.adapters;
+            const t = node.adapters.torrent;
+            const slow: TorrentClient = {
+              get running() {
+                return t.running;
+              },
+              start: () => t.start(),
+              stop: () => t.stop(),
+              seed: (file, dir) =>
+                new Promise((resolve, reject) => {
+                  node.adapters.clock.setTimeout(() => {
+                    t.seed(file, dir).then(resolve, reject);
+                  }, SECOND);
+                }),
+              add: (magnet, dir) => t.add(magnet, dir),
+              remove: (x) => t.remove(x),
+              active: () => t.active(),
+              stats: () => t.stats(),
+            };
+            return { ...node.adapters, torrent: slow };
+          },
+        },
+        (h) => h.at(WEEK + SECOND / 2, () => h.owner.archive?.deleteCommunity(h.communityId)),
+      ),
+  ],
+];
