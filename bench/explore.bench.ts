@@ -1,24 +1,29 @@
-// `npm run bench:explore [-- --runs N --repeats R --seed S]`: small faulted scenarios (one
-// owner, five members, four weeks, every fault kind, at most six faults, 4–40 messages a
-// day) explored per minute: N generated scenarios, each run on the simulated world and
-// judged on every property, no failure expected (the reference bugs are off). Repeated R
-// times; prints each repeat and the median scenarios/minute against the target of 1,000.
+// `npm run bench:explore [-- --runs N --repeats R --seed S --jobs J]`: small faulted scenarios
+// (one owner, five members, four weeks, every fault kind, at most six faults, 4–40 messages
+// a day) explored per minute: N generated scenarios, each run on the simulated world and
+// judged on every property, no failure expected (the reference bugs are off). Each repeat
+// explores the same scenarios twice: in this thread (the baseline) and over J worker
+// threads (default one per core); prints each repeat, the medians and their ratio, against
+// the target of 1,000 scenarios a minute.
 
 import { parseArgs } from 'node:util';
 import { DEFAULT_SHAPE, type ScenarioShape } from '../explore/arbitraries.ts';
 import { explore } from '../explore/explorer.ts';
+import { defaultJobs, exploreInWorkers } from '../explore/parallel.ts';
 
 const { values } = parseArgs({
   options: {
     runs: { type: 'string', default: '100' },
     repeats: { type: 'string', default: '5' },
     seed: { type: 'string', default: '1' },
+    jobs: { type: 'string' },
   },
 });
 const runs = Number(values.runs);
 const repeats = Number(values.repeats);
 const seed = Number(values.seed);
-for (const [k, v] of Object.entries({ runs, repeats, seed })) {
+const jobs = values.jobs === undefined ? defaultJobs(runs) : Number(values.jobs);
+for (const [k, v] of Object.entries({ runs, repeats, seed, jobs })) {
   if (!Number.isInteger(v) || v < (k === 'seed' ? 0 : 1)) {
     process.stderr.write(`--${k}: expected a whole number${k === 'seed' ? ' >= 0' : ' >= 1'}\n`);
     process.exit(2);
@@ -35,23 +40,30 @@ const median = (xs: number[]): number => {
 };
 
 process.stdout.write(
-  `explore bench: ${runs} scenarios per repeat (1 owner, 5 members, 28 days, up to ${shape.maxFaults} faults of ${shape.faults.length} kinds), ${repeats} repeats\n`,
+  `explore bench: ${runs} scenarios per repeat (1 owner, 5 members, 28 days, up to ${shape.maxFaults} faults of ${shape.faults.length} kinds), ${repeats} repeats, 1 thread vs ${jobs} workers\n`,
 );
-const perMinute: number[] = [];
+const single: number[] = [];
+const parallel: number[] = [];
 const eventsPerSecond: number[] = [];
 for (let r = 0; r < repeats; r++) {
+  // each repeat explores other scenarios (seed + r), all of the same shape; both ways run the same ones
+  const config = { runs, seed: seed + r, shape, maxShrinkRuns: 0 };
   const t0 = performance.now();
-  // each repeat explores other scenarios (seed + r), all of the same shape
-  const summary = await explore({ runs, seed: seed + r, shape, maxShrinkRuns: 0 });
-  const ms = performance.now() - t0;
-  const rate = (summary.runs * 60_000) / ms;
-  perMinute.push(rate);
-  eventsPerSecond.push((summary.events * 1000) / ms);
+  const one = await explore(config);
+  const t1 = performance.now();
+  const many = await exploreInWorkers(config, jobs);
+  const t2 = performance.now();
+  if (many.events !== one.events)
+    throw new Error(`workers simulated ${many.events} events, one thread ${one.events}`);
+  single.push((one.runs * 60_000) / (t1 - t0));
+  parallel.push((many.runs * 60_000) / (t2 - t1));
+  eventsPerSecond.push((one.events * 1000) / (t1 - t0));
   process.stdout.write(
-    `  repeat ${r + 1}: ${summary.runs} scenarios in ${(ms / 1000).toFixed(2)} s = ${rate.toFixed(0)}/min, ${summary.events} events, ${summary.failures.length} failures\n`,
+    `  repeat ${r + 1}: ${one.runs} scenarios, ${one.events} events, ${one.failures.length} failures; 1 thread ${((t1 - t0) / 1000).toFixed(2)} s = ${single[r]?.toFixed(0)}/min; ${jobs} workers ${((t2 - t1) / 1000).toFixed(2)} s = ${parallel[r]?.toFixed(0)}/min\n`,
   );
 }
-const med = median(perMinute);
+const one = median(single);
+const many = median(parallel);
 process.stdout.write(
-  `median: ${med.toFixed(0)} scenarios/min (${median(eventsPerSecond).toFixed(0)} events/s); target ${TARGET}/min: ${med >= TARGET ? 'met' : `not met (${(med / TARGET).toFixed(2)}x)`}\n`,
+  `median: 1 thread ${one.toFixed(0)} scenarios/min (${median(eventsPerSecond).toFixed(0)} events/s); ${jobs} workers ${many.toFixed(0)}/min = ${(many / one).toFixed(2)}x the thread; target ${TARGET}/min: ${many >= TARGET ? 'met' : `not met (${(many / TARGET).toFixed(2)}x)`}\n`,
 );

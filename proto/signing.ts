@@ -9,7 +9,7 @@ import {
   encodeApplicationMetadataMessage,
   encodeCommunityMessageArchiveMagnetlink,
 } from './codec.ts';
-import { toHex } from './hex.ts';
+import { hexDigits, toHex } from './hex.ts';
 import { ApplicationMetadataMessageType } from './types.ts';
 
 export class SignatureError extends Error {
@@ -46,21 +46,37 @@ export function signPayload(privateKey: Uint8Array, payload: Uint8Array): Uint8A
   return signature;
 }
 
+/**
+ * Signers recovered lately, by signature and digest. Recovery is a pure function and the
+ * costliest step of receiving a magnetlink (an elliptic-curve multiplication); in a
+ * simulated community thousands of members recover the same few messages.
+ */
+const recentSigners = new Map<string, string>();
+const RECENT_SIGNERS = 1024;
+
 /** Community id (compressed key form) of the signer of `payload`; throws SignatureError. */
 export function recoverSigner(signature: Uint8Array, payload: Uint8Array): string {
   if (signature.length !== 65)
     throw new SignatureError(`signature has ${signature.length} bytes, expected 65`);
   const v = signature[64]!;
   if (v > 3) throw new SignatureError(`signature recovery id ${v} is out of range`);
+  const digest = keccak_256(payload);
+  const key = `${hexDigits(signature)}${hexDigits(digest)}`;
+  const known = recentSigners.get(key);
+  if (known !== undefined) return known;
   const recovered = new Uint8Array(65);
   recovered[0] = v;
   recovered.set(signature.subarray(0, 64), 1);
+  let signer: string;
   try {
-    const publicKey = secp256k1.recoverPublicKey(recovered, keccak_256(payload), { prehash: false });
-    return toHex(secp256k1.Point.fromBytes(publicKey).toBytes(true));
+    // noble returns the compressed form already: the community id's spelling.
+    signer = toHex(secp256k1.recoverPublicKey(recovered, digest, { prehash: false }));
   } catch (error) {
     throw new SignatureError(`cannot recover the signer: ${error instanceof Error ? error.message : error}`);
   }
+  if (recentSigners.size >= RECENT_SIGNERS) recentSigners.delete(recentSigners.keys().next().value as string);
+  recentSigners.set(key, signer);
+  return signer;
 }
 
 /** Encoded ApplicationMetadataMessage of `type`, signed by `privateKey`. */

@@ -86,6 +86,12 @@ export class SimNetwork {
   readonly #links = new Map<string, NetworkOptions>();
   readonly #nodes = new Map<string, NetNode>();
   readonly #order: NetNode[] = [];
+  /**
+   * Nodes relaying each pubsub topic, in node order (the order `publish` visits them, so
+   * PRNG draws stay the same as a scan of every node): a publish costs its receivers, not
+   * the size of the world, which matters with thousands of members off a chat topic.
+   */
+  readonly #relaying = new Map<string, NetNode[]>();
   readonly #changeListeners: ((id: string | undefined) => void)[] = [];
   #partitioned = false;
   #published = 0;
@@ -230,7 +236,10 @@ export class SimNetwork {
     const n = this.#node(id);
     if (n.up === up) return;
     n.up = up;
-    if (!up) n.interest.clear();
+    if (!up) {
+      for (const topic of n.interest.keys()) this.#stopRelaying(n, topic);
+      n.interest.clear();
+    }
     this.#trace.record(up ? 'node.restart' : 'node.crash', { node: id });
     this.#changed(id);
   }
@@ -295,9 +304,29 @@ export class SimNetwork {
   /** Count of subscriptions of a node on a pubsub topic (relay joins the topic while > 0). */
   addInterest(id: string, pubsubTopic: string, delta: number): void {
     const n = this.#node(id);
-    const c = (n.interest.get(pubsubTopic) ?? 0) + delta;
+    const before = n.interest.get(pubsubTopic) ?? 0;
+    const c = before + delta;
     if (c > 0) n.interest.set(pubsubTopic, c);
     else n.interest.delete(pubsubTopic);
+    if (before <= 0 && c > 0) this.#startRelaying(n, pubsubTopic);
+    else if (before > 0 && c <= 0) this.#stopRelaying(n, pubsubTopic);
+  }
+
+  #startRelaying(n: NetNode, topic: string): void {
+    let list = this.#relaying.get(topic);
+    if (!list) {
+      list = [];
+      this.#relaying.set(topic, list);
+    }
+    let i = list.length;
+    while (i > 0 && (list[i - 1] as NetNode).index > n.index) i--;
+    list.splice(i, 0, n);
+  }
+
+  #stopRelaying(n: NetNode, topic: string): void {
+    const list = this.#relaying.get(topic);
+    const i = list ? list.indexOf(n) : -1;
+    if (list && i >= 0) list.splice(i, 1);
   }
 
   publish(from: string, msg: RelayMessage): void {
@@ -326,8 +355,8 @@ export class SimNetwork {
         id,
       });
     }
-    for (const to of this.#order) {
-      if (to === src || !to.up || !to.interest.has(msg.pubsubTopic)) continue;
+    for (const to of this.#relaying.get(msg.pubsubTopic) ?? []) {
+      if (to === src || !to.up) continue;
       const link = this.link(from, to.id);
       if (!to.online || to.group !== src.group) {
         this.#trace.record('relay.lost', {

@@ -5,6 +5,7 @@
 // the lines themselves are not kept.
 
 import { createHash, type Hash } from 'node:crypto';
+import { hexDigits } from '../proto/hex.ts';
 
 export interface TraceRecord {
   t: number;
@@ -18,13 +19,8 @@ export interface TraceOptions {
   keepLines?: boolean;
 }
 
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
-
-export function toHex(bytes: Uint8Array): string {
-  let s = '';
-  for (let i = 0; i < bytes.length; i++) s += HEX[bytes[i] as number];
-  return s;
-}
+/** Hex digits of a byte array, no prefix (the trace's spelling of bytes). */
+export const toHex = hexDigits;
 
 function encodeValue(v: unknown): string {
   switch (typeof v) {
@@ -56,6 +52,17 @@ function encodeValue(v: unknown): string {
   return encodeObject(v as Record<string, unknown>);
 }
 
+/** JSON spellings of field names (a handful of names, quoted millions of times). */
+const quotedKeys = new Map<string, string>();
+function quoteKey(k: string): string {
+  let q = quotedKeys.get(k);
+  if (q === undefined) {
+    q = JSON.stringify(k);
+    quotedKeys.set(k, q);
+  }
+  return q;
+}
+
 function encodeObject(o: Record<string, unknown>): string {
   const keys = Object.keys(o).sort();
   let s = '{';
@@ -65,7 +72,7 @@ function encodeObject(o: Record<string, unknown>): string {
     if (val === undefined) continue;
     if (!first) s += ',';
     first = false;
-    s += `${JSON.stringify(k)}:${encodeValue(val)}`;
+    s += `${quoteKey(k)}:${encodeValue(val)}`;
   }
   return `${s}}`;
 }
@@ -82,6 +89,8 @@ export class Trace {
   readonly #lines: string[] = [];
   readonly #listeners = new Set<(record: TraceRecord) => void>();
   #hash: Hash = createHash('sha256');
+  /** Lines not yet fed to the hash: one `update` per ~64 KB instead of two per line. */
+  #pending = '';
   #count = 0;
 
   constructor(now: () => number, opts: TraceOptions = {}) {
@@ -92,8 +101,8 @@ export class Trace {
   record(kind: string, fields: Record<string, unknown> = {}): void {
     const t = Math.round(this.#now());
     const line = traceLine(t, kind, fields);
-    this.#hash.update(line);
-    this.#hash.update('\n');
+    this.#pending += `${line}\n`;
+    if (this.#pending.length > 65_536) this.#flush();
     this.#count++;
     if (this.#keep) this.#lines.push(line);
     if (this.#listeners.size > 0) {
@@ -114,7 +123,14 @@ export class Trace {
 
   /** SHA-256 (hex) of every line so far, each followed by '\n'. */
   hash(): string {
+    this.#flush();
     return this.#hash.copy().digest('hex');
+  }
+
+  #flush(): void {
+    if (this.#pending.length === 0) return;
+    this.#hash.update(this.#pending);
+    this.#pending = '';
   }
 
   onRecord(listener: (record: TraceRecord) => void): () => void {

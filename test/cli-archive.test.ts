@@ -15,46 +15,22 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
-import { main } from '../cli/main.ts';
+import { beforeEach, describe, expect, test } from 'vitest';
 import { communityIdOf, generateCommunityKey } from '../proto/signing.ts';
+import { captureCli } from './cli-helpers.ts';
 
 const community = communityIdOf(generateCommunityKey(new TextEncoder().encode('cli-archive')));
 const other = communityIdOf(generateCommunityKey(new TextEncoder().encode('another')));
 const DAY = 86_400;
 const T0 = 1_700_000_000;
 
-let out = '';
-let err = '';
+const io = captureCli({ clearOnRun: true });
+const cli = io.run;
 let dir = '';
 
 beforeEach(() => {
-  out = '';
-  err = '';
   dir = mkdtempSync(join(tmpdir(), 'archivist-archive-'));
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    out += String(chunk);
-    return true;
-  });
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    err += String(chunk);
-    return true;
-  });
 });
-
-afterEach(() => {
-  vi.restoreAllMocks();
-  process.exitCode = undefined;
-});
-
-async function cli(...args: string[]): Promise<number> {
-  out = '';
-  err = '';
-  process.exitCode = undefined;
-  const code = await main(args);
-  process.exitCode = undefined;
-  return code;
-}
 
 const h = (n: number, bytes: number) => `0x${n.toString(16).padStart(2, '0').repeat(bytes)}`;
 
@@ -169,7 +145,7 @@ describe('archive build / inspect / extract', () => {
         String(T0 + 7 * DAY),
       ),
     ).toBe(0);
-    const r1 = JSON.parse(out) as BuildOutput;
+    const r1 = JSON.parse(io.out) as BuildOutput;
     expect(Object.keys(r1)).toEqual([
       'communityId',
       'start',
@@ -203,7 +179,7 @@ describe('archive build / inspect / extract', () => {
         String(4 * DAY),
       ),
     ).toBe(0);
-    const r2 = JSON.parse(out) as BuildOutput;
+    const r2 = JSON.parse(io.out) as BuildOutput;
     expect(r2.start).toBe(T0 + 7 * DAY);
     expect(r2.end).toBe(T0 + 59 * (DAY / 4) + 1);
     expect(r2.archives.map((a) => [a.from, a.to])).toEqual([
@@ -218,7 +194,7 @@ describe('archive build / inspect / extract', () => {
     expect(createHash('sha1').update(torrent).digest('hex')).not.toBe('');
 
     expect(await cli('archive', 'inspect', folder)).toBe(0);
-    const report = JSON.parse(out);
+    const report = JSON.parse(io.out);
     expect(report.archives.map((a: { id: string }) => a.id)).toEqual(
       [...r1.archives, ...r2.archives].map((a) => a.id),
     );
@@ -228,9 +204,9 @@ describe('archive build / inspect / extract', () => {
 
     // Extraction gives back the input lines of that archive, in timestamp order.
     expect(await cli('archive', 'extract', folder, r1.archives[0]!.id)).toBe(0);
-    expect(out.trimEnd().split('\n')).toEqual(week1.slice(0, 28));
+    expect(io.out.trimEnd().split('\n')).toEqual(week1.slice(0, 28));
     expect(await cli('archive', 'extract', folder, r2.archives[1]!.id)).toBe(0);
-    expect(out.trimEnd().split('\n')).toEqual(lines(44, 16, DAY / 4));
+    expect(io.out.trimEnd().split('\n')).toEqual(lines(44, 16, DAY / 4));
   });
 
   test('topics: default all distinct; given topics keep their order and filter the messages', async () => {
@@ -252,11 +228,11 @@ describe('archive build / inspect / extract', () => {
         '1000',
       ),
     ).toBe(0);
-    const r = JSON.parse(out) as BuildOutput;
+    const r = JSON.parse(io.out) as BuildOutput;
     expect(r.archives[0]!.messages).toBe(3);
     expect(r.infoHash).toBe(infoHashFromFiles(join(outDir, community), community, 1000));
     expect(await cli('archive', 'inspect', join(outDir, community))).toBe(0);
-    expect(JSON.parse(out).archives[0].topics).toEqual(['0x0a0a0a0a']);
+    expect(JSON.parse(io.out).archives[0].topics).toEqual(['0x0a0a0a0a']);
   });
 
   test('--max-archive-bytes: oversize messages are dropped and counted', async () => {
@@ -276,7 +252,7 @@ describe('archive build / inspect / extract', () => {
         '600',
       ),
     ).toBe(0);
-    const r = JSON.parse(out) as BuildOutput;
+    const r = JSON.parse(io.out) as BuildOutput;
     // payloads are 300 + 40n bytes plus a 65-byte signature: n = 0..5 weigh 365..565; 405+... chunk at 600
     expect(r.dropped).toBe(0);
     expect(r.archives.length).toBeGreaterThan(1);
@@ -294,7 +270,7 @@ describe('archive build / inspect / extract', () => {
         '400',
       ),
     ).toBe(0);
-    expect((JSON.parse(out) as BuildOutput).dropped).toBe(5);
+    expect((JSON.parse(io.out) as BuildOutput).dropped).toBe(5);
   });
 });
 
@@ -308,7 +284,7 @@ describe('bad input: exit 2, one line on stderr, nothing on disk changed', () =>
     return {
       outDir,
       folder: join(outDir, community),
-      id: (JSON.parse(out) as BuildOutput).archives[0]!.id,
+      id: (JSON.parse(io.out) as BuildOutput).archives[0]!.id,
       file,
     };
   }
@@ -316,9 +292,9 @@ describe('bad input: exit 2, one line on stderr, nothing on disk changed', () =>
   async function expectRefused(args: string[], pattern: RegExp, root: string): Promise<void> {
     const before = snapshot(root);
     expect(await cli(...args)).toBe(2);
-    expect(err.trimEnd().split('\n')).toHaveLength(1);
-    expect(err).toMatch(pattern);
-    expect(err).not.toMatch(/\n\s+at /);
+    expect(io.err.trimEnd().split('\n')).toHaveLength(1);
+    expect(io.err).toMatch(pattern);
+    expect(io.err).not.toMatch(/\n\s+at /);
     expect(snapshot(root)).toEqual(before);
   }
 

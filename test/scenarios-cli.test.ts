@@ -4,8 +4,8 @@
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { main } from '../cli/main.ts';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { captureCli } from './cli-helpers.ts';
 
 const small = (expectation: string) => `name: cli-small
 duration: 9d
@@ -25,35 +25,13 @@ expect:
 ${expectation}
 `;
 
-let out = '';
-let err = '';
+const io = captureCli();
+const cli = io.run;
 let dir = '';
 
 beforeEach(() => {
-  out = '';
-  err = '';
   dir = mkdtempSync(join(tmpdir(), 'archivist-cli-'));
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    out += String(chunk);
-    return true;
-  });
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    err += String(chunk);
-    return true;
-  });
 });
-
-afterEach(() => {
-  vi.restoreAllMocks();
-  process.exitCode = undefined;
-});
-
-async function cli(...args: string[]): Promise<number> {
-  process.exitCode = undefined;
-  const code = await main(args);
-  process.exitCode = undefined;
-  return code;
-}
 
 describe('archivist run', () => {
   it('prints one JSON object with the documented fields, writes trace and report, exits 0', async () => {
@@ -62,9 +40,9 @@ describe('archivist run', () => {
     const trace = join(dir, 'out', 'trace.jsonl');
     const report = join(dir, 'out', 'report.html');
     const code = await cli('run', file, '--seed', '3', '--json', '--trace', trace, '--report', report);
-    expect(err).toBe('');
+    expect(io.err).toBe('');
     expect(code).toBe(0);
-    const result = JSON.parse(out);
+    const result = JSON.parse(io.out);
     expect(Object.keys(result)).toEqual([
       'scenario',
       'seed',
@@ -103,10 +81,10 @@ describe('archivist run', () => {
     const header = JSON.parse(readFileSync(trace, 'utf8').split('\n')[0] as string);
     expect(header).toMatchObject({ kind: 'archivist.scenario', seed: 3, scenario: { name: 'cli-small' } });
 
-    out = '';
+    io.clear();
     expect(await cli('replay', trace)).toBe(0);
-    expect(out).toContain(`identical:`);
-    expect(out).toContain(result.traceHash);
+    expect(io.out).toContain(`identical:`);
+    expect(io.out).toContain(result.traceHash);
   });
 
   it('prints a readable summary without --json and exits 1 when an expectation fails', async () => {
@@ -114,40 +92,40 @@ describe('archivist run', () => {
     writeFileSync(file, small('  - rounds: {min: 50}\n    text: far too many rounds'));
     const code = await cli('run', file);
     expect(code).toBe(1);
-    expect(out).toContain('cli-small (seed 1): FAILED');
-    expect(out).toMatch(/FAIL far too many rounds — rounds >= 50 \(got 1\)/);
+    expect(io.out).toContain('cli-small (seed 1): FAILED');
+    expect(io.out).toMatch(/FAIL far too many rounds — rounds >= 50 \(got 1\)/);
   });
 
   it('exits 2 with a path-precise message on a bad scenario or flag', async () => {
     const file = join(dir, 'bad.yaml');
     writeFileSync(file, small('  - rounds: {min: 1}').replace('size: 500B', 'size: 500 bytes'));
     expect(await cli('run', file)).toBe(2);
-    expect(err).toBe(
+    expect(io.err).toBe(
       `archivist: ${file}: traffic[0].size: expected a size like "100KiB" or a number of bytes, or {min, max} of those (line 14)\n`,
     );
-    err = '';
+    io.clear();
     writeFileSync(file, small('  - rounds: {min: 1}'));
     expect(await cli('run', file, '--seed', 'abc')).toBe(2);
-    expect(err).toContain('--seed: expected a whole number');
-    err = '';
+    expect(io.err).toContain('--seed: expected a whole number');
+    io.clear();
     writeFileSync(
       file,
       small('  - rounds: {min: 1}').replace('    role: owner', '    role: owner\n    joinAt: 1d'),
     );
     expect(await cli('run', file)).toBe(2);
-    expect(err).toBe(
+    expect(io.err).toBe(
       `archivist: ${file}: nodes[0].joinAt: a first owner starting late is not supported by the simulated runner yet\n`,
     );
-    err = '';
+    io.clear();
     expect(await cli('replay', join(dir, 'none.jsonl'))).toBe(2);
-    expect(err).toContain('none.jsonl: no such file');
+    expect(io.err).toContain('none.jsonl: no such file');
   });
 });
 
 describe('archivist scenario schema', () => {
   it('prints the JSON Schema', async () => {
     expect(await cli('scenario', 'schema')).toBe(0);
-    const schema = JSON.parse(out);
+    const schema = JSON.parse(io.out);
     expect(schema.$schema).toContain('json-schema.org');
     expect(schema.title).toBe('archivist scenario');
     expect(schema.properties.timeline.type).toBe('array');

@@ -4,50 +4,12 @@
 // (cli-progress does) but lives outside the simulated runs.
 
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import type { Command } from 'commander';
 import { BUGS_OFF, DEFAULT_SHAPE, type ScenarioShape } from '../../explore/arbitraries.ts';
 import { FAULT_KINDS, type FaultKind } from '../../explore/faults.ts';
 import type { ExploreSummary } from '../../explore/shards.ts';
 import { UserError } from '../errors.ts';
-
-interface ProgressBar {
-  start(total: number, value: number, payload?: Record<string, unknown>): void;
-  update(value: number, payload?: Record<string, unknown>): void;
-  stop(): void;
-}
-interface CliProgressModule {
-  SingleBar: new (options: Record<string, unknown>, preset: unknown) => ProgressBar;
-  Presets: { shades_classic: unknown };
-}
-
-const require = createRequire(import.meta.url);
-
-function progressBar(): { update(done: number, total: number, failures: number): void; stop(): void } {
-  if (!process.stderr.isTTY) return { update() {}, stop() {} };
-  const { SingleBar, Presets } = require('cli-progress') as CliProgressModule;
-  const bar = new SingleBar(
-    {
-      stream: process.stderr,
-      format: 'exploring [{bar}] {value}/{total} runs | {failures} failures | {eta_formatted} left',
-      hideCursor: true,
-      clearOnComplete: true,
-    },
-    Presets.shades_classic,
-  );
-  let started = false;
-  return {
-    update(done, total, failures) {
-      if (!started) {
-        bar.start(total, done, { failures });
-        started = true;
-      } else bar.update(done, { failures });
-    },
-    stop() {
-      if (started) bar.stop();
-    },
-  };
-}
+import { progressBar } from '../progress.ts';
 
 function wholeNumber(flag: string, text: string, min: number): number {
   if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text)) || Number(text) < min)
@@ -88,6 +50,7 @@ const OPTION_KEYS: Record<string, 'enum' | 'string' | 'number' | 'boolean'> = {
   importChunk: 'number',
   importRate: 'enum',
   missingKeyRetry: 'string',
+  corruptRetry: 'string',
 };
 
 /**
@@ -178,6 +141,7 @@ export function register(program: Command): void {
     .option('--shard <i/n>', 'run only shard i of n of the runs', '1/1')
     .option('--out <dir>', 'where shrunk failures are written', 'out/explore')
     .option('--max-shrink <n>', 'candidate runs spent shrinking one failure', '150')
+    .option('--jobs <n>', 'worker threads (default: one per core; 1 = in this thread)')
     .option('--json', 'print the summary as one JSON object')
     .action(
       async (opts: {
@@ -188,31 +152,38 @@ export function register(program: Command): void {
         shard: string;
         out: string;
         maxShrink: string;
+        jobs?: string;
         json?: boolean;
       }) => {
         const runs = wholeNumber('--runs', opts.runs, 1);
         const seed = wholeNumber('--seed', opts.seed, 0);
         const maxShrinkRuns = wholeNumber('--max-shrink', opts.maxShrink, 0);
         const shape = parseOptions(opts.options, parseFaults(opts.faults));
-        const { explore, parseShard } = await import('../../explore/explorer.ts');
+        const { explore, parseShard, shardRuns } = await import('../../explore/explorer.ts');
+        const { defaultJobs, exploreInWorkers } = await import('../../explore/parallel.ts');
         let shard: ReturnType<typeof parseShard>;
         try {
           shard = parseShard(opts.shard);
         } catch (error) {
           throw new UserError(`--shard: ${(error as Error).message}`);
         }
-        const bar = progressBar();
+        const mine = shardRuns(runs, shard).length;
+        const jobs = opts.jobs === undefined ? defaultJobs(mine) : wholeNumber('--jobs', opts.jobs, 1);
+        const bar = progressBar(
+          'exploring [{bar}] {value}/{total} runs | {failures} failures | {eta_formatted} left',
+        );
         let summary: Awaited<ReturnType<typeof explore>>;
         try {
-          summary = await explore({
+          const config = {
             runs,
             seed,
             shape,
             shard,
             outDir: opts.out,
             maxShrinkRuns,
-            onRun: (done, total, failures) => bar.update(done, total, failures),
-          });
+            onRun: (done: number, total: number, failures: number) => bar.update(done, total, { failures }),
+          };
+          summary = jobs > 1 ? await exploreInWorkers(config, jobs) : await explore(config);
         } finally {
           bar.stop();
         }

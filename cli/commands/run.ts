@@ -3,7 +3,6 @@
 // simulated run: nothing it sees reaches the trace or the result.
 
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import { renderReport } from '../../report/html.ts';
@@ -12,49 +11,7 @@ import type { RunResult } from '../../scenarios/result.ts';
 import { scenarioJsonSchema } from '../../scenarios/schema.ts';
 import { formatDuration } from '../../scenarios/units.ts';
 import { UserError } from '../errors.ts';
-
-interface ProgressBar {
-  start(total: number, value: number, payload?: Record<string, unknown>): void;
-  update(value: number, payload?: Record<string, unknown>): void;
-  stop(): void;
-}
-interface CliProgressModule {
-  SingleBar: new (options: Record<string, unknown>, preset: unknown) => ProgressBar;
-  Presets: { shades_classic: unknown };
-}
-
-const require = createRequire(import.meta.url);
-
-/** A bar on stderr when it is a terminal; otherwise nothing. */
-function progressBar(): { update(done: number, total: number): void; stop(): void } {
-  if (!process.stderr.isTTY) return { update() {}, stop() {} };
-  const { SingleBar, Presets } = require('cli-progress') as CliProgressModule;
-  const bar = new SingleBar(
-    {
-      stream: process.stderr,
-      format: 'simulating [{bar}] {percentage}% | {virtual} of {total_virtual} virtual',
-      hideCursor: true,
-      clearOnComplete: true,
-    },
-    Presets.shades_classic,
-  );
-  let started = false;
-  return {
-    update(done, total) {
-      const payload = {
-        virtual: formatDuration(Math.floor(done / 60_000) * 60_000),
-        total_virtual: formatDuration(total),
-      };
-      if (!started) {
-        bar.start(total, done, payload);
-        started = true;
-      } else bar.update(done, payload);
-    },
-    stop() {
-      if (started) bar.stop();
-    },
-  };
-}
+import { progressBar } from '../progress.ts';
 
 function parseSeed(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
@@ -116,13 +73,17 @@ export function register(program: Command): void {
         const seed = parseSeed(opts.seed);
         // Loaded on use: only these commands need the simulated stack.
         const { runScenario } = await import('../../scenarios/runner.ts');
-        const bar = progressBar();
+        const bar = progressBar('simulating [{bar}] {percentage}% | {virtual} of {total_virtual} virtual');
         let output: Awaited<ReturnType<typeof runScenario>>;
         try {
           output = await runScenario(scenario, {
             ...(seed === undefined ? {} : { seed }),
             keepTrace: opts.trace !== undefined,
-            onProgress: (done, total) => bar.update(done, total),
+            onProgress: (done, total) =>
+              bar.update(done, total, {
+                virtual: formatDuration(Math.floor(done / 60_000) * 60_000),
+                total_virtual: formatDuration(total),
+              }),
           });
         } catch (error) {
           // the runner names the field; the file is ours to add
