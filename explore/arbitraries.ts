@@ -44,7 +44,13 @@ export const DEFAULT_SHAPE: ScenarioShape = {
   faults: FAULT_KINDS,
   maxFaults: 6,
   rate: { min: 4, max: 40 },
-  settings: { mode: 'reference', options: { importRate: 'fast' }, quirks: { ...BUGS_OFF } },
+  // An archive that does not decode is retried hourly, not every second: the same loop
+  // (with `retryUndecodableForever`) at a pace a simulated fortnight can afford.
+  settings: {
+    mode: 'reference',
+    options: { importRate: 'fast', corruptRetry: '1h' },
+    quirks: { ...BUGS_OFF },
+  },
 };
 
 /** The generated parts of a scenario before it is laid out as a file. */
@@ -186,13 +192,21 @@ export function scenarioSize(s: ScenarioInput): ScenarioSize {
   };
 }
 
-/** A scenario with its durations in words ("28d", "3d4h"), as a person would write it. */
+/** A scenario with its durations in words ("28d", "3d4h", seeding delays too), as a person would write it. */
 export function readableScenario(s: ScenarioInput): ScenarioInput {
   const d = (v: unknown) => (typeof v === 'number' ? formatDuration(v) : v);
   return {
     ...s,
     duration: d(s.duration) as ScenarioInput['duration'],
     nodes: s.nodes.map((n) => (n.joinAt === undefined ? n : { ...n, joinAt: d(n.joinAt) as string })),
-    timeline: (s.timeline ?? []).map((a) => ({ ...a, at: d(a.at) as string })),
+    timeline: (s.timeline ?? []).map((a) =>
+      a.do === 'network' && typeof a.conditions.seedDelay === 'number'
+        ? {
+            ...a,
+            at: d(a.at) as string,
+            conditions: { ...a.conditions, seedDelay: d(a.conditions.seedDelay) as string },
+          }
+        : { ...a, at: d(a.at) as string },
+    ),
   };
 }

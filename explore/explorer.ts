@@ -9,6 +9,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { stringify } from 'yaml';
+import { CHECKS } from '../scenarios/checks.ts';
 import { validateScenario } from '../scenarios/load.ts';
 import { runScenario } from '../scenarios/runner.ts';
 import type { ScenarioInput } from '../scenarios/schema.ts';
@@ -90,10 +91,12 @@ export async function explore(config: ExploreConfig): Promise<ExploreSummary> {
       continue;
     }
     const failed = (last ?? first) as Candidate;
-    const scenario = readableScenario({
-      ...(details.counterexample[0] as ScenarioInput),
-      name: `explore-${config.seed}-${k}`,
-    });
+    const scenario = withCheckExpectations(
+      readableScenario({
+        ...(details.counterexample[0] as ScenarioInput),
+        name: `explore-${config.seed}-${k}`,
+      }),
+    );
     const failure: ExploreFailure = {
       property: failed.property as PropertyName,
       scenarioFile: '',
@@ -112,6 +115,19 @@ export async function explore(config: ExploreConfig): Promise<ExploreSummary> {
   return { runs: done, failures, seed: config.seed, shard: shardText, shards: [shardText], passed, events };
 }
 
+/**
+ * The scenario expecting every check beyond §10 the explorer judged (scenarios/checks.ts),
+ * so that `archivist run` of the written file fails on the same check as the explorer did
+ * (the §10 invariants fail a run by themselves).
+ */
+export function withCheckExpectations(scenario: ScenarioInput): ScenarioInput {
+  const download = scenario.options?.download;
+  const judged = CHECKS.filter(
+    (c) => c !== 'noMissedArchives' || download === undefined || download === 'all',
+  );
+  return { ...scenario, expect: [...(scenario.expect ?? []), ...judged.map((check) => ({ check }))] };
+}
+
 /** Writes the scenario file and the trace of its run; returns their paths. */
 export async function writeFailure(
   outDir: string,
@@ -123,8 +139,7 @@ export async function writeFailure(
   const header = `# ${scenario.description ?? ''}\n# Replay: archivist run ${scenarioFile}  |  archivist replay ${tracefile}\n`;
   writeFileSync(scenarioFile, header + stringify(scenario, { lineWidth: 0 }));
   // The trace of a plain run, exactly what `archivist run --trace` writes, so that
-  // `archivist replay` reproduces it (the explorer's own run differs only with several
-  // control nodes, where it keeps `archive.indexRead` from the monitor: see property.ts).
+  // `archivist replay` reproduces it.
   const { traceLines } = await runScenario(validateScenario(structuredClone(scenario), scenarioFile), {
     keepTrace: true,
   });

@@ -16,6 +16,8 @@ export const FAULT_KINDS = [
   'latency',
   'bandwidth',
   'corruptPieces',
+  'corruptStoredArchive',
+  'slowSeeding',
   'leave',
   'protocol',
   'archiveSupport',
@@ -37,7 +39,10 @@ export interface Fault {
   at: number;
   forMs: number;
   node: number;
-  /** partition: bit mask of the nodes in the first group; loss…: probability ×1000; corruptPieces: count. */
+  /**
+   * partition: bit mask of the nodes in the first group; loss…: probability ×1000;
+   * corruptPieces: count; slowSeeding: the seeding delay is 1 + amount mod 24 hours.
+   */
   amount: number;
 }
 
@@ -57,6 +62,8 @@ const NETWORK: Record<string, 'loss' | 'duplication' | 'reordering'> = {
   duplication: 'duplication',
   reordering: 'reordering',
 };
+
+const HOUR = 3_600_000;
 
 /** Network conditions once the faults have stopped. */
 export const HEALTHY_LATENCY = { min: 40, max: 120 };
@@ -148,6 +155,14 @@ export function toTimeline(
         break;
       case 'corruptPieces':
         push({ at, do: 'corruptPieces', node: anyNode.name, community, pieces: Math.max(1, f.amount % 8) });
+        break;
+      case 'corruptStoredArchive':
+        // one-shot: the member's next archive waiting for import goes bad on its disk
+        if (member) push({ at, do: 'corruptStoredArchive', node: member.name, community });
+        break;
+      case 'slowSeeding':
+        push({ at, do: 'network', conditions: { seedDelay: (1 + (f.amount % 24)) * HOUR } });
+        push({ at: end, do: 'network', conditions: { seedDelay: 0 } });
         break;
       case 'forgeMagnetlink':
         if (member) push({ at, do: 'forgeMagnetlink', node: member.name, community });

@@ -12,9 +12,15 @@
 // 6 clocksMonotonic — dispatched clocks strictly increase per node and community; a
 //   member's stored clock never decreases (read from storage on each of its signals).
 // 7 singleTask — `archive.taskStarted`/`taskEnded` and `torrentSeeded`/`torrentUnseeded`.
-// 8 importedSubsetDownloaded — on `archive.archiveImported` and `archive.indexRead`.
+// 8 importedSubsetDownloaded — on `archive.archiveImported`, `archive.indexRead` and
+//   `historyArchiveDownloaded`, per torrent source: an archive counts as downloaded from
+//   the control node whose torrent the member was reading (the node that seeded that
+//   info-hash first), and must be in the latest index the member saw *from that node*.
+//   With one control node this is "downloaded ⊆ the latest index seen"; with several
+//   (exported key, §9) their indices diverge and each is judged on its own.
 // 9 convergence — on demand at the end of a run (`checkConvergence`).
 
+import { createHash } from 'node:crypto';
 import type { NodeAdapters } from '../adapters/ports/index.ts';
 import { type ArchiveCodec, communityFolder, readArchiveMessages, readIndex } from '../archive/index.ts';
 import { toHex } from '../proto/topics.ts';
@@ -58,17 +64,42 @@ export interface MonitorOptions {
 }
 
 interface OwnerState {
-  /** Copies of the bytes each earlier round appended, in order (together: the previous data). */
-  data?: Uint8Array[];
+  /** SHA-256 of the bytes each earlier round appended, in order (together: the previous data). */
+  segments: DataSegment[];
+  /** The next older segment to re-read (round robin). */
+  nextAudit: number;
   dataLength: number;
   entries: Map<string, WakuMessageArchiveIndexMetadata>;
   archived: Set<string>;
 }
 
+interface DataSegment {
+  offset: number;
+  length: number;
+  sha256: string;
+}
+
+/**
+ * Below this much data every round re-reads all of it. Above, a round re-reads the newest
+ * earlier segment and one older one in turn, so a year of ~15 MB rounds costs a few
+ * seconds of hashing in all instead of a copy of `data` held for the whole run (and 52
+ * full re-reads).
+ */
+const FULL_AUDIT_BYTES = 16 * 2 ** 20;
+
+function sha256Of(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
 interface MemberState {
   clock?: number;
   imported: Set<string>;
-  latestIndex?: Set<string>;
+  /** Latest index seen per torrent source (the control node that created the torrent). */
+  latestIndex: Map<string, Set<string>>;
+  /** Source of the index the current (or last) task read. */
+  source?: string;
+  /** Archive id -> the source it was downloaded from. */
+  sourceOf: Map<string, string>;
   taskOpen: boolean;
   seeded?: string;
   dispatchedClock?: number;
@@ -80,6 +111,8 @@ export class InvariantMonitor {
   readonly #owners = new Map<string, OwnerState>();
   readonly #state = new Map<string, MemberState>();
   readonly #checked = new Set<InvariantName>();
+  /** Info-hash -> the node that seeded it first: its creator, a torrent source (invariant 8). */
+  readonly #torrentSource = new Map<string, string>();
   #violation: Violation | undefined;
   #convergence: string | undefined;
 
@@ -134,7 +167,7 @@ export class InvariantMonitor {
     const k = `${node}\u0000${communityId}`;
     let st = this.#state.get(k);
     if (!st) {
-      st = { imported: new Set(), taskOpen: false };
+      st = { imported: new Set(), taskOpen: false, latestIndex: new Map(), sourceOf: new Map() };
       this.#state.set(k, st);
     }
     return st;
@@ -194,6 +227,7 @@ export class InvariantMonitor {
         this.#st(s.node, s.communityId).taskOpen = false;
         break;
       case 'archive.torrentSeeded': {
+        if (!this.#torrentSource.has(s.infoHash)) this.#torrentSource.set(s.infoHash, s.node);
         this.#checked.add('singleTask');
         const st = this.#st(s.node, s.communityId);
         if (st.seeded !== undefined && st.seeded !== s.infoHash) {
@@ -209,8 +243,17 @@ export class InvariantMonitor {
       }
       case 'archive.indexRead': {
         const st = this.#st(s.node, s.communityId);
-        st.latestIndex = new Set(s.ids);
+        const source = this.#torrentSource.get(s.infoHash) ?? s.infoHash;
+        // what arrived since the last look came from the previous task's source
+        this.#attribute(node, s.communityId, st.source ?? source);
+        st.source = source;
+        st.latestIndex.set(source, new Set(s.ids));
         this.#checkSubsets(node, s.communityId, s);
+        break;
+      }
+      case 'community.historyArchiveDownloaded': {
+        const st = this.#st(s.node, s.communityId);
+        if (st.source !== undefined) this.#attribute(node, s.communityId, st.source);
         break;
       }
       case 'archive.archiveImported': {
@@ -238,6 +281,13 @@ export class InvariantMonitor {
     st.clock = clock;
   }
 
+  /** Records of downloaded archives not attributed yet came from `source`. */
+  #attribute(node: MonitoredNode, communityId: string, source: string): void {
+    const st = this.#st(node.id, communityId);
+    for (const r of node.adapters.storage.archives(communityId))
+      if (!st.sourceOf.has(r.id)) st.sourceOf.set(r.id, source);
+  }
+
   #checkSubsets(node: MonitoredNode, communityId: string, s: NodeSignal): void {
     this.#checked.add('importedSubsetDownloaded');
     const st = this.#st(s.node, communityId);
@@ -249,18 +299,30 @@ export class InvariantMonitor {
         return;
       }
     }
+    if (st.source !== undefined) this.#attribute(node, communityId, st.source);
     for (const r of records) {
-      if (r.imported && !st.imported.has(r.id) && st.latestIndex === undefined) continue;
-      if (st.latestIndex && !st.latestIndex.has(r.id)) {
+      const source = st.sourceOf.get(r.id);
+      const index = source === undefined ? undefined : st.latestIndex.get(source);
+      if (index && !index.has(r.id)) {
         this.#fail(
           'importedSubsetDownloaded',
           s.node,
-          `downloaded ${r.id} is not in the latest index seen`,
+          `downloaded ${r.id} is not in the latest index seen from ${source}`,
           s,
         );
         return;
       }
     }
+  }
+
+  /** Which earlier segments this round re-reads (all of them while `data` is small). */
+  #segmentsToAudit(own: OwnerState): DataSegment[] {
+    const segs = own.segments;
+    if (own.dataLength <= FULL_AUDIT_BYTES || segs.length <= 2) return segs;
+    const newest = segs[segs.length - 1] as DataSegment;
+    const older = segs[own.nextAudit % (segs.length - 1)] as DataSegment;
+    own.nextAudit++;
+    return [older, newest];
   }
 
   #checkRound(node: MonitoredNode, s: Extract<NodeSignal, { type: 'archive.roundCreated' }>): boolean {
@@ -269,7 +331,7 @@ export class InvariantMonitor {
     const key = `${s.node}\u0000${s.communityId}`;
     let own = this.#owners.get(key);
     if (!own) {
-      own = { entries: new Map(), archived: new Set(), dataLength: 0 };
+      own = { entries: new Map(), archived: new Set(), segments: [], nextAudit: 0, dataLength: 0 };
       this.#owners.set(key, own);
     }
     if (!fs.exists(`${folder}/data`)) {
@@ -277,29 +339,27 @@ export class InvariantMonitor {
         return this.#fail('archiveLayout', s.node, `round made archives but ${folder}/data is absent`, s);
       return true;
     }
-    const data = fs.read(`${folder}/data`);
+    const dataPath = `${folder}/data`;
+    const dataSize = fs.size(dataPath);
     const P = this.#o.pieceLength;
 
     // 1. data only grows and starts with the previous round's bytes.
     this.#checked.add('dataAppendOnly');
     const prevLength = own.dataLength;
-    const hadData = own.data !== undefined;
+    const hadData = own.segments.length > 0;
     if (hadData) {
-      if (data.length < prevLength) {
-        return this.#fail(
-          'dataAppendOnly',
-          s.node,
-          `data shrank from ${prevLength} to ${data.length} bytes`,
-          s,
-        );
+      if (dataSize < prevLength) {
+        return this.#fail('dataAppendOnly', s.node, `data shrank from ${prevLength} to ${dataSize} bytes`, s);
       }
-      let off = 0;
-      for (const chunk of own.data ?? []) {
-        const now = Buffer.from(data.buffer, data.byteOffset + off, chunk.length);
-        if (Buffer.compare(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length), now) !== 0) {
-          return this.#fail('dataAppendOnly', s.node, `the first ${prevLength} bytes of data changed`, s);
+      for (const seg of this.#segmentsToAudit(own)) {
+        if (sha256Of(fs.readRange(dataPath, seg.offset, seg.length)) !== seg.sha256) {
+          return this.#fail(
+            'dataAppendOnly',
+            s.node,
+            `bytes [${seg.offset}, ${seg.offset + seg.length}) of data changed (of the first ${prevLength})`,
+            s,
+          );
         }
-        off += chunk.length;
       }
     }
 
@@ -325,11 +385,11 @@ export class InvariantMonitor {
         );
       expected = m.offset + m.size;
     }
-    if (expected !== data.length) {
+    if (expected !== dataSize) {
       return this.#fail(
         'archiveLayout',
         s.node,
-        `last archive ends at ${expected} but data has ${data.length} bytes`,
+        `last archive ends at ${expected} but data has ${dataSize} bytes`,
         s,
       );
     }
@@ -376,8 +436,14 @@ export class InvariantMonitor {
       );
     }
     own.entries = new Map(index.archives);
-    own.data = [...(own.data ?? []), data.slice(prevLength)];
-    own.dataLength = data.length;
+    if (dataSize > prevLength) {
+      own.segments.push({
+        offset: prevLength,
+        length: dataSize - prevLength,
+        sha256: sha256Of(fs.readRange(dataPath, prevLength, dataSize - prevLength)),
+      });
+    }
+    own.dataLength = dataSize;
     return true;
   }
 

@@ -49,6 +49,8 @@ export interface Observations {
   magnetlinks: ObservedMagnetlink[];
   /** "ok" or a reason, per invariant the monitors checked. */
   invariants: Record<string, string>;
+  /** "ok", "not checked" or a reason, per check beyond §10 (scenarios/checks.ts). */
+  checks?: Record<string, string>;
 }
 
 function inRange(value: number, range: Range): boolean {
@@ -114,6 +116,16 @@ export function evaluateExpectation(e: Expectation, seen: Observations): { text:
     const holds = result === 'ok';
     return own({
       text: `invariant ${e.invariant} ${e.holds ? 'holds' : 'is violated'} (${holds ? 'held' : result})`,
+      ok: holds === e.holds,
+    });
+  }
+  if ('check' in e) {
+    const result = seen.checks?.[e.check];
+    if (result === undefined || result === 'not checked')
+      return own({ text: `check ${e.check} was not checked`, ok: false });
+    const holds = result === 'ok';
+    return own({
+      text: `check ${e.check} ${e.holds ? 'holds' : 'fails'} (${holds ? 'held' : result})`,
       ok: holds === e.holds,
     });
   }

@@ -16,6 +16,8 @@ import { chatTopic, contentTopicOf, magnetlinkChannelId } from '../proto/topics.
 import type { NetworkOptions } from '../sim/network.ts';
 import { buildTorrentFile, infoHashFromMagnet, magnetFor } from '../sim/torrent-file.ts';
 import { toHex } from '../sim/trace.ts';
+import type { SimWorld } from '../sim/world.ts';
+import { type CheckName, watchChecks } from './checks.ts';
 import {
   evaluateExpectation,
   expectedViolations,
@@ -51,6 +53,18 @@ export interface RunOptions {
   keepTrace?: boolean;
   /** Called between slices of the run with the virtual ms done and the total. */
   onProgress?: (doneMs: number, totalMs: number) => void;
+  /**
+   * Every signal of every node as it is emitted, before the §10 monitors see it, for a host
+   * that watches a run (the runner's own checks beyond §10 are in `RunOutput.checks`). The
+   * node is the harness's: its id is "owner" for the first owner, else the scenario name.
+   */
+  onSignal?: (node: HarnessNode, signal: NodeSignal, world: SimWorld) => void;
+  /**
+   * Sample the share of readers holding the full history every few virtual hours, for the
+   * report's history chart (default true). The explorer turns it off: it reads only the
+   * verdicts, and sampling walks every reader's archives.
+   */
+  sampleHistory?: boolean;
 }
 
 export interface RunOutput {
@@ -58,6 +72,8 @@ export interface RunOutput {
   details: RunDetails;
   /** The header line, then every trace line (only the header when keepTrace is false). */
   traceLines: string[];
+  /** "ok", "not checked" or the first failure of each check beyond §10 (scenarios/checks.ts). */
+  checks: Record<CheckName, string>;
 }
 
 /** Virtual ms between two samples of the "full history" share. */
@@ -106,6 +122,7 @@ export function machineOptions(s: Scenario): Partial<MachineOptions> {
   set('importChunk', o.importChunk);
   set('importRate', o.importRate);
   set('missingKeyRetryMs', o.missingKeyRetry);
+  set('corruptArchiveRetryMs', o.corruptRetry);
   set('countCompareNoNewArchives', q.noNewArchivesByCount);
   set('extraPaddingPiece', q.extraPaddingPiece);
   set('crashOnMissingCommunity', q.dispatchCrashOnMissingCommunity);
@@ -181,9 +198,34 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     ...(bandwidth !== undefined ? { uploadBps: bandwidth, downloadBps: bandwidth } : {}),
   }));
 
+  const checkWatch = watchChecks();
   const codec = (specs[0] as Community).encrypted
     ? simulatedCommunityCodec(keccak_256(new TextEncoder().encode(`archivist.scenario.codec:${seed}`)))
     : undefined;
+
+  // `corruptStoredArchive`: the node's disk damages the archive it is about to import. The
+  // action arms (node, community); the member's next "seeding" signal (§6.2 step 6: every
+  // archive of the task is downloaded and verified, the import comes next) overwrites the
+  // first bytes of its oldest downloaded-not-imported archive in `data`. The damage stays:
+  // a later torrent only fetches the pieces of archives the member lacks.
+  const armedCorruption = new Set<string>();
+  const corruptedStorage = new Set<string>();
+  function corruptStoredArchive(n: HarnessNode, communityId: string, w: SimWorld): void {
+    const key = `${n.id}\u0000${communityId}`;
+    if (!armedCorruption.has(key)) return;
+    const { fs, dataDir, storage } = n.adapters;
+    const target = storage.archives(communityId).find((a) => !a.imported);
+    if (!target) return; // nothing waits for import: stay armed
+    const folder = communityFolder(dataDir, communityId);
+    const entry = readIndex(fs, folder, codec).archives.get(target.id);
+    if (!entry || !fs.exists(`${folder}/data`)) return;
+    const bytes = fs.read(`${folder}/data`);
+    bytes.fill(0xff, entry.offset, Math.min(entry.offset + 16, entry.offset + entry.size - entry.padding));
+    fs.writeAtomic(`${folder}/data`, bytes);
+    armedCorruption.delete(key);
+    corruptedStorage.add(key);
+    w.trace.record('scenario.corrupted', { node: name(n.id), archive: target.id });
+  }
   const h: Harness = await createHarness({
     seed,
     startTime: scenario.start,
@@ -198,8 +240,13 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     keepSignals: true,
     // Every signal goes into the trace too, so that a replay compares the protocol's steps
     // and not only the simulator's.
-    onSignal: (n, { t: _t, node: _node, type, ...payload }, w) =>
-      w.trace.record('signal', { node: name(n.id), type, ...payload }),
+    onSignal: (n, signal, w) => {
+      const { t: _t, node: _node, type, ...payload } = signal;
+      w.trace.record('signal', { node: name(n.id), type, ...payload });
+      if (signal.type === 'community.historyArchivesSeeding') corruptStoredArchive(n, signal.communityId, w);
+      checkWatch.onSignal(n, signal);
+      options.onSignal?.(n, signal, w);
+    },
     trace: { keepLines: options.keepTrace === true },
     ...(codec ? { codec } : {}),
     ...(bandwidth !== undefined ? { ownerUploadBps: bandwidth } : {}),
@@ -221,6 +268,10 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
         h.node(id(n.name)).sim.sim.keys.set(c.id, c.key);
       }
   if (bandwidth !== undefined) world.swarm.setBandwidth('owner', bandwidth, bandwidth);
+  const setSeedDelay = (ms: number): void => {
+    for (const n of [h.owner, ...h.members]) n.sim.sim.torrent.setSeedDelay(ms);
+  };
+  if (scenario.network.seedDelay !== undefined) setSeedDelay(scenario.network.seedDelay);
   const magnetTopicOf = (c: HarnessCommunity) => chatTopic(magnetlinkChannelId(c.id));
 
   // ------------------------------------------------------------ observation
@@ -308,7 +359,8 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       history.push({ t: world.kernel.now(), communityId: c.id, share: full / readers.length });
     }
   };
-  for (let t = sampleEvery; t <= scenario.duration; t += sampleEvery) h.at(t, sample);
+  const sampling = options.sampleHistory !== false;
+  if (sampling) for (let t = sampleEvery; t <= scenario.duration; t += sampleEvery) h.at(t, sample);
 
   // ------------------------------------------------------------ traffic
   scenario.traffic.forEach((traffic, index) => {
@@ -428,6 +480,10 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
         if (action.conditions.bandwidth !== undefined)
           for (const n of allNodes)
             world.swarm.setBandwidth(n.id, action.conditions.bandwidth, action.conditions.bandwidth);
+        if (action.conditions.seedDelay !== undefined) setSeedDelay(action.conditions.seedDelay);
+        return;
+      case 'corruptStoredArchive':
+        armedCorruption.add(`${id(action.node)}\u0000${community(action.community).id}`);
         return;
       case 'corruptPieces':
         world.swarm.corruptNextPiece(id(action.node), action.pieces);
@@ -499,7 +555,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     options.onProgress?.(done, scenario.duration);
     if (summary.violation) break;
   }
-  sample();
+  if (sampling) sample();
 
   // §10.9 convergence over the members that are up, joined and have the feature on.
   const supportOff = new Set<string>();
@@ -521,6 +577,9 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
           n.sim.online &&
           isMember(n.id, c) &&
           !supportOff.has(memberKey(n.id, c.id)) &&
+          // its disk destroyed an archive it had verified (`corruptStoredArchive`): the
+          // protocol has no repair for that, so §10.9 cannot be demanded of it
+          !corruptedStorage.has(memberKey(n.id, c.id)) &&
           n.archive.state() === 'enabled' &&
           !n.log.some((s) => s.type === 'archive.nodeFailed'),
       );
@@ -670,6 +729,11 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     });
   }
 
+  const download = scenario.options.download;
+  const checks = checkWatch.verdicts({
+    download: download === undefined || typeof download === 'string' ? (download ?? 'all') : 'range',
+    nameOf: name,
+  });
   const nodeStates: Observations['nodeStates'] = {};
   for (const n of allNodes)
     nodeStates[name(n.id)] = n.sim.crashed ? 'crashed' : n.sim.online ? 'online' : 'offline';
@@ -688,6 +752,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     })),
     magnetlinks: observedLinks,
     invariants,
+    checks,
   };
   const expectations = scenario.expect.map((e) => evaluateExpectation(e, observations));
   const expected = expectedViolations(scenario);
@@ -717,5 +782,5 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   for (const [cid, n] of communityNameOf) communityNames[cid] = n;
   // The world keeps its own lines from its first event on (world.start, node.add, …).
   const traceLines = options.keepTrace ? [traceHeaderLine(scenario, seed), ...world.trace.lines()] : [];
-  return { result, details: { start, communityNames, activity, history }, traceLines };
+  return { result, details: { start, communityNames, activity, history }, traceLines, checks };
 }

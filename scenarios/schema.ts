@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { INVARIANTS } from '../machines/invariants.ts';
 import { PROTOCOL_SIGNALS } from '../machines/signals.ts';
+import { CHECKS } from './checks.ts';
 import { durationPattern, parseDuration, parseRate, parseSize, ratePattern, sizePattern } from './units.ts';
 
 const DURATION_HINT = 'expected a duration like "7d" or a number of ms';
@@ -134,6 +135,9 @@ export const Options = z
     importChunk: Count.optional(),
     importRate: z.enum(['slow', 'fast']).optional(),
     missingKeyRetry: Duration.optional(),
+    corruptRetry: Duration.optional().meta({
+      description: 'Wait before retrying an archive that does not decode (with retryUndecodableForever)',
+    }),
   })
   .meta({ description: 'Protocol options and constants (§2, §9). Unset ones follow `mode`.' });
 
@@ -159,6 +163,9 @@ export const NetworkConditions = z.strictObject({
   duplication: Probability.optional(),
   reordering: Probability.optional(),
   bandwidth: Size.optional().meta({ description: 'Bytes per second per node (upload and download)' }),
+  seedDelay: Duration.optional().meta({
+    description: 'Virtual time a torrent client takes to start seeding (hashing its files); default 0',
+  }),
 });
 export type NetworkConditions = z.output<typeof NetworkConditions>;
 
@@ -248,6 +255,15 @@ export const Action = z.discriminatedUnion(
     }),
     z.strictObject({
       at,
+      do: z.literal('corruptStoredArchive'),
+      node: node.meta({
+        description:
+          'The member whose next downloaded archive goes bad on its disk after download, before import',
+      }),
+      community,
+    }),
+    z.strictObject({
+      at,
       do: z.literal('dispatchWithoutIndex'),
       node: node.meta({ description: 'An owner that announces a torrent lacking the `index` file' }),
       community,
@@ -256,7 +272,7 @@ export const Action = z.discriminatedUnion(
   {
     error: (issue) =>
       issue.code === 'invalid_union'
-        ? 'expected `do` to be one of: offline, online, crash, restart, join, leave, protocol, archiveSupport, importRate, partition, heal, network, forgeMagnetlink, replayMagnetlink, corruptPieces, dispatchWithoutIndex'
+        ? 'expected `do` to be one of: offline, online, crash, restart, join, leave, protocol, archiveSupport, importRate, partition, heal, network, forgeMagnetlink, replayMagnetlink, corruptPieces, corruptStoredArchive, dispatchWithoutIndex'
         : undefined,
   },
 );
@@ -332,11 +348,20 @@ export const InvariantExpectation = z.strictObject({
   holds: z.boolean().default(true),
 });
 
+export const CheckExpectation = z.strictObject({
+  text,
+  check: z
+    .enum([...CHECKS], { error: `expected one of: ${CHECKS.join(', ')}` })
+    .meta({ description: 'A check beyond §10 judged from the node signals (docs/scenarios.md)' }),
+  holds: z.boolean().default(true),
+});
+
 const expectationKinds = [
   ['signal', SignalExpectation],
   ['rounds', RoundsExpectation],
   ['magnetlinks', MagnetlinkExpectation],
   ['invariant', InvariantExpectation],
+  ['check', CheckExpectation],
   ['node', NodeExpectation],
 ] as const;
 
@@ -347,12 +372,13 @@ const ExpectationUnion = z.union([
   RoundsExpectation,
   MagnetlinkExpectation,
   InvariantExpectation,
+  CheckExpectation,
 ]);
 export type Expectation = z.output<typeof ExpectationUnion>;
 
 /**
  * One expectation. Its kind is chosen by its leading key (signal, rounds, magnetlinks,
- * invariant, else node), so an error speaks about that kind's fields, not about the union.
+ * invariant, check, else node), so an error speaks about that kind's fields, not about the union.
  */
 export const Expectation = z.unknown().transform((value, ctx): Expectation => {
   const kind =
@@ -362,7 +388,7 @@ export const Expectation = z.unknown().transform((value, ctx): Expectation => {
   if (!kind) {
     ctx.addIssue({
       code: 'custom',
-      message: 'expected an expectation with one of: signal, node, rounds, magnetlinks, invariant',
+      message: 'expected an expectation with one of: signal, node, rounds, magnetlinks, invariant, check',
     });
     return z.NEVER;
   }

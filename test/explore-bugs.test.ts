@@ -7,11 +7,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { BUGS_OFF, DEFAULT_SHAPE, type ScenarioShape } from '../explore/arbitraries.ts';
-import { explore, mergeSummaries } from '../explore/explorer.ts';
+import { type ExploreFailure, explore, mergeSummaries } from '../explore/explorer.ts';
 import { checkScenario } from '../explore/property.ts';
 import { loadScenario } from '../scenarios/load.ts';
 import { replayTrace } from '../scenarios/replay.ts';
+import { runScenario } from '../scenarios/runner.ts';
 
+const DAY = 86_400_000;
 const out = mkdtempSync(join(tmpdir(), 'archivist-explore-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
@@ -52,18 +54,126 @@ describe('exploration finds the count-compare "no new archives" bug with two con
     console.log(
       `count-compare bug: run ${f.run}, ${f.shrinkSteps} shrink steps -> ${JSON.stringify(f.size)}`,
     );
-    // the written scenario file fails the same way when run again…
-    const again = await checkScenario(loadScenario(f.scenarioFile) as never);
-    expect(again.verdict.property).toBe('noMissedArchives');
-    expect(readFileSync(f.scenarioFile, 'utf8')).toContain('noNewArchivesByCount: true');
-    // …and its trace replays identically
-    const replay = await replayTrace(f.tracefile);
-    expect(replay.identical).toBe(true);
-    expect(replay.events).toBeGreaterThan(10);
+    await expectReplayable(f, 'noNewArchivesByCount');
   });
 
   test('bug off: the same runs pass', async () => {
     const summary = await explore({ runs: RUNS, seed: 5, shape: shape(false), maxShrinkRuns: 0 });
+    expect(summary.failures.map((f) => `${f.run}: ${f.property} ${f.message}`)).toEqual([]);
+    expect(summary.passed).toBe(RUNS);
+  });
+});
+
+/** The written scenario fails the same property when run again, and its trace replays identically. */
+/**
+ * The written scenario file fails the same property when run again — judged by the
+ * explorer, and by a plain run as `archivist run` does it (its `check:` expectation fails,
+ * so the run FAILS) — and its trace replays identically.
+ */
+async function expectReplayable(f: ExploreFailure, quirk: string): Promise<void> {
+  expect(readFileSync(f.scenarioFile, 'utf8')).toContain(`${quirk}: true`);
+  const again = await checkScenario(loadScenario(f.scenarioFile) as never);
+  expect(again.verdict.property).toBe(f.property);
+  expect(again.verdict.message).toBe(f.message);
+  const { result } = await runScenario(loadScenario(f.scenarioFile));
+  expect(result.ok).toBe(false);
+  expect(result.expectations.filter((e) => !e.ok).map((e) => e.text)).toEqual([
+    `check ${f.property} holds (${f.message})`,
+  ]);
+  const replay = await replayTrace(f.tracefile);
+  expect(replay.identical).toBe(true);
+  expect(replay.events).toBeGreaterThan(10);
+}
+
+describe("exploration finds retry-forever on an archive that went bad on the member's disk", () => {
+  // `corruptStoredArchive` damages a member's downloaded archive before its import; with
+  // the quirk the import retries it (hourly, `corruptRetry`) until the next torrent.
+  const shape = (on: boolean) =>
+    small({ faults: ['corruptStoredArchive', 'offline'] }, { retryUndecodableForever: on });
+  const RUNS = 10;
+
+  test('bug on: found, shrunk to one member and the one fault, written as a replayable scenario + trace', async () => {
+    const summary = await explore({
+      runs: RUNS,
+      seed: 5,
+      shape: shape(true),
+      outDir: out,
+      maxFailures: 1,
+      maxShrinkRuns: 40,
+    });
+    const f = summary.failures[0];
+    expect(f, 'the bug was not found').toBeDefined();
+    if (!f) return;
+    expect(f.property).toBe('noStuckImport');
+    expect(f.message).toMatch(/does not decode/);
+    expect(f.scenario.nodes.map((n) => n.role)).toEqual(['owner', 'member']);
+    expect(f.size.actions).toBe(1);
+    expect(f.scenario.timeline?.[0]?.do).toBe('corruptStoredArchive');
+    expect(f.size.days).toBeLessThanOrEqual(10);
+    console.log(
+      `retry-forever bug: run ${f.run}, ${f.shrinkSteps} shrink steps -> ${JSON.stringify(f.size)}`,
+    );
+    await expectReplayable(f, 'retryUndecodableForever');
+  });
+
+  test('bug off: the same runs pass (the archive is given up, the member moves on)', async () => {
+    const summary = await explore({ runs: RUNS, seed: 5, shape: shape(false), maxShrinkRuns: 0 });
+    expect(summary.failures.map((f) => `${f.run}: ${f.property} ${f.message}`)).toEqual([]);
+    expect(summary.passed).toBe(RUNS);
+  });
+});
+
+describe('exploration finds the crash on a missing community at dispatch (§5.5)', () => {
+  // `slowSeeding` gives the torrent client hours to start seeding; a control node that
+  // leaves its community meanwhile finds it gone at dispatch. Daily rounds (archiveInterval
+  // 1d) give the fault window several seedings.
+  const shape = (on: boolean) => ({
+    ...small(
+      {
+        faults: ['slowSeeding', 'leave'],
+        members: { min: 1, max: 1 },
+        days: { min: 10, max: 12 },
+        maxFaults: 6,
+        settleMs: 3 * DAY,
+      },
+      { dispatchCrashOnMissingCommunity: on },
+    ),
+    settings: {
+      ...DEFAULT_SHAPE.settings,
+      options: { ...DEFAULT_SHAPE.settings.options, archiveInterval: '1d' },
+      quirks: { ...BUGS_OFF, dispatchCrashOnMissingCommunity: on },
+    },
+  });
+  const RUNS = 10;
+
+  test('bug on: found, shrunk to the owner leaving while it seeds, written as a replayable scenario + trace', async () => {
+    const summary = await explore({
+      runs: RUNS,
+      seed: 7,
+      shape: shape(true),
+      outDir: out,
+      maxFailures: 1,
+      maxShrinkRuns: 200,
+    });
+    const f = summary.failures[0];
+    expect(f, 'the bug was not found').toBeDefined();
+    if (!f) return;
+    expect(f.property).toBe('noNodeFailure');
+    expect(f.message).toMatch(/^owner: dispatch: community .* not found/);
+    expect(f.size.nodes).toBe(2);
+    // slow seeding on and off, the owner's leave and its join back
+    const kinds = new Set(f.scenario.timeline?.map((a) => a.do));
+    expect(kinds).toEqual(new Set(['network', 'leave', 'join']));
+    expect(f.size.actions).toBeLessThanOrEqual(4);
+    expect(f.size.days).toBeLessThanOrEqual(10);
+    console.log(
+      `missing-community crash: run ${f.run}, ${f.shrinkSteps} shrink steps -> ${JSON.stringify(f.size)}`,
+    );
+    await expectReplayable(f, 'dispatchCrashOnMissingCommunity');
+  });
+
+  test('bug off: the same runs pass (the dispatch is skipped)', async () => {
+    const summary = await explore({ runs: RUNS, seed: 7, shape: shape(false), maxShrinkRuns: 0 });
     expect(summary.failures.map((f) => `${f.run}: ${f.property} ${f.message}`)).toEqual([]);
     expect(summary.passed).toBe(RUNS);
   });

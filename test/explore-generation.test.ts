@@ -57,19 +57,29 @@ describe('scenario arbitraries', () => {
         expect(c.duplication ?? 0).toBe(0);
         expect(c.reordering ?? 0).toBe(0);
       }
+      // slow seeding ends too
+      const lastSeeding = [...p.timeline]
+        .reverse()
+        .find((a) => a.do === 'network' && a.conditions.seedDelay !== undefined);
+      if (lastSeeding?.do === 'network') expect(lastSeeding.conditions.seedDelay).toBe(0);
     }
   });
 
   test('each fault kind can appear, and a fault list restricts the kinds', () => {
     const seen = new Set<string>();
     for (const s of fc.sample(scenarioArbitrary(), { seed: 3, numRuns: 400 })) {
-      for (const a of s.timeline ?? []) seen.add(a.do);
+      for (const a of s.timeline ?? []) {
+        seen.add(a.do);
+        if (a.do === 'network' && Number(a.conditions.seedDelay ?? 0) > 0) seen.add('seedDelay');
+      }
       if (s.nodes.some((n) => n.name === 'owner2')) seen.add('secondControlNode');
     }
     for (const d of ['offline', 'crash', 'partition', 'network', 'corruptPieces', 'leave', 'protocol'])
       expect(seen).toContain(d);
     for (const d of ['archiveSupport', 'forgeMagnetlink', 'replayMagnetlink', 'dispatchWithoutIndex'])
       expect(seen).toContain(d);
+    expect(seen).toContain('corruptStoredArchive');
+    expect(seen).toContain('seedDelay');
     expect(seen).toContain('secondControlNode');
     const onlyCrash = scenarioArbitrary({ ...DEFAULT_SHAPE, faults: ['crash'] });
     for (const s of fc.sample(onlyCrash, { seed: 5, numRuns: 100 })) {

@@ -186,7 +186,7 @@ describe('scenario loading', () => {
     [
       'a bad expectation',
       `${base}  - somebody: happy\n`,
-      'scenarios/x.yaml: expect[3]: expected an expectation with one of: signal, node, rounds, magnetlinks, invariant',
+      'scenarios/x.yaml: expect[3]: expected an expectation with one of: signal, node, rounds, magnetlinks, invariant, check',
     ],
   ])('rejects %s with the path and what was expected', (_label, text, message) => {
     expect(errorOf(text)).toContain(message);

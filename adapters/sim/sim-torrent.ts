@@ -2,7 +2,9 @@
 // Every promise settles from a kernel event, so awaiting code resumes at the virtual time
 // the swarm reached. A node crash (`crash()`) drops every session without settling the
 // promises of the dead incarnation; `stop()` and `remove()` reject them with
-// TorrentRemoved.
+// TorrentRemoved. `seed` may take virtual time (`setSeedDelay`: a real client hashes the
+// files before the torrent is up), which opens the window of §5.5 between a control node
+// starting to seed and its dispatch.
 
 import type { Kernel } from '../../sim/kernel.ts';
 import type { Session, Swarm } from '../../sim/swarm.ts';
@@ -101,6 +103,11 @@ export class SimTorrentClient implements TorrentClient {
   readonly #kernel: Kernel;
   #running = false;
   #dead = false;
+  /** Bumped by every stop: a seed delay that spans one rejects. */
+  #generation = 0;
+  /** Bumped by every crash: a seed delay that spans one never settles. */
+  #incarnation = 0;
+  #seedDelayMs = 0;
   readonly #downloads = new Map<string, SimTorrentDownload>();
 
   constructor(nodeId: string, swarm: Swarm, kernel: Kernel) {
@@ -120,7 +127,19 @@ export class SimTorrentClient implements TorrentClient {
     this.#kernel.noteAsyncWork();
   }
 
+  /** Virtual time each later `seed` takes before the torrent is up (0: at once). */
+  setSeedDelay(ms: number): void {
+    if (!Number.isSafeInteger(ms) || ms < 0)
+      throw new RangeError(`seed delay: expected a whole number of ms >= 0, got ${ms}`);
+    this.#seedDelayMs = ms;
+  }
+
+  get seedDelayMs(): number {
+    return this.#seedDelayMs;
+  }
+
   async stop(): Promise<void> {
+    this.#generation++;
     this.#swarm.leaveAll(this.#nodeId);
     this.#downloads.clear();
     this.#running = false;
@@ -129,9 +148,27 @@ export class SimTorrentClient implements TorrentClient {
 
   async seed(torrentFile: Uint8Array, parentDir: string): Promise<string> {
     if (!this.#running) throw new TorrentClientStopped('seed');
+    if (this.#seedDelayMs > 0) await this.#seedDelay(this.#seedDelayMs);
     const infoHash = this.#swarm.seed(this.#nodeId, torrentFile, parentDir);
     this.#kernel.noteAsyncWork();
     return infoHash;
+  }
+
+  /**
+   * Resolves `ms` of virtual time later; rejects when the client was stopped meanwhile and
+   * never settles when the node crashed (the crash contract of the other promises).
+   */
+  #seedDelay(ms: number): Promise<void> {
+    const generation = this.#generation;
+    const incarnation = this.#incarnation;
+    return new Promise((resolve, reject) => {
+      this.#kernel.after(ms, 'torrent.seedDelay', () => {
+        if (incarnation !== this.#incarnation) return;
+        this.#kernel.noteAsyncWork();
+        if (generation !== this.#generation) reject(new TorrentClientStopped('seed: stopped meanwhile'));
+        else resolve();
+      });
+    });
   }
 
   add(magnetUri: string, parentDir: string): TorrentDownload {
@@ -166,6 +203,7 @@ export class SimTorrentClient implements TorrentClient {
 
   /** Node crash: sessions vanish, promises of the dead incarnation never settle. */
   crash(): void {
+    this.#incarnation++;
     this.#swarm.leaveAll(this.#nodeId, true);
     this.#downloads.clear();
     this.#running = false;
