@@ -36,14 +36,33 @@ export function generateCommunityKey(seed?: Uint8Array): Uint8Array {
   return candidate;
 }
 
+/** Community ids of the private keys that signed lately (a key signs every round). */
+const signerIds = new Map<string, string>();
+
 /** 65 bytes r‖s‖v (v ∈ {0,1}) over Keccak-256(payload). Deterministic (RFC 6979). */
 export function signPayload(privateKey: Uint8Array, payload: Uint8Array): Uint8Array {
-  const recovered = secp256k1.sign(keccak_256(payload), privateKey, { prehash: false, format: 'recovered' });
+  const digest = keccak_256(payload);
+  const recovered = secp256k1.sign(digest, privateKey, { prehash: false, format: 'recovered' });
   // noble lays a recovered signature out as v‖r‖s; go-ethereum as r‖s‖v.
   const signature = new Uint8Array(65);
   signature.set(recovered.subarray(1, 65), 0);
   signature[64] = recovered[0]!;
+  // Recovering this signature gives the signer's public key (ECDSA's correctness), so the
+  // receivers' recovery is known now: remember it as if it had been computed.
+  const keyHex = hexDigits(privateKey);
+  let signer = signerIds.get(keyHex);
+  if (signer === undefined) {
+    signer = communityIdOf(privateKey);
+    if (signerIds.size >= RECENT_SIGNERS) signerIds.delete(signerIds.keys().next().value as string);
+    signerIds.set(keyHex, signer);
+  }
+  rememberSigner(signature, digest, signer);
   return signature;
+}
+
+function rememberSigner(signature: Uint8Array, digest: Uint8Array, signer: string): void {
+  if (recentSigners.size >= RECENT_SIGNERS) recentSigners.delete(recentSigners.keys().next().value as string);
+  recentSigners.set(`${hexDigits(signature)}${hexDigits(digest)}`, signer);
 }
 
 /**
@@ -74,8 +93,7 @@ export function recoverSigner(signature: Uint8Array, payload: Uint8Array): strin
   } catch (error) {
     throw new SignatureError(`cannot recover the signer: ${error instanceof Error ? error.message : error}`);
   }
-  if (recentSigners.size >= RECENT_SIGNERS) recentSigners.delete(recentSigners.keys().next().value as string);
-  recentSigners.set(key, signer);
+  rememberSigner(signature, digest, signer);
   return signer;
 }
 

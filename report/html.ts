@@ -46,7 +46,7 @@ function summaryHtml(result: RunResult, details: RunDetails): string {
         `<tr><td class="${e.ok ? 'ok' : 'fail'}">${e.ok ? '✔' : '✘'}</td><td>${escapeHtml(e.text)}</td></tr>`,
     )
     .join('');
-  const invariants = Object.entries(result.invariants)
+  const invariants = [...Object.entries(result.invariants), ...Object.entries(result.checks ?? {})]
     .map(
       ([name, verdict]) =>
         `<tr><td class="${verdict === 'ok' ? 'ok' : 'fail'}">${verdict === 'ok' ? '✔' : '✘'}</td><td>${escapeHtml(name)}</td><td>${escapeHtml(verdict)}</td></tr>`,
@@ -61,7 +61,7 @@ function summaryHtml(result: RunResult, details: RunDetails): string {
 </header>
 <section class="tables">
   <div><h2>Expectations</h2><table>${expectations || '<tr><td>none</td></tr>'}</table></div>
-  <div><h2>Invariants</h2><table>${invariants || '<tr><td>none</td></tr>'}</table></div>
+  <div><h2>Invariants and checks</h2><table>${invariants || '<tr><td>none</td></tr>'}</table></div>
 </section>`;
 }
 

@@ -48,6 +48,12 @@ export interface RunResult {
   signals: Record<string, number>;
   /** "ok" or the reason it failed. */
   invariants: Record<string, string>;
+  /**
+   * "ok", "not checked" or the first failure of each check beyond §10 (scenarios/checks.ts:
+   * node failures, "no new archives" with archives missing, stuck imports). Informative:
+   * they fail a run only through a `check:` expectation (the reference bugs trip them).
+   */
+  checks: Record<string, string>;
   expectations: ExpectationResult[];
 }
 

@@ -776,6 +776,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     members,
     signals: sortedCounts,
     invariants,
+    checks,
     expectations,
   };
   const communityNames: Record<string, string> = {};

@@ -55,8 +55,10 @@ describe('archivist run', () => {
       'members',
       'signals',
       'invariants',
+      'checks',
       'expectations',
     ]);
+    expect(result.checks).toEqual({ noNodeFailure: 'ok', noMissedArchives: 'ok', noStuckImport: 'ok' });
     expect(result).toMatchObject({ scenario: 'cli-small', seed: 3, ok: true, virtualMs: 9 * 86_400_000 });
     expect(result.traceHash).toMatch(/^[0-9a-f]{64}$/);
     expect(Object.keys(result.rounds[0])).toEqual(['communityId', 'start', 'end', 'archives', 'infoHash']);

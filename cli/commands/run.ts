@@ -48,11 +48,16 @@ export function summaryText(result: RunResult, communityNames: Record<string, st
   const signals = Object.entries(result.signals);
   if (signals.length > 0)
     lines.push(`signals: ${signals.map(([k, v]) => `${k.replace(/^community\./, '')} ${v}`).join(', ')}`);
-  lines.push('invariants:');
-  for (const [name, verdict] of Object.entries(result.invariants)) {
-    const mark = verdict === 'ok' ? 'ok  ' : verdict === 'not checked' ? '-   ' : 'FAIL';
-    lines.push(`  ${mark} ${name}${verdict === 'ok' ? '' : `: ${verdict}`}`);
-  }
+  const verdicts = (title: string, failMark: string, entries: Record<string, string>): void => {
+    lines.push(title);
+    for (const [name, verdict] of Object.entries(entries)) {
+      const mark = verdict === 'ok' ? 'ok  ' : verdict === 'not checked' ? '-   ' : failMark;
+      lines.push(`  ${mark} ${name}${verdict === 'ok' ? '' : `: ${verdict}`}`);
+    }
+  };
+  verdicts('invariants:', 'FAIL', result.invariants);
+  // checks fail a run only through a `check:` expectation: flag them, do not FAIL them
+  verdicts('checks:', 'WARN', result.checks);
   lines.push('expectations:');
   for (const e of result.expectations) lines.push(`  ${e.ok ? 'ok  ' : 'FAIL'} ${e.text}`);
   return `${lines.join('\n')}\n`;
