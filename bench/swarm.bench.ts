@@ -1,7 +1,9 @@
 // npm run bench:swarm — one seeder and 5,000 leechers fetch a 50 MB torrent at piece level
 // (100 KiB pieces) on the simulated swarm, with residential bandwidths. Prints simulated
-// events per second, the virtual-to-wall time ratio and peak RSS; medians over several
-// runs. Options: --leechers N, --mb N, --runs N, --seed N, --peers N (peers per torrent).
+// events per second, pieces delivered per second (a transfer carries a run of pieces, so
+// events alone no longer measure the swarm), the virtual-to-wall time ratio and peak RSS;
+// medians over several runs. Options: --leechers N, --mb N, --runs N, --seed N, --peers N
+// (peers per torrent), --per-transfer N (pieces per transfer; the swarm's default if absent).
 
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
@@ -15,6 +17,7 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '3' },
     seed: { type: 'string', default: '1' },
     peers: { type: 'string', default: '20' },
+    'per-transfer': { type: 'string' },
   },
 });
 const LEECHERS = Number(values.leechers);
@@ -22,6 +25,13 @@ const BYTES = Number(values.mb) * 1024 * 1024;
 const RUNS = Number(values.runs);
 const SEED = Number(values.seed);
 const PEERS = Number(values.peers);
+/** Pieces per transfer (the swarm's default when not given). */
+const RUN = values['per-transfer'] === undefined ? undefined : Number(values['per-transfer']);
+for (const [k, v] of Object.entries({ LEECHERS, BYTES, RUNS, SEED, PEERS, RUN: RUN ?? 1 })) {
+  if (!Number.isFinite(v) || v < 0 || (k === 'RUN' && !(Number.isInteger(v) && v >= 1))) {
+    throw new Error(`swarm bench: bad value for ${k === 'RUN' ? 'per-transfer' : k.toLowerCase()}: ${v}`);
+  }
+}
 const PIECE = 102_400;
 const MBIT = 125_000; // bytes/s
 
@@ -53,7 +63,12 @@ async function once(
     seed,
     startTime: Date.UTC(2026, 0, 1),
     network: { latency: { kind: 'lognormal', medianMs: 40, sigma: 0.6 } },
-    swarm: { tracePieces: false, peersPerTorrent: PEERS, maxConnections: 2 * PEERS },
+    swarm: {
+      tracePieces: false,
+      peersPerTorrent: PEERS,
+      maxConnections: 2 * PEERS,
+      ...(RUN === undefined ? {} : { piecesPerTransfer: RUN }),
+    },
     trace: { keepLines: false },
   });
   const rng = world.rng('bench');
@@ -123,8 +138,10 @@ async function main(): Promise<void> {
     { path: 'index', bytes: index },
   ]);
   const pieces = parseTorrentFile(torrent).pieceHashes.length / 20;
+  const delivered = LEECHERS * pieces;
   console.log(
-    `swarm bench: 1 seeder + ${LEECHERS} leechers, ${(BYTES / 1e6).toFixed(1)} MB torrent, ${pieces} pieces of ${PIECE} B, ${RUNS} run(s)`,
+    `swarm bench: 1 seeder + ${LEECHERS} leechers, ${(BYTES / 1e6).toFixed(1)} MB torrent, ${pieces} pieces of ${PIECE} B, ` +
+      `${RUN ?? 'default'} pieces per transfer, ${RUNS} run(s)`,
   );
   const results: RunResult[] = [];
   for (let r = 0; r < RUNS; r++) {
@@ -133,7 +150,9 @@ async function main(): Promise<void> {
     console.log(
       `  run ${r + 1}: ${res.events.toLocaleString('en-US')} events in ${(res.wallMs / 1000).toFixed(2)} s wall = ` +
         `${Math.round(res.events / (res.wallMs / 1000)).toLocaleString('en-US')} events/s ` +
-        `(${Math.round(res.events / (res.cpuMs / 1000)).toLocaleString('en-US')} per CPU second); ` +
+        `(${Math.round(res.events / (res.cpuMs / 1000)).toLocaleString('en-US')} per CPU second), ` +
+        `${Math.round(delivered / (res.wallMs / 1000)).toLocaleString('en-US')} pieces/s ` +
+        `(${Math.round(delivered / (res.cpuMs / 1000)).toLocaleString('en-US')} per CPU second); ` +
         `virtual ${(res.virtualMs / 1000).toFixed(1)} s (median leecher done at ${(res.finishedP50 / 1000).toFixed(1)} s); ` +
         `the seeder uploaded ${(res.seederShare * LEECHERS).toFixed(2)} copies of the file`,
     );
@@ -144,6 +163,11 @@ async function main(): Promise<void> {
   const evpcpu = median(results.map((r) => r.events / (r.cpuMs / 1000)));
   console.log(`median simulated events/s: ${Math.round(evps).toLocaleString('en-US')} (target >= 500,000)`);
   console.log(`median simulated events per CPU second: ${Math.round(evpcpu).toLocaleString('en-US')}`);
+  const pps = median(results.map((r) => delivered / (r.wallMs / 1000)));
+  const ppcpu = median(results.map((r) => delivered / (r.cpuMs / 1000)));
+  console.log(
+    `median pieces delivered per second: ${Math.round(pps).toLocaleString('en-US')} (${Math.round(ppcpu).toLocaleString('en-US')} per CPU second)`,
+  );
   console.log(`median virtual-to-wall time ratio: ${ratio.toFixed(2)}x`);
   console.log(`peak RSS: ${rss.toFixed(0)} MB`);
 }

@@ -4,18 +4,31 @@
 //   other sessions of the same torrent (as a tracker would hand out), learn the info
 //   dictionary (metadata) from a connected peer that has it, and exchange pieces only with
 //   connected peers that hold them.
+// - Transfers carry runs: one transfer moves up to `piecesPerTransfer` consecutive pieces
+//   (within one block of that many) the uploader holds and the downloader wants, lacks and
+//   is not already fetching (as a pipelined BitTorrent connection would request them back
+//   to back). It costs two kernel events (request arrival, completion) whatever its
+//   length, which is what makes a swarm of thousands affordable. Pieces still count one by
+//   one: bitfields, SHA-1 checks, corruption and waiters are per piece, and a transfer cut
+//   short keeps the pieces whose bytes had fully arrived by then (bytes done = integral of
+//   the rate). A run's pieces are shared once it completes, so runs over blocks that other
+//   sessions want and few hold are kept short (see #runLimit): early spread, which decides
+//   a swarm's finish time, stays close to the per-piece model.
 // - Bandwidth: each node has an upload and a download rate (bytes/s) and a number of
-//   upload and download slots. A transfer of one piece runs at
+//   upload and download slots. A transfer runs at
 //   min(upload rate / uploads running, download rate / downloads running), recomputed for
-//   every transfer of both ends whenever one of them starts or ends; a transfer first
-//   waits one link latency (the request).
-// - Piece choice: the downloader scans, from a rotating start, the shorter of "pieces the
-//   uploader holds" and "pieces I still want" for the first one it wants, lacks and is not
-//   already fetching (an approximation of random piece selection; no rarest-first).
+//   the transfers of both ends whenever one of them starts or ends (a transfer's completion
+//   event moves only when its rate actually changed); a transfer first waits one link
+//   latency (the request).
+// - Piece choice: the downloader scans, from a rotating word and bit, "pieces the uploader
+//   holds" & "pieces I still want, lack and do not fetch" for the first such piece and
+//   extends the run from there (an approximation of random piece selection; no
+//   rarest-first).
 // - Verification: every received piece is checked against the SHA-1 of the torrent. Piece
 //   bytes are shared by reference (buffers are treated as immutable), so the SHA-1 of a
-//   given buffer range is computed once and remembered; a corrupted transfer delivers a
-//   modified copy whose SHA-1 is computed for real, fails, and the piece is fetched again.
+//   given buffer range is computed once and remembered; a corrupted piece arrives as a
+//   modified copy whose SHA-1 is computed for real, fails, and that piece alone is fetched
+//   again (the rest of its run is kept).
 // - Files: downloaded pieces are written into the node's FileSystem at
 //   `<parentDir>/<name>/<path>` as references to the buffers the seeder seeded (missing
 //   ranges read as zeros), when a requested range completes. Pieces already present in
@@ -38,12 +51,25 @@ export interface ChunkedFileSystem extends FileSystem {
 }
 
 export interface SwarmOptions {
-  /** Concurrent piece uploads per node. */
+  /** Concurrent transfers (runs of pieces) a node uploads. */
   uploadSlots: number;
-  /** Concurrent piece downloads per node. */
+  /** Concurrent transfers (runs of pieces) a node downloads. */
   downloadSlots: number;
-  /** Concurrent pieces between one uploader and one downloader (request pipelining). */
+  /** Concurrent transfers between one uploader and one downloader. */
   pipeline: number;
+  /**
+   * Most consecutive pieces one transfer carries (1 = a transfer per piece). Larger runs
+   * mean fewer kernel events per byte; a piece becomes shareable when its run completes.
+   */
+  piecesPerTransfer: number;
+  /**
+   * Fidelity of contested swarms: while other sessions want a block, a run over it may
+   * have one piece per `rareCopies` copies per piece the block has (rare blocks travel
+   * piece by piece, as in the per-piece model, so they spread as early). 0 = runs are as
+   * long as allowed at once: fewest events, but a flash crowd finishes later (a run's
+   * pieces are shared only when it completes).
+   */
+  rareCopies: number;
   /** Peers a session tries to keep per torrent. */
   peersPerTorrent: number;
   /** Connections a session accepts from joining peers (re-announcing starving peers may exceed it). */
@@ -51,7 +77,7 @@ export interface SwarmOptions {
   /** First re-announce interval; doubles while a session makes no progress, up to maxAnnounceMs. */
   announceMs: number;
   maxAnnounceMs: number;
-  /** Record every piece transfer in the trace (off for big benchmarks). */
+  /** Record every run of pieces delivered or cut short in the trace (off for big benchmarks). */
   tracePieces: boolean;
 }
 
@@ -59,6 +85,8 @@ export const DEFAULT_SWARM: SwarmOptions = {
   uploadSlots: 4,
   downloadSlots: 8,
   pipeline: 2,
+  piecesPerTransfer: 16,
+  rareCopies: 8,
   peersPerTorrent: 20,
   maxConnections: 40,
   announceMs: 30_000,
@@ -146,10 +174,36 @@ class Torrent {
   readonly freeRows: number[] = [];
   rows = 0;
   readonly sessions: Session[] = [];
+  /**
+   * Byte ranges of buffers whose whole pieces are known to verify, by buffer: bytes
+   * [from, to) of the torrent are bytes [from + delta, to + delta) of the buffer. A node
+   * whose files hold these very bytes (members' files are references to them) holds those
+   * pieces without a look at each one (see #scanFiles).
+   */
+  readonly sources = new Map<ArrayBufferLike, VerifiedRange[]>();
+  /**
+   * Copies of the pieces of each block (piecesPerTransfer pieces) gained so far by any
+   * session: how widespread a block is. Runs over rare blocks are short (see #runLimit).
+   */
+  copies = new Uint32Array(0);
+  /** Pieces of each block wanted and not held, summed over sessions: the block's demand. */
+  wanting = new Int32Array(0);
+  /**
+   * stretchEnd[p]: the first piece after p whose bytes do not follow p's in the same
+   * buffer (so pieces [p, stretchEnd[p]) are one slice of one buffer); made when files are
+   * written, dropped when `pieces` changes.
+   */
+  stretchEnd: Int32Array | undefined;
   constructor(infoHash: string) {
     this.infoHash = infoHash;
     this.short = infoHash.slice(0, 8);
   }
+}
+
+interface VerifiedRange {
+  delta: number;
+  from: number;
+  to: number;
 }
 
 interface Waiter {
@@ -199,6 +253,12 @@ export class Session {
   metaEv: SimEvent | undefined;
   wanted = new Uint8Array(0);
   wantedCount = 0;
+  /**
+   * Words [wantLo, wantHi) of the bitsets hold every wanted piece: the piece picker scans
+   * only those (a member wants one archive of a torrent that grows every round).
+   */
+  wantLo = 0;
+  wantHi = 0;
   waiters: Waiter[] = [];
   metaWaiters: MetaWaiter[] = [];
   pendingWants: PendingWant[] = [];
@@ -235,18 +295,25 @@ class Transfer {
   readonly swarm: Swarm;
   readonly from: Session;
   readonly to: Session;
-  readonly piece: number;
+  /** The run of pieces [first, end); all but the torrent's last piece are pieceLength long. */
+  readonly first: number;
+  readonly end: number;
   readonly size: number;
   upIdx = -1;
   downIdx = -1;
-  corrupt = false;
-  constructor(swarm: Swarm, from: Session, to: Session, piece: number, size: number) {
+  /** Pieces [first, first + corrupt) arrive corrupted. */
+  corrupt = 0;
+  /** Pieces [first, arrived) were already taken in (an abort's kept pieces); the rest is in flight. */
+  arrived: number;
+  constructor(swarm: Swarm, from: Session, to: Session, first: number, end: number, size: number) {
     this.swarm = swarm;
     this.from = from;
     this.to = to;
     this.upNode = from.node;
     this.downNode = to.node;
-    this.piece = piece;
+    this.first = first;
+    this.end = end;
+    this.arrived = first;
     this.size = size;
     this.remaining = size;
   }
@@ -278,6 +345,12 @@ function sha1(bytes: Uint8Array): Uint8Array {
     m.set(key, h);
   }
   return h;
+}
+
+function popcount(x: number): number {
+  let v = x - ((x >>> 1) & 0x55555555);
+  v = (v & 0x33333333) + ((v >>> 2) & 0x33333333);
+  return (((v + (v >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
 }
 
 function sameHash(h: Uint8Array, all: Uint8Array, piece: number): boolean {
@@ -332,6 +405,14 @@ export class Swarm {
     this.#net = net;
     this.#seed = seed;
     this.opts = { ...DEFAULT_SWARM, ...opts };
+    const k = this.opts.piecesPerTransfer;
+    if (!Number.isSafeInteger(k) || k < 1) {
+      throw new RangeError(`swarm: piecesPerTransfer must be a whole number >= 1, got ${k}`);
+    }
+    const rc = this.opts.rareCopies;
+    if (!Number.isFinite(rc) || rc < 0) {
+      throw new RangeError(`swarm: rareCopies must be a number >= 0, got ${rc}`);
+    }
     net.onChange((id) => this.#connectivityChanged(id));
   }
 
@@ -511,6 +592,7 @@ export class Swarm {
       const t = s.torrent;
       t.haveAll.fill(0, s.base, s.base + t.words);
       t.needAll.fill(0, s.base, s.base + t.words);
+      this.#forgetMissing(s);
       t.missAll.fill(0, s.base, s.base + t.words);
       t.freeRows.push(s.base);
       s.base = -1;
@@ -519,16 +601,22 @@ export class Swarm {
     const ts = s.torrent.sessions;
     const i = ts.indexOf(s);
     if (i >= 0) ts.splice(i, 1);
+    // Nobody left in the torrent: forget it (its bitsets grow with every session it had);
+    // a later join starts afresh and learns the metadata from whoever seeds it again.
+    if (ts.length === 0 && this.#torrents.get(s.torrent.infoHash) === s.torrent) {
+      this.#torrents.delete(s.torrent.infoHash);
+    }
     const j = node.sessions.indexOf(s);
     if (j >= 0) node.sessions.splice(j, 1);
-    const err = new TorrentRemoved(s.torrent.infoHash);
     const waiters = s.waiters;
     const metaWaiters = s.metaWaiters;
     const pending = s.pendingWants;
     s.waiters = [];
     s.metaWaiters = [];
     s.pendingWants = [];
-    if (!abandon) {
+    if (!abandon && waiters.length + metaWaiters.length + pending.length > 0) {
+      // made only when someone waits: an Error's stack trace is not free
+      const err = new TorrentRemoved(s.torrent.infoHash);
       for (const w of pending) {
         w.signal?.removeEventListener('abort', w.onAbort!);
         w.reject(err);
@@ -541,7 +629,7 @@ export class Swarm {
         w.signal?.removeEventListener('abort', w.onAbort!);
         w.reject(err);
       }
-      if (waiters.length + metaWaiters.length + pending.length > 0) this.onSettle();
+      this.onSettle();
     }
     for (const n of affected) this.#refill(n);
   }
@@ -589,6 +677,9 @@ export class Swarm {
     };
     torrent.pieces = new Array(p.pieceHashes.length / 20).fill(undefined);
     torrent.verified = new Uint8Array(p.pieceHashes.length / 20);
+    const blocks = Math.ceil(p.pieceHashes.length / 20 / this.opts.piecesPerTransfer);
+    torrent.copies = new Uint32Array(blocks);
+    torrent.wanting = new Int32Array(blocks);
   }
 
   static metadataOf(torrent: { infoHash: string; meta: Meta | undefined }): TorrentMetadata {
@@ -731,63 +822,258 @@ export class Swarm {
     const m = s.torrent.meta!;
     const fs = s.node.fs;
     const dir = `${s.parentDir}/${m.name}`;
-    const fileChunks: (Uint8Array[] | undefined)[] = m.files.map((f) => {
+    // The local bytes in torrent order, as (torrent offset, chunk) segments; a missing file
+    // or a short one leaves a gap. Pieces are looked up with a cursor that only moves
+    // forward, and stretches of known verified bytes are taken whole, so a scan costs about
+    // one step per chunk (members rescan a folder that grows every round).
+    const segAt: number[] = [];
+    const segBytes: Uint8Array[] = [];
+    for (const f of m.files) {
       const path = `${dir}/${f.path}`;
-      if (!fs.exists(path)) return undefined;
-      return fs.chunks ? fs.chunks(path) : [fs.read(path)];
-    });
-    if (fileChunks.every((c) => c === undefined)) return;
-    const P = m.pieceLength;
-    let found = 0;
-    for (let p = 0; p < m.pieceCount; p++) {
-      if (this.#has(s, p)) continue;
-      const bytes = this.#localPiece(m, fileChunks, p * P, Math.min(P, m.totalLength - p * P));
-      if (!bytes) continue;
-      if (!sameHash(sha1(bytes), m.pieceHashes, p)) continue;
-      if (!s.torrent.pieces[p]) {
-        s.torrent.pieces[p] = bytes;
-        s.torrent.verified[p] = 1;
+      if (!fs.exists(path)) continue;
+      let at = f.offset;
+      const fend = f.offset + f.length;
+      for (const c of fs.chunks ? fs.chunks(path) : [fs.read(path)]) {
+        if (at >= fend) break;
+        const len = Math.min(c.length, fend - at);
+        if (len === 0) continue;
+        segAt.push(at);
+        segBytes.push(len === c.length ? c : c.subarray(0, len));
+        at += len;
       }
-      this.#gain(s, p, false);
+    }
+    if (segAt.length === 0) return;
+    const P = m.pieceLength;
+    const torrent = s.torrent;
+    let found = 0;
+    let k = -1;
+    // pieces [fastFirst, fastEnd) of segment k are known verified bytes
+    let fastFirst = 0;
+    let fastEnd = 0;
+    // a run of pieces of segment k verified one by one, to remember as a source
+    let runFirst = -1;
+    let runEnd = -1;
+    const remember = (): void => {
+      if (runFirst >= 0 && runEnd > runFirst) {
+        this.#addSource(torrent, segBytes[k]!, segAt[k]!, runFirst * P, Math.min(runEnd * P, m.totalLength));
+      }
+      runFirst = -1;
+    };
+    for (let p = 0; p < m.pieceCount; p++) {
+      const start = p * P;
+      const len = Math.min(P, m.totalLength - start);
+      if (k < 0 || segAt[k]! + segBytes[k]!.length <= start) {
+        remember();
+        while (++k < segAt.length && segAt[k]! + segBytes[k]!.length <= start) {}
+        if (k === segAt.length) break;
+        [fastFirst, fastEnd] = this.#knownPieces(torrent, segBytes[k]!, segAt[k]!);
+      }
+      if (segAt[k]! > start) continue;
+      if (p >= fastFirst && p < fastEnd) {
+        found += this.#gainRange(s, p, fastEnd);
+        p = fastEnd - 1;
+        continue;
+      }
+      if (this.#has(s, p)) continue;
+      const seg = segBytes[k]!;
+      const o = start - segAt[k]!;
+      let bytes: Uint8Array | undefined;
+      let ok: boolean;
+      const known = torrent.pieces[p];
+      const inside = o + len <= seg.length;
+      if (inside) {
+        if (
+          known !== undefined &&
+          torrent.verified[p] === 1 &&
+          known.buffer === seg.buffer &&
+          known.byteOffset === seg.byteOffset + o &&
+          known.length === len
+        ) {
+          // the very bytes already verified for this piece (buffers are immutable)
+          ok = true;
+        } else {
+          bytes = seg.subarray(o, o + len);
+          ok = sameHash(sha1(bytes), m.pieceHashes, p);
+        }
+      } else {
+        bytes = this.#spanningPiece(segAt, segBytes, k, start, len);
+        ok = bytes !== undefined && sameHash(sha1(bytes), m.pieceHashes, p);
+      }
+      if (inside && ok) {
+        if (runFirst >= 0 && runEnd !== p) remember();
+        if (runFirst < 0) runFirst = p;
+        runEnd = p + 1;
+      } else {
+        remember();
+      }
+      if (!ok) continue;
+      if (!known && bytes) {
+        torrent.pieces[p] = bytes;
+        torrent.stretchEnd = undefined;
+        torrent.verified[p] = 1;
+      }
+      this.#gainBits(s, p);
+      s.progressMark++;
       found++;
     }
+    if (k < segAt.length) remember();
     if (found > 0) this.#trace.record('swarm.reuse', { node: s.node.id, ih: s.torrent.short, pieces: found });
   }
 
-  /** Bytes [start, start+len) of the torrent from the node's files, or undefined. */
-  #localPiece(
-    m: Meta,
-    fileChunks: (Uint8Array[] | undefined)[],
+  #addSource(torrent: Torrent, seg: Uint8Array, segAt: number, from: number, to: number): void {
+    let list = torrent.sources.get(seg.buffer);
+    if (!list) {
+      list = [];
+      torrent.sources.set(seg.buffer, list);
+    }
+    const delta = seg.byteOffset - segAt;
+    for (const r of list) if (r.delta === delta && r.from <= from && r.to >= to) return;
+    list.push({ delta, from, to });
+  }
+
+  /** Pieces [first, end) lying whole in this segment whose bytes are a known verified range. */
+  #knownPieces(torrent: Torrent, seg: Uint8Array, segAt: number): [number, number] {
+    const list = torrent.sources.get(seg.buffer);
+    if (!list) return [0, 0];
+    const m = torrent.meta!;
+    const P = m.pieceLength;
+    const delta = seg.byteOffset - segAt;
+    const segEnd = segAt + seg.length;
+    let best: [number, number] = [0, 0];
+    for (const r of list) {
+      if (r.delta !== delta) continue;
+      const lo = Math.max(r.from, segAt);
+      const hi = Math.min(r.to, segEnd);
+      if (hi <= lo) continue;
+      const first = Math.ceil(lo / P);
+      const end = hi === m.totalLength ? m.pieceCount : Math.floor(hi / P);
+      if (end - first > best[1] - best[0]) best = [first, end];
+    }
+    return best;
+  }
+
+  /** Add `sign` per piece of bitset word w set in `bits` to its block's count. */
+  #perBlock(counts: Uint32Array | Int32Array, w: number, bits: number, sign: number): void {
+    const K = this.opts.piecesPerTransfer;
+    if (K >= 32 && K % 32 === 0) {
+      counts[((w << 5) / K) | 0]! += sign * popcount(bits);
+      return;
+    }
+    if (32 % K === 0) {
+      // blocks split the word evenly
+      const mask = K === 32 ? -1 : (1 << K) - 1;
+      for (let b = 0; b < 32; b += K) {
+        const part = (bits >>> b) & mask;
+        if (part !== 0) counts[((w << 5) + b) / K]! += sign * popcount(part);
+      }
+      return;
+    }
+    for (let x = bits; x !== 0; x &= x - 1) counts[(((w << 5) + 31 - Math.clz32(x & -x)) / K) | 0]! += sign;
+  }
+
+  /** Take a session's missing pieces out of the blocks' demand (before its bitsets are cleared). */
+  #forgetMissing(s: Session): void {
+    const t = s.torrent;
+    const miss = t.missAll;
+    for (let w = 0; w < t.words; w++) {
+      const x = miss[s.base + w]!;
+      if (x !== 0) this.#perBlock(t.wanting, w, x, -1);
+    }
+  }
+
+  /**
+   * Longest run starting at piece p for `down`. A run's pieces are shareable only once it
+   * completes, so in a contested swarm runs must not hold pieces back: while other
+   * sessions want a block that few hold, its pieces travel alone, as in the per-piece
+   * model, so that they spread as early as they would there (early spread decides a
+   * swarm's finish time); runs grow by one piece per rareCopies copies per piece the block
+   * has, up to piecesPerTransfer. Rare blocks are few transfers next to the thousands of
+   * copies of a common one. When nobody else wants the block, a run is as fast as the
+   * pieces one by one and is as long as allowed.
+   */
+  #runLimit(down: Session, p: number): number {
+    const t = down.torrent;
+    const K = this.opts.piecesPerTransfer;
+    const rare = this.opts.rareCopies;
+    if (rare === 0 || K === 1) return K;
+    const b = (p / K) | 0;
+    const first = b * K;
+    const len = Math.min(K, t.meta!.pieceCount - first);
+    // down's own demand for the block
+    let own = 0;
+    const miss = t.missAll;
+    for (let q = first; q < first + len; ) {
+      const w = q >>> 5;
+      const hiBit = Math.min(first + len - (w << 5), 32);
+      const loBit = q & 31;
+      const mask = (hiBit === 32 ? -1 : (1 << hiBit) - 1) & ~((1 << loBit) - 1);
+      own += popcount(miss[down.base + w]! & mask);
+      q = (w + 1) << 5;
+    }
+    if (t.wanting[b]! <= own) return K;
+    const perPiece = t.copies[b]! / len;
+    // What down still lacks is spread over its download slots, as a client pipelining
+    // requests to several peers would: its last pieces come from several peers at once.
+    const spread = Math.ceil((down.missingCount - down.inflightCount) / this.opts.downloadSlots);
+    return Math.max(1, Math.min(K, Math.floor(perPiece / rare), spread));
+  }
+
+  /** Session s holds pieces [first, end) (found in its files): bitsets a word at a time. */
+  #gainRange(s: Session, first: number, end: number): number {
+    const t = s.torrent;
+    const have = t.haveAll;
+    const need = t.needAll;
+    const miss = t.missAll;
+    let gained = 0;
+    for (let q = first; q < end; ) {
+      const w = q >>> 5;
+      const hiBit = Math.min(end - (w << 5), 32);
+      const loBit = q & 31;
+      const mask = (hiBit === 32 ? -1 : (1 << hiBit) - 1) & ~((1 << loBit) - 1);
+      const i = s.base + w;
+      const fresh = mask & ~have[i]!;
+      if (fresh !== 0) {
+        const n = popcount(fresh);
+        this.#perBlock(t.copies, w, fresh, 1);
+        gained += n;
+        s.haveCount += n;
+        const wasMissing = fresh & miss[i]!;
+        if (wasMissing !== 0) {
+          s.missingCount -= popcount(wasMissing);
+          this.#perBlock(t.wanting, w, wasMissing, -1);
+        }
+        have[i]! |= fresh;
+        need[i]! &= ~fresh;
+        miss[i]! &= ~fresh;
+      }
+      q = (w + 1) << 5;
+    }
+    if (gained > 0) s.progressMark++;
+    return gained;
+  }
+
+  /** Bytes [start, start + len) across segments k, k+1, ... (contiguous), or undefined at a gap. */
+  #spanningPiece(
+    segAt: number[],
+    segBytes: Uint8Array[],
+    k: number,
     start: number,
     len: number,
   ): Uint8Array | undefined {
     const parts: Uint8Array[] = [];
-    let pos = start;
     const end = start + len;
-    for (let fi = 0; fi < m.files.length && pos < end; fi++) {
-      const f = m.files[fi]!;
-      if (f.offset + f.length <= pos) continue;
-      const chunks = fileChunks[fi];
-      if (!chunks) return undefined;
-      let fpos = pos - f.offset;
-      const fend = Math.min(end, f.offset + f.length) - f.offset;
-      let cstart = 0;
-      for (const c of chunks) {
-        const cend = cstart + c.length;
-        if (cend > fpos && cstart < fend) {
-          const a = Math.max(fpos, cstart) - cstart;
-          const b = Math.min(fend, cend) - cstart;
-          parts.push(c.subarray(a, b));
-          fpos = cstart + b;
-        }
-        cstart = cend;
-        if (fpos >= fend) break;
-      }
-      if (fpos < fend) return undefined;
-      pos = f.offset + fend;
+    let pos = start;
+    for (let i = k; i < segAt.length && pos < end; i++) {
+      const at = segAt[i]!;
+      if (at > pos) return undefined;
+      const seg = segBytes[i]!;
+      const a = pos - at;
+      const b = Math.min(seg.length, end - at);
+      if (b <= a) continue;
+      parts.push(seg.subarray(a, b));
+      pos = at + b;
     }
-    if (pos < end) return undefined;
-    return concat(parts, len);
+    return pos < end ? undefined : concat(parts, len);
   }
 
   metadata(s: Session, signal?: AbortSignal): Promise<TorrentMetadata> {
@@ -820,6 +1106,11 @@ export class Swarm {
     first = Math.max(0, Math.min(n, Math.floor(first)));
     end = Math.max(first, Math.min(n, Math.floor(end)));
     let remaining = 0;
+    if (end > first) {
+      if (s.wantHi === 0) s.wantLo = first >>> 5;
+      else s.wantLo = Math.min(s.wantLo, first >>> 5);
+      s.wantHi = Math.max(s.wantHi, ((end - 1) >>> 5) + 1);
+    }
     for (let p = first; p < end; p++) {
       if (!s.wanted[p]) {
         s.wanted[p] = 1;
@@ -845,8 +1136,8 @@ export class Swarm {
         w.onAbort = () => {
           const i = s.waiters.indexOf(w);
           if (i >= 0) s.waiters.splice(i, 1);
-          this.#rewant(s);
           this.#trace.record('swarm.cancel', { node: s.node.id, ih: s.torrent.short, first, end });
+          this.#rewant(s);
           reject(signal.reason);
           this.onSettle();
         };
@@ -865,7 +1156,14 @@ export class Swarm {
     const n = s.torrent.meta!.pieceCount;
     s.wanted.fill(0);
     s.wantedCount = 0;
+    s.wantLo = 0;
+    s.wantHi = 0;
     for (const w of s.waiters) {
+      if (w.end > w.first) {
+        if (s.wantHi === 0) s.wantLo = w.first >>> 5;
+        else s.wantLo = Math.min(s.wantLo, w.first >>> 5);
+        s.wantHi = Math.max(s.wantHi, ((w.end - 1) >>> 5) + 1);
+      }
       for (let p = w.first; p < w.end; p++) {
         if (!s.wanted[p]) {
           s.wanted[p] = 1;
@@ -875,8 +1173,19 @@ export class Swarm {
     }
     s.missingCount = 0;
     s.torrent.needAll.fill(0, s.base, s.base + s.torrent.words);
+    this.#forgetMissing(s);
     s.torrent.missAll.fill(0, s.base, s.base + s.torrent.words);
     for (let p = 0; p < n; p++) if (s.wanted[p] && !this.#has(s, p)) this.#addMissing(s, p);
+    // Requests for pieces no longer wanted are cancelled, as a client deselecting them
+    // would; whole pieces that already arrived are kept, wanted pieces are asked again.
+    const affected = new Set<SwarmNode>();
+    for (const t of s.node.downList.slice()) {
+      if (t.to !== s) continue;
+      let unwanted = false;
+      for (let q = t.first; q < t.end && !unwanted; q++) unwanted = s.wanted[q] === 0;
+      if (unwanted) this.#abort(t, affected);
+    }
+    for (const x of affected) this.#refill(x);
   }
 
   /** Whether session s holds piece p (its metadata must be known). */
@@ -886,28 +1195,41 @@ export class Swarm {
 
   /** Whether piece p is on its way to session s. */
   #inFlight(s: Session, p: number): boolean {
-    for (const t of s.node.downList) if (t.to === s && t.piece === p) return true;
+    for (const t of s.node.downList) if (t.to === s && p >= t.arrived && p < t.end) return true;
     return false;
   }
 
   /** p became wanted and is not held. */
   #addMissing(s: Session, p: number): void {
     s.missingCount++;
+    s.torrent.wanting[(p / this.opts.piecesPerTransfer) | 0]!++;
     s.torrent.missAll[s.base + (p >>> 5)]! |= 1 << (p & 31);
     if (!this.#inFlight(s, p)) s.torrent.needAll[s.base + (p >>> 5)]! |= 1 << (p & 31);
   }
 
-  #gain(s: Session, p: number, notify: boolean): void {
+  /** Session s now holds piece p (bitsets and counts only; see #gained for the listeners). */
+  #gainBits(s: Session, p: number): void {
     s.haveCount++;
     const t = s.torrent;
+    const b = (p / this.opts.piecesPerTransfer) | 0;
+    t.copies[b]!++;
     const i = s.base + (p >>> 5);
     const bit = 1 << (p & 31);
-    if (t.missAll[i]! & bit) s.missingCount--;
+    if (t.missAll[i]! & bit) {
+      s.missingCount--;
+      t.wanting[b]!--;
+    }
     t.haveAll[i]! |= bit;
     t.needAll[i]! &= ~bit;
     t.missAll[i]! &= ~bit;
+  }
+
+  /**
+   * After pieces were gained from the swarm (waiters' `remaining` already counted down):
+   * one progress event, then settle the waiters whose ranges are complete.
+   */
+  #gained(s: Session): void {
     s.progressMark++;
-    if (!notify) return;
     if (s.progress.size > 0) {
       const ev: TorrentProgress = {
         infoHash: s.torrent.infoHash,
@@ -916,30 +1238,28 @@ export class Swarm {
       };
       for (const l of [...s.progress]) l(ev);
     }
-    if (s.waiters.length > 0) {
-      let done: Waiter[] | undefined;
-      for (const w of s.waiters) {
-        if (p >= w.first && p < w.end && --w.remaining === 0) {
-          done ??= [];
-          done.push(w);
-        }
-      }
-      if (done) {
-        for (const w of done) {
-          s.waiters.splice(s.waiters.indexOf(w), 1);
-          w.signal?.removeEventListener('abort', w.onAbort!);
-          this.#writeFiles(s, w.first, w.end);
-          this.#trace.record('swarm.done', {
-            node: s.node.id,
-            ih: s.torrent.short,
-            first: w.first,
-            end: w.end,
-          });
-          w.resolve();
-        }
-        this.onSettle();
+    if (s.waiters.length === 0) return;
+    let done: Waiter[] | undefined;
+    for (const w of s.waiters) {
+      if (w.remaining <= 0) {
+        done ??= [];
+        done.push(w);
       }
     }
+    if (!done) return;
+    for (const w of done) {
+      s.waiters.splice(s.waiters.indexOf(w), 1);
+      w.signal?.removeEventListener('abort', w.onAbort!);
+      this.#writeFiles(s, w.first, w.end);
+      this.#trace.record('swarm.done', {
+        node: s.node.id,
+        ih: s.torrent.short,
+        first: w.first,
+        end: w.end,
+      });
+      w.resolve();
+    }
+    this.onSettle();
   }
 
   // ---------------- files ----------------
@@ -966,37 +1286,82 @@ export class Swarm {
 
   #fileChunks(s: Session, f: { length: number; offset: number }): Uint8Array[] {
     const t = s.torrent;
-    const P = t.meta!.pieceLength;
+    const m = t.meta!;
+    const P = m.pieceLength;
+    const stretch = this.#stretchEnd(t);
     const out: Uint8Array[] = [];
-    let zeros = 0;
-    const flushZeros = () => {
-      while (zeros > 0) {
-        const k = Math.min(zeros, ZERO.length);
-        out.push(ZERO.subarray(0, k));
-        zeros -= k;
-      }
-    };
     const fend = f.offset + f.length;
+    const lastPiece = Math.ceil(fend / P);
+    // Walk the file by stretches: pieces held and side by side in one buffer become one
+    // chunk, pieces missing one run of zeros, so the cost follows the number of chunks,
+    // not of pieces (members rewrite a data file that grows every round).
     for (let pos = f.offset; pos < fend; ) {
       const p = Math.floor(pos / P);
-      const pend = Math.min((p + 1) * P, fend);
-      const bytes = this.#has(s, p) ? t.pieces[p] : undefined;
-      if (!bytes) {
-        zeros += pend - pos;
-      } else {
-        flushZeros();
-        const seg = bytes.subarray(pos - p * P, pend - p * P);
+      if (this.#has(s, p) && t.pieces[p]) {
+        const q = Math.min(stretch[p]!, this.#bitRunEnd(t.haveAll, s.base, p, lastPiece, true));
+        const until = Math.min(q * P, fend);
+        const bytes = t.pieces[p]!;
+        const off = bytes.byteOffset + pos - p * P;
+        const len = until - pos;
         const prev = out[out.length - 1];
-        if (prev && prev.buffer === seg.buffer && prev.byteOffset + prev.length === seg.byteOffset) {
-          out[out.length - 1] = new Uint8Array(prev.buffer, prev.byteOffset, prev.length + seg.length);
+        if (prev && prev.buffer === bytes.buffer && prev.byteOffset + prev.length === off) {
+          out[out.length - 1] = new Uint8Array(prev.buffer, prev.byteOffset, prev.length + len);
         } else {
-          out.push(seg);
+          out.push(new Uint8Array(bytes.buffer, off, len));
         }
+        pos = until;
+      } else {
+        const q = this.#bitRunEnd(t.haveAll, s.base, p, lastPiece, false);
+        const until = Math.min(Math.max(q, p + 1) * P, fend);
+        for (let z = until - pos; z > 0; ) {
+          const k = Math.min(z, ZERO.length);
+          out.push(ZERO.subarray(0, k));
+          z -= k;
+        }
+        pos = until;
       }
-      pos = pend;
     }
-    flushZeros();
     return out;
+  }
+
+  /** The torrent's stretchEnd table (see Torrent.stretchEnd), made if missing. */
+  #stretchEnd(t: Torrent): Int32Array {
+    if (t.stretchEnd) return t.stretchEnd;
+    const n = t.pieces.length;
+    const out = new Int32Array(n);
+    for (let p = n - 1; p >= 0; p--) {
+      const a = t.pieces[p];
+      const b = t.pieces[p + 1];
+      out[p] =
+        a !== undefined &&
+        b !== undefined &&
+        a.buffer === b.buffer &&
+        a.byteOffset + a.length === b.byteOffset
+          ? out[p + 1]!
+          : p + 1;
+    }
+    t.stretchEnd = out;
+    return out;
+  }
+
+  /** The first piece q in (p, limit) whose bit in the row at `base` is not `set`, else limit. */
+  #bitRunEnd(bits: Uint32Array, base: number, p: number, limit: number, set: boolean): number {
+    let q = p + 1;
+    while (q < limit) {
+      const w = q >>> 5;
+      const b = q & 31;
+      const word = set ? bits[base + w]! : ~bits[base + w]!;
+      // zero bits of x: pieces that continue the run from q on
+      const x = ~(word >>> b);
+      if (x === 0) {
+        q += 32;
+        continue;
+      }
+      const same = 31 - Math.clz32(x & -x);
+      q += same;
+      if (same < 32 - b) break;
+    }
+    return q < limit ? q : limit;
   }
 
   // ---------------- transfers ----------------
@@ -1007,7 +1372,9 @@ export class Swarm {
 
   /**
    * A piece `up` can give `down`, or -1: the first set bit of have(up) & need(down), from
-   * a rotating word and bit so that peers spread over different pieces.
+   * a rotating word and bit so that peers spread over different pieces. The run that
+   * starts there ends at its block's end (see #runEnd), so a downloader fetches a block in
+   * at most two runs and what peers hold stays in long stretches, not fragments.
    */
   #pick(up: Session, down: Session): number {
     if (down.missingCount <= down.inflightCount) return -1;
@@ -1017,7 +1384,8 @@ export class Swarm {
     const torrent = up.torrent;
     const uh = torrent.haveAll;
     const dn = torrent.needAll;
-    const words = torrent.words;
+    const lo = down.wantLo;
+    const words = down.wantHi - lo;
     const rot = down.rot;
     down.rot = (rot + 0x9e3779b9) >>> 0;
     const start = rot % words;
@@ -1025,6 +1393,7 @@ export class Swarm {
     for (let k = 0; k < words; k++) {
       let w = start + k;
       if (w >= words) w -= words;
+      w += lo;
       const x = uh[ub + w]! & dn[db + w]!;
       if (x === 0) continue;
       let y = (x >>> r) << r;
@@ -1034,20 +1403,77 @@ export class Swarm {
     return -1;
   }
 
+  /**
+   * End of the run that starts at p (which `up` holds and `down` needs): the first piece
+   * after p that `up` lacks or `down` does not need, and at most the end of p's block
+   * (blocks of piecesPerTransfer pieces, see #pick).
+   */
+  #runEnd(up: Session, down: Session, p: number): number {
+    const torrent = up.torrent;
+    const K = this.opts.piecesPerTransfer;
+    const limit = Math.min(p - (p % K) + K, torrent.meta!.pieceCount, p + this.#runLimit(down, p));
+    const uh = torrent.haveAll;
+    const dn = torrent.needAll;
+    const ub = up.base;
+    const db = down.base;
+    let q = p + 1;
+    while (q < limit) {
+      const w = q >>> 5;
+      const b = q & 31;
+      // zero bits: usable pieces from q on (the b bits shifted in at the top read as unusable)
+      const x = ~((uh[ub + w]! & dn[db + w]!) >>> b);
+      if (x === 0) {
+        q += 32;
+        continue;
+      }
+      const usable = 31 - Math.clz32(x & -x);
+      q += usable;
+      if (usable < 32 - b) break;
+    }
+    return q < limit ? q : limit;
+  }
+
+  /**
+   * Where a run through p should start: the first piece of p's block from which every
+   * piece up to p is one `up` holds and `down` needs. Long runs then cover whole blocks,
+   * so what peers hold stays in whole blocks too.
+   */
+  #runStart(up: Session, down: Session, p: number): number {
+    const torrent = up.torrent;
+    const uh = torrent.haveAll;
+    const dn = torrent.needAll;
+    const ub = up.base;
+    const db = down.base;
+    const blockStart = p - (p % this.opts.piecesPerTransfer);
+    let q = p;
+    while (q > blockStart) {
+      const prev = q - 1;
+      const i = prev >>> 5;
+      if ((uh[ub + i]! & dn[db + i]! & (1 << (prev & 31))) === 0) break;
+      q = prev;
+    }
+    return q;
+  }
+
   #start(from: Session, to: Session, p: number): void {
     const up = from.node;
     const down = to.node;
     const m = from.torrent.meta!;
-    const size = Math.min(m.pieceLength, m.totalLength - p * m.pieceLength);
+    if (this.#runLimit(to, p) > 1) p = this.#runStart(from, to, p);
+    const end = this.#runEnd(from, to, p);
+    const size = Math.min(end * m.pieceLength, m.totalLength) - p * m.pieceLength;
     const now = this.#kernel.now();
     const lat = this.#net.sampleLatency(down.id, up.id);
-    const t = new Transfer(this, from, to, p, size);
+    const t = new Transfer(this, from, to, p, end, size);
     if (up.corruptNext > 0) {
-      up.corruptNext--;
-      t.corrupt = true;
+      const c = Math.min(up.corruptNext, end - p);
+      up.corruptNext -= c;
+      t.corrupt = c;
     }
-    to.inflightCount++;
-    to.torrent.needAll[to.base + (p >>> 5)]! &= ~(1 << (p & 31));
+    to.inflightCount += end - p;
+    const need = to.torrent.needAll;
+    const base = to.base;
+    for (let q = p; q < end; q++) need[base + (q >>> 5)]! &= ~(1 << (q & 31));
     t.upIdx = up.upList.length;
     up.upList.push(t);
     up.upN++;
@@ -1130,13 +1556,16 @@ export class Swarm {
       lastD.downIdx = t.downIdx;
     }
     const to = t.to;
-    const p = t.piece;
-    to.inflightCount--;
+    to.inflightCount -= t.end - t.arrived;
     if (to.base >= 0) {
-      const i = to.base + (p >>> 5);
-      const bit = 1 << (p & 31);
-      const torrent = to.torrent;
-      if (torrent.missAll[i]! & bit) torrent.needAll[i]! |= bit;
+      // pieces of the run still missing are wanted again (kept ones were cleared by #gain)
+      const miss = to.torrent.missAll;
+      const need = to.torrent.needAll;
+      for (let q = t.arrived; q < t.end; q++) {
+        const i = to.base + (q >>> 5);
+        const bit = 1 << (q & 31);
+        if (miss[i]! & bit) need[i]! |= bit;
+      }
     }
     if (t.sending) {
       t.sending = false;
@@ -1153,32 +1582,63 @@ export class Swarm {
     this.#unlink(t);
     from.node.bytesUp += t.size;
     to.node.bytesDown += t.size;
-    const torrent = to.torrent;
-    const p = t.piece;
-    let ok = true;
-    if (t.corrupt) {
-      const good = torrent.pieces[p]!;
-      const bad = good.slice();
-      const i = from.node.rng.int(0, bad.length - 1);
-      bad[i] = (bad[i] ?? 0) ^ 0xff;
-      ok = sameHash(createHash('sha1').update(bad).digest(), torrent.meta!.pieceHashes, p);
-    } else {
-      ok = torrent.verified[p] === 1 || sameHash(sha1(torrent.pieces[p]!), torrent.meta!.pieceHashes, p);
-    }
-    if (!ok) {
-      to.node.badPieces++;
-      this.#trace.record('swarm.badpiece', { from: from.node.id, to: to.node.id, ih: torrent.short, p });
-    } else if (to.active && !this.#has(to, p)) {
-      if (this.opts.tracePieces) {
-        this.#trace.record('swarm.piece', { from: from.node.id, to: to.node.id, ih: torrent.short, p });
-      }
-      this.#gain(to, p, true);
-    }
+    const gained = this.#receive(t, t.arrived, t.end);
     // The uploader picks its next downloader first (round robin), so a downloader does
     // not grab back the slot it just freed.
     this.#fillUp(from.node);
     this.#fillDown(to.node);
-    if (ok && to.active) this.#offer(to, p);
+    if (gained > 0 && to.active) this.#offer(to, t.first, t.end);
+  }
+
+  /**
+   * Pieces [from, upTo) of a transfer arrived whole: verify each, keep the good ones
+   * (the corrupted ones stay missing and are fetched again), then tell listeners and
+   * waiters once. Returns how many pieces were gained.
+   */
+  #receive(t: Transfer, first: number, upTo: number): number {
+    const from = t.from;
+    const to = t.to;
+    const torrent = to.torrent;
+    const meta = torrent.meta!;
+    const keep = to.active && to.base >= 0;
+    let gained = 0;
+    for (let q = first; q < upTo; q++) {
+      let ok: boolean;
+      if (q - t.first < t.corrupt) {
+        const bad = torrent.pieces[q]!.slice();
+        const i = from.node.rng.int(0, bad.length - 1);
+        bad[i] = (bad[i] ?? 0) ^ 0xff;
+        ok = sameHash(createHash('sha1').update(bad).digest(), meta.pieceHashes, q);
+      } else {
+        ok = torrent.verified[q] === 1 || sameHash(sha1(torrent.pieces[q]!), meta.pieceHashes, q);
+      }
+      if (!ok) {
+        to.node.badPieces++;
+        this.#trace.record('swarm.badpiece', { from: from.node.id, to: to.node.id, ih: torrent.short, p: q });
+      } else if (keep && !this.#has(to, q)) {
+        this.#gainBits(to, q);
+        gained++;
+        const ws = to.waiters;
+        for (let k = 0; k < ws.length; k++) {
+          const w = ws[k]!;
+          if (q >= w.first && q < w.end) w.remaining--;
+        }
+      }
+    }
+    if (gained > 0) {
+      if (this.opts.tracePieces) {
+        this.#trace.record('swarm.piece', {
+          from: from.node.id,
+          to: to.node.id,
+          ih: torrent.short,
+          p: first,
+          end: upTo,
+          gained,
+        });
+      }
+      this.#gained(to);
+    }
+    return gained;
   }
 
   #abort(t: Transfer, affected: Set<SwarmNode>): void {
@@ -1189,40 +1649,63 @@ export class Swarm {
     t.to.node.bytesDown += done;
     if (t.ev) this.#kernel.cancel(t.ev);
     this.#unlink(t);
+    // Every piece of a run but the torrent's last is pieceLength long, and the last one
+    // can only end a run: whole pieces done = done / pieceLength, or all when done = size.
+    const P = t.to.torrent.meta!.pieceLength;
+    const kept = done >= t.size ? t.end : Math.min(t.end, t.first + Math.floor(done / P));
     if (this.opts.tracePieces) {
       this.#trace.record('swarm.abort', {
         from: t.from.node.id,
         to: t.to.node.id,
         ih: t.to.torrent.short,
-        p: t.piece,
+        p: t.first,
+        end: t.end,
+        kept: Math.max(kept, t.arrived) - t.first,
       });
     }
+    if (kept > t.arrived) this.#receive(t, t.arrived, kept);
     affected.add(t.from.node);
     affected.add(t.to.node);
   }
 
-  /** A session just got piece p: peers that want it and have room start fetching it. */
-  #offer(s: Session, p: number): void {
+  /** A session just got pieces of [first, end): peers that want one and have room start fetching. */
+  #offer(s: Session, first: number, end: number): void {
     const node = s.node;
     const upSlots = this.opts.uploadSlots;
     const downSlots = this.opts.downloadSlots;
     if (!node.reachable || !(node.upBps > 0)) return;
     const peers = s.peers;
-    const w = p >>> 5;
-    const bit = 1 << (p & 31);
-    const need = s.torrent.needAll;
     for (let k = 0; k < peers.length && node.upN < upSlots; k++) {
       const d = peers[k]!;
-      // needBits: wanted, not held, not in flight (empty before the metadata)
-      if (d.base < 0 || (need[d.base + w]! & bit) === 0) continue;
+      if (d.base < 0) continue;
       const dn = d.node;
       if (dn.downN >= downSlots || !dn.reachable || dn.group !== node.group || !(dn.downBps > 0)) continue;
-      if (this.#pairBusy(s, d)) continue;
+      const p = this.#firstNeeded(s, d, first, end);
+      if (p < 0 || this.#pairBusy(s, d)) continue;
       this.#start(s, d, p);
     }
   }
 
-  /** Whether `up` already sends `pipeline` pieces to `down`. */
+  /** The first piece of [first, end) that `up` holds and `down` needs (wanted, lacking, not in flight), or -1. */
+  #firstNeeded(up: Session, down: Session, first: number, end: number): number {
+    const torrent = up.torrent;
+    const uh = torrent.haveAll;
+    const dn = torrent.needAll;
+    const ub = up.base;
+    const db = down.base;
+    for (let q = first; q < end; ) {
+      const w = q >>> 5;
+      const x = ((uh[ub + w]! & dn[db + w]!) >>> (q & 31)) << (q & 31);
+      if (x !== 0) {
+        const p = (w << 5) + 31 - Math.clz32(x & -x);
+        return p < end ? p : -1;
+      }
+      q = (w + 1) << 5;
+    }
+    return -1;
+  }
+
+  /** Whether `up` already runs `pipeline` transfers to `down`. */
   #pairBusy(up: Session, down: Session): boolean {
     // A session belongs to one torrent, so `from === up` implies the download is `down`'s.
     const list = down.node.downFrom;
