@@ -84,7 +84,7 @@ const h = await createHarness({
   messagesPerDay: perDay,
   durationMs: weeks * 7 * DAY + DAY,
   liveDelivery: 'owner',
-  swarm: { tracePieces: false },
+  swarm: { tracePieces: false, rareCopies: 0 },
   keepSignals: false,
   options: {
     importRate: 'fast',
