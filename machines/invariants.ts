@@ -109,7 +109,8 @@ export class InvariantMonitor {
   readonly #o: MonitorOptions;
   readonly #nodes = new Map<string, MonitoredNode>();
   readonly #owners = new Map<string, OwnerState>();
-  readonly #state = new Map<string, MemberState>();
+  /** node -> community -> what the monitor knows of it (two levels: no key strings built per signal). */
+  readonly #state = new Map<string, Map<string, MemberState>>();
   readonly #checked = new Set<InvariantName>();
   /** Info-hash -> the node that seeded it first: its creator, a torrent source (invariant 8). */
   readonly #torrentSource = new Map<string, string>();
@@ -132,11 +133,9 @@ export class InvariantMonitor {
 
   /** A node restarted after a crash: what its dead incarnation had open is gone. */
   nodeRestarted(nodeId: string): void {
-    for (const [k, st] of this.#state) {
-      if (k.startsWith(`${nodeId}\u0000`)) {
-        st.taskOpen = false;
-        st.seeded = undefined;
-      }
+    for (const st of this.#state.get(nodeId)?.values() ?? []) {
+      st.taskOpen = false;
+      st.seeded = undefined;
     }
   }
 
@@ -164,11 +163,15 @@ export class InvariantMonitor {
   }
 
   #st(node: string, communityId: string): MemberState {
-    const k = `${node}\u0000${communityId}`;
-    let st = this.#state.get(k);
+    let byCommunity = this.#state.get(node);
+    if (!byCommunity) {
+      byCommunity = new Map();
+      this.#state.set(node, byCommunity);
+    }
+    let st = byCommunity.get(communityId);
     if (!st) {
       st = { imported: new Set(), taskOpen: false, latestIndex: new Map(), sourceOf: new Map() };
-      this.#state.set(k, st);
+      byCommunity.set(communityId, st);
     }
     return st;
   }

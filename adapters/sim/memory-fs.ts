@@ -14,7 +14,23 @@ interface MemoryFile {
   size: number;
 }
 
+/**
+ * Normalized spellings of the paths seen lately: a node asks for the same few paths
+ * (its community folders' data, index, torrent) on every round, thousands of nodes at once.
+ */
+const normalized = new Map<string, string>();
+
 function normalize(path: string): string {
+  let n = normalized.get(path);
+  if (n === undefined) {
+    n = normalizeUncached(path);
+    if (normalized.size >= 65_536) normalized.clear();
+    normalized.set(path, n);
+  }
+  return n;
+}
+
+function normalizeUncached(path: string): string {
   const parts: string[] = [];
   for (const part of path.split('/')) {
     if (part === '' || part === '.') continue;
