@@ -64,7 +64,6 @@ describe('exploration finds the count-compare "no new archives" bug with two con
   });
 });
 
-/** The written scenario fails the same property when run again, and its trace replays identically. */
 /**
  * The written scenario file fails the same property when run again — judged by the
  * explorer, and by a plain run as `archivist run` does it (its `check:` expectation fails,
