@@ -28,6 +28,8 @@ interface Entry {
 interface Community {
   state: CommunityArchiveState;
   archives: Map<string, ArchiveRecord>;
+  /** `archives()`'s answer until the next change: frozen, so callers share it safely. */
+  sorted?: readonly ArchiveRecord[];
 }
 
 const keyCache = new WeakMap<WakuMessage, string>();
@@ -215,9 +217,14 @@ export class MemoryStorage implements Storage {
   archives(communityId: string): ArchiveRecord[] {
     const c = this.#communities.get(communityId);
     if (!c) return [];
-    return [...c.archives.values()]
-      .map((r) => ({ ...r }))
-      .sort((a, b) => a.from - b.from || a.to - b.to || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    // Every member reads its archive list several times a round (guards, import picking,
+    // monitors); sorting fresh copies each time made a year-long run quadratic.
+    c.sorted ??= Object.freeze(
+      [...c.archives.values()]
+        .map((r) => Object.freeze({ ...r }))
+        .sort((a, b) => a.from - b.from || a.to - b.to || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)),
+    );
+    return c.sorted as ArchiveRecord[];
   }
 
   markArchiveDownloaded(communityId: string, record: Omit<ArchiveRecord, 'imported'>): void {
@@ -230,14 +237,18 @@ export class MemoryStorage implements Storage {
       imported: old?.imported ?? false,
     };
     this.#commitPoint('markArchiveDownloaded');
-    this.#community(communityId).archives.set(record.id, next);
+    const c = this.#community(communityId);
+    c.archives.set(record.id, next);
+    c.sorted = undefined;
   }
 
   markArchiveImported(communityId: string, id: string): void {
     const old = this.#communities.get(communityId)?.archives.get(id);
     if (!old) throw new Error(`archive ${id} of community ${communityId} was never recorded as downloaded`);
     this.#commitPoint('markArchiveImported');
-    this.#community(communityId).archives.set(id, { ...old, imported: true });
+    const c = this.#community(communityId);
+    c.archives.set(id, { ...old, imported: true });
+    c.sorted = undefined;
   }
 
   forgetCommunity(communityId: string): void {
