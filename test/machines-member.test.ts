@@ -489,4 +489,28 @@ describe('§10 monitors', () => {
     expect(s.violation?.t).toBeLessThan(h.start + 2 * WEEK + SECOND);
     expect(s.virtualMs).toBeLessThan(30 * DAY);
   });
+
+  test('§10 past 16 MiB of data the monitor still finds a change in an old round, re-reading one old round in turn', async () => {
+    // ~26 MB a week: from the third round on the monitor re-reads the newest earlier round
+    // and one older round per round instead of all of `data`.
+    const h = await small({
+      durationMs: 50 * DAY,
+      members: 1,
+      messagesPerDay: 2000,
+      minSize: 1500,
+      maxSize: 2200,
+    });
+    h.at(3 * WEEK + DAY, () => {
+      const path = `/data/${h.communityId}/data`;
+      expect(h.owner.adapters.fs.size(path)).toBeGreaterThan(16 * 2 ** 20);
+      const bytes = h.owner.adapters.fs.read(path).slice();
+      bytes[10] = (bytes[10] ?? 0) ^ 0xff; // inside the first round's archive
+      h.owner.adapters.fs.writeAtomic(path, bytes);
+    });
+    const s = await h.run();
+    expect(s.violation?.invariant).toBe('dataAppendOnly');
+    expect(s.violation?.message).toMatch(/^bytes \[0, \d+\) of data changed/);
+    expect(s.violation?.t).toBeGreaterThan(h.start + 3 * WEEK);
+    expect(s.violation?.t).toBeLessThan(h.start + 7 * WEEK + SECOND);
+  }, 60_000);
 });
