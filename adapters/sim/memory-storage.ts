@@ -32,16 +32,13 @@ interface Community {
   sorted?: readonly ArchiveRecord[];
 }
 
-const keyCache = new WeakMap<WakuMessage, string>();
-
-/** Identity of a message: its hash (hex). */
+/**
+ * Identity of a message: its hash (hex). Not cached per message object: a WeakMap with an
+ * entry per stored message (hundreds of thousands in a year-long run) is an ephemeron table
+ * every major GC has to walk, which costs more than hexing 32 bytes again.
+ */
 function keyOf(m: WakuMessage): string {
-  let k = keyCache.get(m);
-  if (k === undefined) {
-    k = toHex(m.hash);
-    keyCache.set(m, k);
-  }
-  return k;
+  return toHex(m.hash);
 }
 
 function before(a: Entry, b: Entry): boolean {
@@ -97,16 +94,18 @@ export class MemoryStorage implements Storage {
 
   saveMessages(messages: WakuMessage[]): number {
     const fresh: WakuMessage[] = [];
+    const freshKeys: string[] = [];
     const seen = new Set<string>();
     for (const m of messages) {
       const k = keyOf(m);
       if (this.#keys.has(k) || seen.has(k)) continue;
       seen.add(k);
       fresh.push(m);
+      freshKeys.push(k);
     }
     this.#commitPoint('saveMessages');
-    for (const m of fresh) {
-      const key = keyOf(m);
+    for (const [i, m] of fresh.entries()) {
+      const key = freshKeys[i] as string;
       const topic = toHex(m.topic);
       let list = this.#byTopic.get(topic);
       if (!list) {
