@@ -4,6 +4,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { NodeFileSystem } from '../adapters/real/node-fs.ts';
 import { MemoryFileSystem } from '../adapters/sim/memory-fs.ts';
@@ -44,5 +45,26 @@ describe('MemoryFileSystem sharing', () => {
     expect(r.length).toBe(14);
     expect([...r]).toEqual([0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2]);
     expect(r.buffer).not.toBe(chunks[0]!.buffer);
+  });
+
+  test('readRange of any range equals the same range of the concatenated chunks (written, then appended)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.uint8Array({ maxLength: 40 }), { maxLength: 12 }),
+        fc.array(fc.uint8Array({ maxLength: 40 }), { maxLength: 6 }),
+        fc.nat(),
+        fc.nat(),
+        (written, appended, a, b) => {
+          const fs = new MemoryFileSystem();
+          fs.writeChunks('/f', written);
+          for (const c of appended) fs.append('/f', c);
+          const all = Uint8Array.from([...written, ...appended].flatMap((c) => [...c]));
+          expect(fs.size('/f')).toBe(all.length);
+          const offset = all.length === 0 ? 0 : a % (all.length + 1);
+          const length = (b % (all.length - offset + 1)) | 0;
+          expect([...fs.readRange('/f', offset, length)]).toEqual([...all.subarray(offset, offset + length)]);
+        },
+      ),
+    );
   });
 });

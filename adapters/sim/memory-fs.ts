@@ -11,7 +11,31 @@ import { FileNotFound, type FileSystem } from '../ports/filesystem.ts';
 
 interface MemoryFile {
   chunks: Uint8Array[];
+  /** ends[i]: offset just past chunks[i], so a range read finds its first chunk by bisection. */
+  ends: number[];
   size: number;
+}
+
+function endsOf(chunks: Uint8Array[]): number[] {
+  const ends: number[] = [];
+  let at = 0;
+  for (const c of chunks) {
+    at += c.length;
+    ends.push(at);
+  }
+  return ends;
+}
+
+/** Index of the first chunk that ends past `offset`. */
+function firstChunkPast(ends: number[], offset: number): number {
+  let lo = 0;
+  let hi = ends.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((ends[mid] as number) <= offset) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /**
@@ -81,18 +105,15 @@ export class MemoryFileSystem implements FileSystem {
       );
     }
     const out = new Uint8Array(length);
-    let start = 0;
     let written = 0;
-    for (const c of f.chunks) {
-      if (written === length) break;
-      const end = start + c.length;
-      if (end > offset) {
-        const from = Math.max(0, offset + written - start);
-        const take = Math.min(c.length - from, length - written);
-        out.set(c.subarray(from, from + take), written);
-        written += take;
-      }
-      start = end;
+    // A member's data file is hundreds of chunks by the end of a simulated year.
+    for (let i = firstChunkPast(f.ends, offset); i < f.chunks.length && written < length; i++) {
+      const c = f.chunks[i] as Uint8Array;
+      const start = (f.ends[i] as number) - c.length;
+      const from = Math.max(0, offset + written - start);
+      const take = Math.min(c.length - from, length - written);
+      out.set(c.subarray(from, from + take), written);
+      written += take;
     }
     return out;
   }
@@ -105,19 +126,21 @@ export class MemoryFileSystem implements FileSystem {
   writeChunks(path: string, chunks: Uint8Array[]): void {
     const p = this.#creatable(path);
     const kept = chunks.filter((c) => c.length > 0);
-    this.#files.set(p, { chunks: kept, size: kept.reduce((n, c) => n + c.length, 0) });
+    const ends = endsOf(kept);
+    this.#files.set(p, { chunks: kept, ends, size: ends[ends.length - 1] ?? 0 });
   }
 
   append(path: string, bytes: Uint8Array): void {
     const p = this.#creatable(path);
     let f = this.#files.get(p);
     if (!f) {
-      f = { chunks: [], size: 0 };
+      f = { chunks: [], ends: [], size: 0 };
       this.#files.set(p, f);
     }
     if (bytes.length === 0) return;
     f.chunks.push(bytes);
     f.size += bytes.length;
+    f.ends.push(f.size);
   }
 
   /** The chunks of a file, by reference (do not mutate them). */
