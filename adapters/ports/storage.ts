@@ -39,8 +39,8 @@ export interface Storage {
   // --- per-community archive bookkeeping ---
   getArchiveState(communityId: string): CommunityArchiveState;
   updateArchiveState(communityId: string, patch: Partial<CommunityArchiveState>): void;
-  /** Archives recorded as downloaded (imported or not), ascending `from`. */
-  archives(communityId: string): ArchiveRecord[];
+  /** Archives recorded as downloaded (imported or not), ascending `from`; a snapshot (may be shared and frozen). */
+  archives(communityId: string): readonly ArchiveRecord[];
   markArchiveDownloaded(communityId: string, record: Omit<ArchiveRecord, 'imported'>): void;
   markArchiveImported(communityId: string, id: string): void;
   /** Forget everything about a community (leave/delete). Messages stay. */

@@ -213,7 +213,7 @@ export class MemoryStorage implements Storage {
     return c;
   }
 
-  archives(communityId: string): ArchiveRecord[] {
+  archives(communityId: string): readonly ArchiveRecord[] {
     const c = this.#communities.get(communityId);
     if (!c) return [];
     // Every member reads its archive list several times a round (guards, import picking,
@@ -223,7 +223,7 @@ export class MemoryStorage implements Storage {
         .map((r) => Object.freeze({ ...r }))
         .sort((a, b) => a.from - b.from || a.to - b.to || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)),
     );
-    return c.sorted as ArchiveRecord[];
+    return c.sorted;
   }
 
   markArchiveDownloaded(communityId: string, record: Omit<ArchiveRecord, 'imported'>): void {
