@@ -48,12 +48,71 @@ interface Candidate {
   events: number;
 }
 
-/** Runs one exploration (or one shard of it). */
-export async function explore(config: ExploreConfig): Promise<ExploreSummary> {
-  const shape = config.shape ?? DEFAULT_SHAPE;
-  const shard = config.shard ?? { index: 1, count: 1 };
-  const arbitrary = scenarioArbitrary(shape);
+/** What one run of an exploration gave: its events, and its shrunk failure if it failed. */
+export interface RunOutcome {
+  run: number;
+  events: number;
+  failure?: ExploreFailure;
+}
+
+/** What a run needs besides its number (an ExploreConfig without the run space). */
+export type RunConfig = Pick<ExploreConfig, 'seed' | 'shape' | 'outDir' | 'maxShrinkRuns'>;
+
+/**
+ * Run `k` of an exploration: the scenario fast-check draws with seed `runSeed(seed, k)`,
+ * judged on every property; a failure is shrunk and, with `outDir`, written out.
+ */
+export async function exploreRun(k: number, config: RunConfig): Promise<RunOutcome> {
+  const arbitrary = scenarioArbitrary(config.shape ?? DEFAULT_SHAPE);
   const maxShrink = config.maxShrinkRuns ?? 150;
+  let first: Candidate | undefined;
+  let calls = 0;
+  let last: Candidate | undefined;
+  const property = fc.asyncProperty(arbitrary, async (input) => {
+    calls++;
+    if (first && calls > maxShrink + 1) return true; // shrinking budget spent
+    const { verdict } = await checkScenario(input);
+    const c: Candidate = { ok: verdict.ok, events: verdict.events };
+    if (verdict.property) c.property = verdict.property;
+    if (verdict.message) c.message = verdict.message;
+    if (!first) {
+      first = c;
+      return c.ok;
+    }
+    // While shrinking, only a failure of the same property counts.
+    if (!c.ok && c.property === first.property) {
+      last = c;
+      return false;
+    }
+    return true;
+  });
+  const details = await fc.check(property, { seed: runSeed(config.seed, k), numRuns: 1 });
+  const events = first?.events ?? 0;
+  if (!details.failed || !details.counterexample) return { run: k, events };
+  const failed = (last ?? first) as Candidate;
+  const scenario = withCheckExpectations(
+    readableScenario({
+      ...(details.counterexample[0] as ScenarioInput),
+      name: `explore-${config.seed}-${k}`,
+    }),
+  );
+  const failure: ExploreFailure = {
+    property: failed.property as PropertyName,
+    scenarioFile: '',
+    tracefile: '',
+    shrinkSteps: details.numShrinks,
+    run: k,
+    message: failed.message ?? '',
+    size: scenarioSize(scenario),
+    scenario,
+  };
+  if (config.outDir) Object.assign(failure, await writeFailure(config.outDir, scenario));
+  return { run: k, events, failure };
+}
+
+/** Runs one exploration (or one shard of it), run after run in this thread. */
+export async function explore(config: ExploreConfig): Promise<ExploreSummary> {
+  const shard = config.shard ?? { index: 1, count: 1 };
   const runs = shardRuns(config.runs, shard);
   const failures: ExploreFailure[] = [];
   let events = 0;
@@ -61,54 +120,11 @@ export async function explore(config: ExploreConfig): Promise<ExploreSummary> {
   let done = 0;
   for (const k of runs) {
     if (config.maxFailures !== undefined && failures.length >= config.maxFailures) break;
-    let first: Candidate | undefined;
-    let calls = 0;
-    let last: Candidate | undefined;
-    const property = fc.asyncProperty(arbitrary, async (input) => {
-      calls++;
-      if (first && calls > maxShrink + 1) return true; // shrinking budget spent
-      const { verdict } = await checkScenario(input);
-      const c: Candidate = { ok: verdict.ok, events: verdict.events };
-      if (verdict.property) c.property = verdict.property;
-      if (verdict.message) c.message = verdict.message;
-      if (!first) {
-        first = c;
-        events += c.events;
-        return c.ok;
-      }
-      // While shrinking, only a failure of the same property counts.
-      if (!c.ok && c.property === first.property) {
-        last = c;
-        return false;
-      }
-      return true;
-    });
-    const details = await fc.check(property, { seed: runSeed(config.seed, k), numRuns: 1 });
+    const outcome = await exploreRun(k, config);
     done++;
-    if (!details.failed || !details.counterexample) {
-      passed++;
-      config.onRun?.(done, runs.length, failures.length);
-      continue;
-    }
-    const failed = (last ?? first) as Candidate;
-    const scenario = withCheckExpectations(
-      readableScenario({
-        ...(details.counterexample[0] as ScenarioInput),
-        name: `explore-${config.seed}-${k}`,
-      }),
-    );
-    const failure: ExploreFailure = {
-      property: failed.property as PropertyName,
-      scenarioFile: '',
-      tracefile: '',
-      shrinkSteps: details.numShrinks,
-      run: k,
-      message: failed.message ?? '',
-      size: scenarioSize(scenario),
-      scenario,
-    };
-    if (config.outDir) Object.assign(failure, await writeFailure(config.outDir, scenario));
-    failures.push(failure);
+    events += outcome.events;
+    if (outcome.failure) failures.push(outcome.failure);
+    else passed++;
     config.onRun?.(done, runs.length, failures.length);
   }
   const shardText = `${shard.index}/${shard.count}`;

@@ -1,22 +1,22 @@
-// An exploration spread over worker threads on this machine: `jobs` workers each take a
-// sub-shard of the runs (the runs k of shard i/n with k mod n·jobs = i - 1 + n·w), so
-// together they run exactly the runs of the shard, each with the scenario a sequential
-// exploration would draw for it (`runSeed(seed, k)`). Their summaries are merged in run
-// order; with `maxFailures`, the failures of the smallest run numbers are kept, the ones a
+// An exploration spread over worker threads on this machine. The main thread hands out the
+// run numbers of the shard in ascending order, one at a time, to whichever worker is free
+// (runs differ a lot in cost: a static split left one worker idle while the other
+// finished). Each run is the scenario a sequential exploration draws for it
+// (`runSeed(seed, k)`), so the merged summary is the sequential one, run for run. With
+// `maxFailures`, no new run is handed out once that many failures are in; the runs already
+// out finish, and the failures of the smallest run numbers are kept — the ones a
 // sequential exploration would have stopped at.
 
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import type { ExploreConfig } from './explorer.ts';
-import { type ExploreSummary, mergeSummaries, type Shard } from './shards.ts';
+import type { ExploreConfig, RunConfig, RunOutcome } from './explorer.ts';
+import { type ExploreSummary, shardRuns } from './shards.ts';
 
-/** What a worker gets: an ExploreConfig without its callback. */
-export type WorkerConfig = Omit<ExploreConfig, 'onRun'>;
-
-/** Messages from a worker. */
-export type WorkerMessage =
-  | { type: 'run'; done: number; total: number; failures: number }
-  | { type: 'done'; summary: ExploreSummary }
+/** Messages between the main thread and a worker. */
+export type ToWorker = { type: 'run'; k: number } | { type: 'stop' };
+export type FromWorker =
+  | { type: 'ready' }
+  | { type: 'done'; outcome: RunOutcome }
   | { type: 'error'; message: string };
 
 /** Workers worth starting here: one per core, but never more than there are runs. */
@@ -24,50 +24,71 @@ export function defaultJobs(runs: number): number {
   return Math.max(1, Math.min(availableParallelism(), runs));
 }
 
-/** The sub-shard worker `w` (0-based) of `jobs` takes within `shard`. */
-export function subShard(shard: Shard, w: number, jobs: number): Shard {
-  return { index: shard.index + shard.count * w, count: shard.count * jobs };
-}
-
 export async function exploreInWorkers(config: ExploreConfig, jobs: number): Promise<ExploreSummary> {
   const shard = config.shard ?? { index: 1, count: 1 };
-  const { onRun, ...plain } = config;
-  const done = new Array<number>(jobs).fill(0);
-  const totals = new Array<number>(jobs).fill(0);
-  const found = new Array<number>(jobs).fill(0);
-  const report = (): void => {
-    onRun?.(
-      done.reduce((a, b) => a + b, 0),
-      totals.reduce((a, b) => a + b, 0),
-      found.reduce((a, b) => a + b, 0),
-    );
+  const runs = shardRuns(config.runs, shard);
+  const runConfig: RunConfig = {
+    seed: config.seed,
+    ...(config.shape ? { shape: config.shape } : {}),
+    ...(config.outDir ? { outDir: config.outDir } : {}),
+    ...(config.maxShrinkRuns !== undefined ? { maxShrinkRuns: config.maxShrinkRuns } : {}),
   };
-  const summaries = await Promise.all(
-    Array.from({ length: jobs }, (_, w) => {
-      const workerData: WorkerConfig = { ...plain, shard: subShard(shard, w, jobs) };
-      return new Promise<ExploreSummary>((resolve, reject) => {
-        const worker = new Worker(new URL('./explore-worker.ts', import.meta.url), { workerData });
-        let result: ExploreSummary | undefined;
-        worker.on('message', (m: WorkerMessage) => {
-          if (m.type === 'run') {
-            done[w] = m.done;
-            totals[w] = m.total;
-            found[w] = m.failures;
-            report();
-          } else if (m.type === 'done') result = m.summary;
-          else reject(new Error(`explore worker ${w + 1}/${jobs}: ${m.message}`));
+  const outcomes: RunOutcome[] = [];
+  let next = 0;
+  let failures = 0;
+  const enough = (): boolean => config.maxFailures !== undefined && failures >= config.maxFailures;
+
+  await Promise.all(
+    Array.from({ length: Math.max(1, Math.min(jobs, runs.length)) }, (_, w) => {
+      return new Promise<void>((resolve, reject) => {
+        const worker = new Worker(new URL('./explore-worker.ts', import.meta.url), { workerData: runConfig });
+        let failed = false;
+        const handOut = (): void => {
+          const k = runs[next];
+          if (k === undefined || enough()) {
+            worker.postMessage({ type: 'stop' } satisfies ToWorker);
+            return;
+          }
+          next++;
+          worker.postMessage({ type: 'run', k } satisfies ToWorker);
+        };
+        worker.on('message', (m: FromWorker) => {
+          if (m.type === 'ready') handOut();
+          else if (m.type === 'done') {
+            outcomes.push(m.outcome);
+            if (m.outcome.failure) failures++;
+            config.onRun?.(outcomes.length, runs.length, failures);
+            handOut();
+          } else {
+            failed = true;
+            reject(new Error(`explore worker ${w + 1}/${jobs}: ${m.message}`));
+            void worker.terminate();
+          }
         });
-        worker.on('error', reject);
+        worker.on('error', (e) => {
+          failed = true;
+          reject(e);
+        });
         worker.on('exit', (code) => {
-          if (result) resolve(result);
-          else
-            reject(new Error(`explore worker ${w + 1}/${jobs} exited with code ${code} before its summary`));
+          if (failed) return;
+          if (code === 0) resolve();
+          else reject(new Error(`explore worker ${w + 1}/${jobs} exited with code ${code}`));
         });
       });
     }),
   );
-  const merged = mergeSummaries(summaries);
-  if (config.maxFailures !== undefined) merged.failures = merged.failures.slice(0, config.maxFailures);
+
+  outcomes.sort((a, b) => a.run - b.run);
+  let found = outcomes.flatMap((o) => (o.failure ? [o.failure] : []));
+  if (config.maxFailures !== undefined) found = found.slice(0, config.maxFailures);
   const text = `${shard.index}/${shard.count}`;
-  return { ...merged, shard: text, shards: [text] };
+  return {
+    runs: outcomes.length,
+    failures: found,
+    seed: config.seed,
+    shard: text,
+    shards: [text],
+    passed: outcomes.filter((o) => !o.failure).length,
+    events: outcomes.reduce((n, o) => n + o.events, 0),
+  };
 }

@@ -1,10 +1,10 @@
 // Exploring over worker threads runs exactly the runs of one thread, each with the same
-// scenario: the summaries agree run for run, and sub-shards partition a shard.
+// scenario: the summaries agree run for run, also where maxFailures stops early.
 
 import { describe, expect, test } from 'vitest';
-import { DEFAULT_SHAPE, type ScenarioShape } from '../explore/arbitraries.ts';
-import { explore, shardRuns } from '../explore/explorer.ts';
-import { exploreInWorkers, subShard } from '../explore/parallel.ts';
+import { BUGS_OFF, DEFAULT_SHAPE, type ScenarioShape } from '../explore/arbitraries.ts';
+import { explore } from '../explore/explorer.ts';
+import { exploreInWorkers } from '../explore/parallel.ts';
 
 const shape: ScenarioShape = {
   ...DEFAULT_SHAPE,
@@ -15,14 +15,6 @@ const shape: ScenarioShape = {
 };
 
 describe('explore over worker threads', () => {
-  test('sub-shards of a shard partition its runs', () => {
-    const shard = { index: 2, count: 3 };
-    const parts = [0, 1, 2, 3].map((w) => shardRuns(50, subShard(shard, w, 4)));
-    const union = parts.flat().sort((a, b) => a - b);
-    expect(union).toEqual(shardRuns(50, shard));
-    expect(new Set(union).size).toBe(union.length);
-  });
-
   test('two workers give the summary one thread gives (same runs, events, verdicts)', async () => {
     const config = { runs: 6, seed: 11, shape, maxShrinkRuns: 0 };
     const one = await explore(config);
@@ -36,5 +28,21 @@ describe('explore over worker threads', () => {
     );
     expect(two.shard).toBe('1/1');
     expect(Math.max(...progress)).toBe(6);
+  }, 120_000);
+
+  test('with maxFailures, workers stop at the failure a single thread stops at', async () => {
+    const buggy: ScenarioShape = {
+      ...shape,
+      faults: ['secondControlNode', 'offline', 'partition'],
+      settings: { ...DEFAULT_SHAPE.settings, quirks: { ...BUGS_OFF, noNewArchivesByCount: true } },
+    };
+    const config = { runs: 12, seed: 5, shape: buggy, maxShrinkRuns: 0, maxFailures: 1 };
+    const one = await explore(config);
+    const two = await exploreInWorkers(config, 2);
+    expect(one.failures).toHaveLength(1);
+    expect(two.failures.map((f) => [f.run, f.property])).toEqual(
+      one.failures.map((f) => [f.run, f.property]),
+    );
+    expect(two.runs).toBeLessThan(12);
   }, 120_000);
 });
