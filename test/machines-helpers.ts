@@ -2,6 +2,7 @@
 // invariant monitors on (every test asserts they saw no violation), plus signal queries.
 
 import { expect } from 'vitest';
+import { type ArchiveCodec, MissingKeyError } from '../archive/index.ts';
 import { wrapRelayPayload } from '../machines/community.ts';
 import { DAY } from '../machines/options.ts';
 import type { NodeSignal } from '../machines/signals.ts';
@@ -47,4 +48,25 @@ export function publishMagnetlink(
 
 export function at(h: Harness, offsetMs: number): number {
   return h.start + offsetMs;
+}
+
+/**
+ * A stand-in for an encrypted community's hash ratchet: a marker byte plain decoding
+ * rejects, and a flag saying whether the key is known yet.
+ */
+export function ratchet(): ArchiveCodec & { keyKnown: boolean } {
+  const c = {
+    keyKnown: true,
+    encode: (plain: Uint8Array) => {
+      const out = new Uint8Array(plain.length + 1);
+      out[0] = 0xff;
+      out.set(plain, 1);
+      return out;
+    },
+    decode: (stored: Uint8Array) => {
+      if (!c.keyKnown) throw new MissingKeyError();
+      return stored.subarray(1);
+    },
+  };
+  return c;
 }

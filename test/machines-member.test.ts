@@ -2,12 +2,11 @@
 // the §10 monitors on in every run.
 
 import { describe, expect, test } from 'vitest';
-import { type ArchiveCodec, MissingKeyError } from '../archive/index.ts';
 import { DAY, HOUR, MINUTE, SECOND } from '../machines/options.ts';
 import { generateCommunityKey } from '../proto/signing.ts';
 import { chatTopic } from '../proto/topics.ts';
 import { buildTorrentFile, magnetFor, parseTorrentFile } from '../sim/torrent-file.ts';
-import { expectNoViolation, ofType, publishMagnetlink, small, WEEK } from './machines-helpers.ts';
+import { expectNoViolation, ofType, publishMagnetlink, ratchet, small, WEEK } from './machines-helpers.ts';
 
 const sec = (ms: number): number => Math.floor(ms / 1000);
 const BOGUS = `magnet:?xt=urn:btih:${'ab'.repeat(20)}&dn=nothing`;
@@ -352,24 +351,6 @@ describe('§6.3 an archive that does not decode', () => {
 });
 
 describe('§6.4 encrypted communities', () => {
-  /** A stand-in for the hash ratchet: a marker byte plain decoding rejects, and a key flag. */
-  function ratchet(): ArchiveCodec & { keyKnown: boolean } {
-    const c = {
-      keyKnown: true,
-      encode: (plain: Uint8Array) => {
-        const out = new Uint8Array(plain.length + 1);
-        out[0] = 0xff;
-        out.set(plain, 1);
-        return out;
-      },
-      decode: (stored: Uint8Array) => {
-        if (!c.keyKnown) throw new MissingKeyError();
-        return stored.subarray(1);
-      },
-    };
-    return c;
-  }
-
   test('§6.4 a missing decryption key delays the import by 1 h', async () => {
     const memberCodec = ratchet();
     const h = await small({

@@ -8,12 +8,11 @@
 
 import type { NodeAdapters, TorrentClient } from '../adapters/ports/index.ts';
 import { type FaultyAdapters, type PortCall, withFaults } from '../adapters/sim/faulty-adapters.ts';
-import { type ArchiveCodec, MissingKeyError } from '../archive/index.ts';
 import { DAY, HOUR, MINUTE, SECOND } from '../machines/options.ts';
 import { createHarness, type Harness, type HarnessConfig } from '../scenarios/harness.ts';
 import { buildTorrentFile, magnetFor, parseTorrentFile } from '../sim/torrent-file.ts';
 import type { SimNode } from '../sim/world.ts';
-import { publishMagnetlink } from './machines-helpers.ts';
+import { publishMagnetlink, ratchet } from './machines-helpers.ts';
 
 const WEEK = 7 * DAY;
 
@@ -72,24 +71,6 @@ function seedLooseTorrent(h: Harness, nodeId: string, name: string, fill: number
   const torrent = buildTorrentFile(name, h.options.pieceLength, [{ path: 'data', bytes: data }]);
   const magnet = magnetFor(parseTorrentFile(torrent).infoHash, name);
   return n.adapters.torrent.seed(torrent, '/x').then(() => magnet);
-}
-
-/** A stand-in for an encrypted community's ratchet: a marker byte plain decoding rejects, a key flag. */
-function ratchet(): ArchiveCodec & { keyKnown: boolean } {
-  const c = {
-    keyKnown: true,
-    encode: (plain: Uint8Array) => {
-      const out = new Uint8Array(plain.length + 1);
-      out[0] = 0xff;
-      out.set(plain, 1);
-      return out;
-    },
-    decode: (stored: Uint8Array) => {
-      if (!c.keyKnown) throw new MissingKeyError();
-      return stored.subarray(1);
-    },
-  };
-  return c;
 }
 
 /** The worlds that drive the machines; each is a named script on the harness. */
