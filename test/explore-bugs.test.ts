@@ -27,40 +27,53 @@ const small = (patch: Partial<ScenarioShape>, quirks: Record<string, boolean> = 
   settings: { ...DEFAULT_SHAPE.settings, quirks: { ...BUGS_OFF, ...quirks } },
 });
 
+/** Explores with a bug on until the first failure; checks it failed the property expected. */
+async function findBug(
+  run: { seed: number; runs: number; shape: ScenarioShape; maxShrinkRuns: number },
+  property: string,
+  message: RegExp,
+): Promise<ExploreFailure> {
+  const summary = await explore({ ...run, outDir: out, maxFailures: 1 });
+  const f = summary.failures[0];
+  expect(f, 'the bug was not found').toBeDefined();
+  expect(f?.property).toBe(property);
+  expect(f?.message).toMatch(message);
+  return f as ExploreFailure;
+}
+
+/** The same exploration with the bug off: every run passes. */
+async function expectAllPass(run: { seed: number; runs: number; shape: ScenarioShape }): Promise<void> {
+  const summary = await explore({ ...run, maxShrinkRuns: 0 });
+  expect(summary.failures.map((f) => `${f.run}: ${f.property} ${f.message}`)).toEqual([]);
+  expect(summary.passed).toBe(run.runs);
+}
+
+function logShrunk(what: string, f: ExploreFailure): void {
+  console.log(`${what}: run ${f.run}, ${f.shrinkSteps} shrink steps -> ${JSON.stringify(f.size)}`);
+}
+
 describe('exploration finds the count-compare "no new archives" bug with two control nodes', () => {
   const shape = (on: boolean) =>
     small({ faults: ['secondControlNode', 'offline', 'partition'] }, { noNewArchivesByCount: on });
   const RUNS = 12;
 
   test('bug on: found, shrunk to a small scenario, written as a replayable scenario + trace', async () => {
-    const summary = await explore({
-      runs: RUNS,
-      seed: 5,
-      shape: shape(true),
-      outDir: out,
-      maxFailures: 1,
-      maxShrinkRuns: 60,
-    });
-    const f = summary.failures[0];
-    expect(f, 'the bug was not found').toBeDefined();
-    if (!f) return;
-    expect(f.property).toBe('noMissedArchives');
-    expect(f.message).toMatch(/no new archives/);
+    const f = await findBug(
+      { seed: 5, runs: RUNS, shape: shape(true), maxShrinkRuns: 60 },
+      'noMissedArchives',
+      /no new archives/,
+    );
     // the minimal world: the two control nodes and one member, at most one fault, two weeks
     expect(f.scenario.nodes.map((n) => n.role).sort()).toEqual(['member', 'owner', 'owner']);
     expect(f.size.nodes).toBe(3);
     expect(f.size.actions).toBeLessThanOrEqual(2);
     expect(f.size.days).toBeLessThanOrEqual(14);
-    console.log(
-      `count-compare bug: run ${f.run}, ${f.shrinkSteps} shrink steps -> ${JSON.stringify(f.size)}`,
-    );
+    logShrunk('count-compare bug', f);
     await expectReplayable(f, 'noNewArchivesByCount');
   });
 
   test('bug off: the same runs pass', async () => {
-    const summary = await explore({ runs: RUNS, seed: 5, shape: shape(false), maxShrinkRuns: 0 });
-    expect(summary.failures.map((f) => `${f.run}: ${f.property} ${f.message}`)).toEqual([]);
-    expect(summary.passed).toBe(RUNS);
+    await expectAllPass({ seed: 5, runs: RUNS, shape: shape(false) });
   });
 });
 
@@ -92,33 +105,21 @@ describe("exploration finds retry-forever on an archive that went bad on the mem
   const RUNS = 10;
 
   test('bug on: found, shrunk to one member and the one fault, written as a replayable scenario + trace', async () => {
-    const summary = await explore({
-      runs: RUNS,
-      seed: 5,
-      shape: shape(true),
-      outDir: out,
-      maxFailures: 1,
-      maxShrinkRuns: 40,
-    });
-    const f = summary.failures[0];
-    expect(f, 'the bug was not found').toBeDefined();
-    if (!f) return;
-    expect(f.property).toBe('noStuckImport');
-    expect(f.message).toMatch(/does not decode/);
+    const f = await findBug(
+      { seed: 5, runs: RUNS, shape: shape(true), maxShrinkRuns: 40 },
+      'noStuckImport',
+      /does not decode/,
+    );
     expect(f.scenario.nodes.map((n) => n.role)).toEqual(['owner', 'member']);
     expect(f.size.actions).toBe(1);
     expect(f.scenario.timeline?.[0]?.do).toBe('corruptStoredArchive');
     expect(f.size.days).toBeLessThanOrEqual(10);
-    console.log(
-      `retry-forever bug: run ${f.run}, ${f.shrinkSteps} shrink steps -> ${JSON.stringify(f.size)}`,
-    );
+    logShrunk('retry-forever bug', f);
     await expectReplayable(f, 'retryUndecodableForever');
   });
 
   test('bug off: the same runs pass (the archive is given up, the member moves on)', async () => {
-    const summary = await explore({ runs: RUNS, seed: 5, shape: shape(false), maxShrinkRuns: 0 });
-    expect(summary.failures.map((f) => `${f.run}: ${f.property} ${f.message}`)).toEqual([]);
-    expect(summary.passed).toBe(RUNS);
+    await expectAllPass({ seed: 5, runs: RUNS, shape: shape(false) });
   });
 });
 
@@ -146,35 +147,23 @@ describe('exploration finds the crash on a missing community at dispatch (§5.5)
   const RUNS = 10;
 
   test('bug on: found, shrunk to the owner leaving while it seeds, written as a replayable scenario + trace', async () => {
-    const summary = await explore({
-      runs: RUNS,
-      seed: 7,
-      shape: shape(true),
-      outDir: out,
-      maxFailures: 1,
-      maxShrinkRuns: 200,
-    });
-    const f = summary.failures[0];
-    expect(f, 'the bug was not found').toBeDefined();
-    if (!f) return;
-    expect(f.property).toBe('noNodeFailure');
-    expect(f.message).toMatch(/^owner: dispatch: community .* not found/);
+    const f = await findBug(
+      { seed: 7, runs: RUNS, shape: shape(true), maxShrinkRuns: 200 },
+      'noNodeFailure',
+      /^owner: dispatch: community .* not found/,
+    );
     expect(f.size.nodes).toBe(2);
     // slow seeding on and off, the owner's leave and its join back
     const kinds = new Set(f.scenario.timeline?.map((a) => a.do));
     expect(kinds).toEqual(new Set(['network', 'leave', 'join']));
     expect(f.size.actions).toBeLessThanOrEqual(4);
     expect(f.size.days).toBeLessThanOrEqual(10);
-    console.log(
-      `missing-community crash: run ${f.run}, ${f.shrinkSteps} shrink steps -> ${JSON.stringify(f.size)}`,
-    );
+    logShrunk('missing-community crash', f);
     await expectReplayable(f, 'dispatchCrashOnMissingCommunity');
   });
 
   test('bug off: the same runs pass (the dispatch is skipped)', async () => {
-    const summary = await explore({ runs: RUNS, seed: 7, shape: shape(false), maxShrinkRuns: 0 });
-    expect(summary.failures.map((f) => `${f.run}: ${f.property} ${f.message}`)).toEqual([]);
-    expect(summary.passed).toBe(RUNS);
+    await expectAllPass({ seed: 7, runs: RUNS, shape: shape(false) });
   });
 });
 
