@@ -58,12 +58,23 @@ export interface RunOutcome {
 /** What a run needs besides its number (an ExploreConfig without the run space). */
 export type RunConfig = Pick<ExploreConfig, 'seed' | 'shape' | 'outDir' | 'maxShrinkRuns'>;
 
+/** The scenario arbitrary of each shape, built once: every run of an exploration draws from it. */
+const arbitraries = new WeakMap<ScenarioShape, ReturnType<typeof scenarioArbitrary>>();
+function arbitraryOf(shape: ScenarioShape): ReturnType<typeof scenarioArbitrary> {
+  let a = arbitraries.get(shape);
+  if (!a) {
+    a = scenarioArbitrary(shape);
+    arbitraries.set(shape, a);
+  }
+  return a;
+}
+
 /**
  * Run `k` of an exploration: the scenario fast-check draws with seed `runSeed(seed, k)`,
  * judged on every property; a failure is shrunk and, with `outDir`, written out.
  */
 export async function exploreRun(k: number, config: RunConfig): Promise<RunOutcome> {
-  const arbitrary = scenarioArbitrary(config.shape ?? DEFAULT_SHAPE);
+  const arbitrary = arbitraryOf(config.shape ?? DEFAULT_SHAPE);
   const maxShrink = config.maxShrinkRuns ?? 150;
   let first: Candidate | undefined;
   let calls = 0;

@@ -42,12 +42,12 @@ export async function checkScenario(
     keepTrace: options.keepTrace === true,
     sampleHistory: false,
   });
-  const { result, checks } = output;
+  const { result } = output;
   const base = { events: result.events, traceHash: result.traceHash };
   const judge = (name: PropertyName): string | undefined => {
     // Several control nodes diverge (§9): §10.9 against the first owner's index does not apply.
     if (name === 'convergence' && controlNodes > 1) return undefined;
-    const v = name in checks ? checks[name as keyof typeof checks] : result.invariants[name];
+    const v = name in result.checks ? result.checks[name] : result.invariants[name];
     return v !== undefined && v !== 'ok' && v !== 'not checked' ? v : undefined;
   };
   for (const name of PROPERTIES) {

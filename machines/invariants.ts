@@ -265,6 +265,7 @@ export class InvariantMonitor {
         if (st.imported.has(s.id))
           this.#fail('importedSubsetDownloaded', s.node, `imported ${s.id} twice`, s);
         st.imported.add(s.id);
+        if (st.source !== undefined) this.#attribute(node, s.communityId, st.source);
         this.#checkSubsets(node, s.communityId, s);
         break;
       }
@@ -302,7 +303,6 @@ export class InvariantMonitor {
         return;
       }
     }
-    if (st.source !== undefined) this.#attribute(node, communityId, st.source);
     for (const r of records) {
       const source = st.sourceOf.get(r.id);
       const index = source === undefined ? undefined : st.latestIndex.get(source);

@@ -36,8 +36,24 @@ export function generateCommunityKey(seed?: Uint8Array): Uint8Array {
   return candidate;
 }
 
+/**
+ * Signers recovered lately, by signature and digest. Recovery is a pure function and the
+ * costliest step of receiving a magnetlink (an elliptic-curve multiplication); in a
+ * simulated community thousands of members recover the same few messages.
+ */
+const recentSigners = new Map<string, string>();
 /** Community ids of the private keys that signed lately (a key signs every round). */
 const signerIds = new Map<string, string>();
+const REMEMBERED = 1024;
+
+/** Sets `key` in a map that forgets its oldest entry past REMEMBERED entries. */
+function remember(map: Map<string, string>, key: string, value: string): void {
+  if (map.size >= REMEMBERED) map.delete(map.keys().next().value as string);
+  map.set(key, value);
+}
+
+const signatureKey = (signature: Uint8Array, digest: Uint8Array): string =>
+  `${hexDigits(signature)}${hexDigits(digest)}`;
 
 /** 65 bytes r‖s‖v (v ∈ {0,1}) over Keccak-256(payload). Deterministic (RFC 6979). */
 export function signPayload(privateKey: Uint8Array, payload: Uint8Array): Uint8Array {
@@ -53,25 +69,11 @@ export function signPayload(privateKey: Uint8Array, payload: Uint8Array): Uint8A
   let signer = signerIds.get(keyHex);
   if (signer === undefined) {
     signer = communityIdOf(privateKey);
-    if (signerIds.size >= RECENT_SIGNERS) signerIds.delete(signerIds.keys().next().value as string);
-    signerIds.set(keyHex, signer);
+    remember(signerIds, keyHex, signer);
   }
-  rememberSigner(signature, digest, signer);
+  remember(recentSigners, signatureKey(signature, digest), signer);
   return signature;
 }
-
-function rememberSigner(signature: Uint8Array, digest: Uint8Array, signer: string): void {
-  if (recentSigners.size >= RECENT_SIGNERS) recentSigners.delete(recentSigners.keys().next().value as string);
-  recentSigners.set(`${hexDigits(signature)}${hexDigits(digest)}`, signer);
-}
-
-/**
- * Signers recovered lately, by signature and digest. Recovery is a pure function and the
- * costliest step of receiving a magnetlink (an elliptic-curve multiplication); in a
- * simulated community thousands of members recover the same few messages.
- */
-const recentSigners = new Map<string, string>();
-const RECENT_SIGNERS = 1024;
 
 /** Community id (compressed key form) of the signer of `payload`; throws SignatureError. */
 export function recoverSigner(signature: Uint8Array, payload: Uint8Array): string {
@@ -80,7 +82,7 @@ export function recoverSigner(signature: Uint8Array, payload: Uint8Array): strin
   const v = signature[64]!;
   if (v > 3) throw new SignatureError(`signature recovery id ${v} is out of range`);
   const digest = keccak_256(payload);
-  const key = `${hexDigits(signature)}${hexDigits(digest)}`;
+  const key = signatureKey(signature, digest);
   const known = recentSigners.get(key);
   if (known !== undefined) return known;
   const recovered = new Uint8Array(65);
@@ -93,7 +95,7 @@ export function recoverSigner(signature: Uint8Array, payload: Uint8Array): strin
   } catch (error) {
     throw new SignatureError(`cannot recover the signer: ${error instanceof Error ? error.message : error}`);
   }
-  rememberSigner(signature, digest, signer);
+  remember(recentSigners, key, signer);
   return signer;
 }
 

@@ -46,7 +46,7 @@ function summaryHtml(result: RunResult, details: RunDetails): string {
         `<tr><td class="${e.ok ? 'ok' : 'fail'}">${e.ok ? '✔' : '✘'}</td><td>${escapeHtml(e.text)}</td></tr>`,
     )
     .join('');
-  const invariants = [...Object.entries(result.invariants), ...Object.entries(result.checks ?? {})]
+  const invariants = [...Object.entries(result.invariants), ...Object.entries(result.checks)]
     .map(
       ([name, verdict]) =>
         `<tr><td class="${verdict === 'ok' ? 'ok' : 'fail'}">${verdict === 'ok' ? '✔' : '✘'}</td><td>${escapeHtml(name)}</td><td>${escapeHtml(verdict)}</td></tr>`,

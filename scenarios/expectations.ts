@@ -53,6 +53,21 @@ export interface Observations {
   checks?: Record<string, string>;
 }
 
+/** An invariant's or a check's verdict ("ok" or the failure; undefined: not checked) against what was expected. */
+function heldOrNot(
+  what: string,
+  failing: string,
+  result: string | undefined,
+  expectHolds: boolean,
+): { text: string; ok: boolean } {
+  if (result === undefined) return { text: `${what} was not checked`, ok: false };
+  const holds = result === 'ok';
+  return {
+    text: `${what} ${expectHolds ? 'holds' : failing} (${holds ? 'held' : result})`,
+    ok: holds === expectHolds,
+  };
+}
+
 function inRange(value: number, range: Range): boolean {
   return (range.min === undefined || value >= range.min) && (range.max === undefined || value <= range.max);
 }
@@ -110,24 +125,13 @@ export function evaluateExpectation(e: Expectation, seen: Observations): { text:
     ].filter(Boolean);
     return own(verdict(`magnetlinks${filters.length ? ` ${filters.join(' ')}` : ''}`, count, e.magnetlinks));
   }
-  if ('invariant' in e) {
-    const result = seen.invariants[e.invariant];
-    if (result === undefined) return own({ text: `invariant ${e.invariant} was not checked`, ok: false });
-    const holds = result === 'ok';
-    return own({
-      text: `invariant ${e.invariant} ${e.holds ? 'holds' : 'is violated'} (${holds ? 'held' : result})`,
-      ok: holds === e.holds,
-    });
-  }
+  if ('invariant' in e)
+    return own(heldOrNot(`invariant ${e.invariant}`, 'is violated', seen.invariants[e.invariant], e.holds));
   if ('check' in e) {
     const result = seen.checks?.[e.check];
-    if (result === undefined || result === 'not checked')
-      return own({ text: `check ${e.check} was not checked`, ok: false });
-    const holds = result === 'ok';
-    return own({
-      text: `check ${e.check} ${e.holds ? 'holds' : 'fails'} (${holds ? 'held' : result})`,
-      ok: holds === e.holds,
-    });
+    return own(
+      heldOrNot(`check ${e.check}`, 'fails', result === 'not checked' ? undefined : result, e.holds),
+    );
   }
   // node expectation
   const parts: { text: string; ok: boolean }[] = [];

@@ -11,13 +11,13 @@ import { UserError } from '../cli/errors.ts';
 import { wrapRelayPayload } from '../machines/community.ts';
 import { type MachineOptions, SECOND } from '../machines/options.ts';
 import type { NodeSignal } from '../machines/signals.ts';
+import { hexDigits } from '../proto/hex.ts';
 import { communityIdOf, encodeMagnetlinkMessage, generateCommunityKey } from '../proto/signing.ts';
 import { chatTopic, contentTopicOf, magnetlinkChannelId } from '../proto/topics.ts';
 import type { NetworkOptions } from '../sim/network.ts';
 import { buildTorrentFile, infoHashFromMagnet, magnetFor } from '../sim/torrent-file.ts';
-import { toHex } from '../sim/trace.ts';
 import type { SimWorld } from '../sim/world.ts';
-import { type CheckName, watchChecks } from './checks.ts';
+import { watchChecks } from './checks.ts';
 import {
   evaluateExpectation,
   expectedViolations,
@@ -55,7 +55,7 @@ export interface RunOptions {
   onProgress?: (doneMs: number, totalMs: number) => void;
   /**
    * Every signal of every node as it is emitted, before the §10 monitors see it, for a host
-   * that watches a run (the runner's own checks beyond §10 are in `RunOutput.checks`). The
+   * that watches a run (the runner's own checks beyond §10 are in `RunResult.checks`). The
    * node is the harness's: its id is "owner" for the first owner, else the scenario name.
    */
   onSignal?: (node: HarnessNode, signal: NodeSignal, world: SimWorld) => void;
@@ -72,8 +72,6 @@ export interface RunOutput {
   details: RunDetails;
   /** The header line, then every trace line (only the header when keepTrace is false). */
   traceLines: string[];
-  /** "ok", "not checked" or the first failure of each check beyond §10 (scenarios/checks.ts). */
-  checks: Record<CheckName, string>;
 }
 
 /** Virtual ms between two samples of the "full history" share. */
@@ -203,6 +201,9 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     ? simulatedCommunityCodec(keccak_256(new TextEncoder().encode(`archivist.scenario.codec:${seed}`)))
     : undefined;
 
+  /** Key of a (node, community) pair in the sets and maps below. */
+  const memberKey = (nodeId: string, communityId: string) => `${nodeId}\u0000${communityId}`;
+
   // `corruptStoredArchive`: the node's disk damages the archive it is about to import. The
   // action arms (node, community); the member's next "seeding" signal (§6.2 step 6: every
   // archive of the task is downloaded and verified, the import comes next) overwrites the
@@ -211,7 +212,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   const armedCorruption = new Set<string>();
   const corruptedStorage = new Set<string>();
   function corruptStoredArchive(n: HarnessNode, communityId: string, w: SimWorld): void {
-    const key = `${n.id}\u0000${communityId}`;
+    const key = memberKey(n.id, communityId);
     if (!armedCorruption.has(key)) return;
     const { fs, dataDir, storage } = n.adapters;
     const target = storage.archives(communityId).find((a) => !a.imported);
@@ -277,7 +278,6 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   // ------------------------------------------------------------ observation
   const allNodes: HarnessNode[] = [h.owner, ...h.members];
   const ownerIds = new Set(owners.map((n) => id(n.name)));
-  const memberKey = (nodeId: string, communityId: string) => `${nodeId}\u0000${communityId}`;
   /** Whether a node belongs to a community now (joined, not left). */
   const membership = new Map<string, boolean>();
   for (const n of scenario.nodes)
@@ -304,7 +304,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     if (!fs.exists(`${folder}/index`)) return [];
     const out: string[] = [];
     for (const meta of readIndex(fs, folder, codec).archives.values())
-      for (const m of readArchiveMessages(fs, folder, meta, codec).messages) out.push(toHex(m.hash));
+      for (const m of readArchiveMessages(fs, folder, meta, codec).messages) out.push(hexDigits(m.hash));
     return out.sort();
   };
   const refreshRequired = (): void => {
@@ -320,7 +320,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   };
   const held = (n: HarnessNode, c: HarnessCommunity): Set<string> =>
     new Set(
-      n.adapters.storage.messagesInRange(c.topics, 0, Number.MAX_SAFE_INTEGER).map((m) => toHex(m.hash)),
+      n.adapters.storage.messagesInRange(c.topics, 0, Number.MAX_SAFE_INTEGER).map((m) => hexDigits(m.hash)),
     );
   const holdsFull = (n: HarnessNode, c: HarnessCommunity): boolean => {
     const have = held(n, c);
@@ -391,7 +391,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
             if (ready.length === 0) return;
             const sender = rng.pick(ready);
             const message = h.publish(sender, rng.pick(chatIndexes), rng.int(size.min, size.max), c.index);
-            published.push({ t: world.kernel.now(), communityId: c.id, hash: toHex(message.hash) });
+            published.push({ t: world.kernel.now(), communityId: c.id, hash: hexDigits(message.hash) });
           });
         }
       });
@@ -483,7 +483,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
         if (action.conditions.seedDelay !== undefined) setSeedDelay(action.conditions.seedDelay);
         return;
       case 'corruptStoredArchive':
-        armedCorruption.add(`${id(action.node)}\u0000${community(action.community).id}`);
+        armedCorruption.add(memberKey(id(action.node), community(action.community).id));
         return;
       case 'corruptPieces':
         world.swarm.corruptNextPiece(id(action.node), action.pieces);
@@ -494,7 +494,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
         const own = generateCommunityKey(world.rng(`scenario.forge.${action.node}`).bytes(32));
         const latest = dispatchedLinks(c.id).at(-1)?.magnetUri;
         const magnetUri =
-          latest ?? magnetFor(toHex(world.rng('scenario.forge.uri').bytes(20)), communityIdOf(own));
+          latest ?? magnetFor(hexDigits(world.rng('scenario.forge.uri').bytes(20)), communityIdOf(own));
         sendLink(c, id(action.node), own, world.kernel.now(), magnetUri, 'forged');
         return;
       }
@@ -783,5 +783,5 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   for (const [cid, n] of communityNameOf) communityNames[cid] = n;
   // The world keeps its own lines from its first event on (world.start, node.add, …).
   const traceLines = options.keepTrace ? [traceHeaderLine(scenario, seed), ...world.trace.lines()] : [];
-  return { result, details: { start, communityNames, activity, history }, traceLines, checks };
+  return { result, details: { start, communityNames, activity, history }, traceLines };
 }

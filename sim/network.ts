@@ -9,11 +9,11 @@
 // payloads are delivered by reference: handlers must not mutate them.
 
 import type { RelayMessage, StoreQuery } from '../adapters/ports/messaging.ts';
+import { hexDigits } from '../proto/hex.ts';
 import type { Kernel } from './kernel.ts';
 import { Prng } from './prng.ts';
 import type { SimStore } from './store.ts';
 import type { Trace } from './trace.ts';
-import { toHex } from './trace.ts';
 
 export type LatencyDist =
   | { kind: 'fixed'; ms: number }
@@ -332,7 +332,7 @@ export class SimNetwork {
   publish(from: string, msg: RelayMessage): void {
     const src = this.#node(from);
     const id = ++this.#published;
-    const hash = toHex(msg.message.hash.subarray(0, 8));
+    const hash = hexDigits(msg.message.hash.subarray(0, 8));
     if (!(src.up && src.online)) {
       this.#trace.record('relay.publish', { from, id, hash, dropped: 'offline' });
       return;

@@ -19,9 +19,6 @@ export interface TraceOptions {
   keepLines?: boolean;
 }
 
-/** Hex digits of a byte array, no prefix (the trace's spelling of bytes). */
-export const toHex = hexDigits;
-
 function encodeValue(v: unknown): string {
   switch (typeof v) {
     case 'number':
@@ -40,7 +37,7 @@ function encodeValue(v: unknown): string {
       break;
   }
   if (v === null) return 'null';
-  if (v instanceof Uint8Array) return JSON.stringify(toHex(v));
+  if (v instanceof Uint8Array) return JSON.stringify(hexDigits(v));
   if (Array.isArray(v)) return `[${v.map(encodeValue).join(',')}]`;
   if (v instanceof Map) {
     const keys = [...v.keys()].map(String).sort();

@@ -2,7 +2,6 @@
 // the §10 monitors on in every run.
 
 import { describe, expect, test } from 'vitest';
-import type { TorrentClient } from '../adapters/ports/index.ts';
 import { createArchiveNode } from '../machines/embed.ts';
 import { DAY, SECOND } from '../machines/options.ts';
 import type { NodeSignal } from '../machines/signals.ts';
@@ -164,27 +163,10 @@ describe('§5.5 dispatch for a community that is gone', () => {
     const chat = `${id}-general`;
     const topic = chatTopic(chat);
     // A host whose torrent client takes a second to start seeding (as a real one does).
-    const torrent = node.adapters.torrent;
-    const slowTorrent: TorrentClient = {
-      get running() {
-        return torrent.running;
-      },
-      start: () => torrent.start(),
-      stop: () => torrent.stop(),
-      seed: (file, dir) =>
-        new Promise((resolve, reject) => {
-          node.adapters.clock.setTimeout(() => {
-            torrent.seed(file, dir).then(resolve, reject);
-          }, SECOND);
-        }),
-      add: (magnet, dir) => torrent.add(magnet, dir),
-      remove: (h) => torrent.remove(h),
-      active: () => torrent.active(),
-      stats: () => torrent.stats(),
-    };
+    node.sim.torrent.setSeedDelay(SECOND);
     const signals: NodeSignal[] = [];
     const archiveNode = createArchiveNode({
-      adapters: { ...node.adapters, torrent: slowTorrent },
+      adapters: node.adapters,
       communities: [{ id, chats: [chat] }],
       options: { crashOnMissingCommunity },
       onSignal: (s) => signals.push(s),

@@ -6,7 +6,7 @@
 // A world throws when it did not do what its name says (a fault that never hit), so a
 // change in the machines cannot quietly turn a world into a no-op.
 
-import type { NodeAdapters, TorrentClient } from '../adapters/ports/index.ts';
+import type { NodeAdapters } from '../adapters/ports/index.ts';
 import { type FaultyAdapters, type PortCall, withFaults } from '../adapters/sim/faulty-adapters.ts';
 import { DAY, HOUR, MINUTE, SECOND } from '../machines/options.ts';
 import { createHarness, type Harness, type HarnessConfig } from '../scenarios/harness.ts';
@@ -349,30 +349,12 @@ export const WORLDS: [string, () => Promise<WorldRun>][] = [
           durationMs: WEEK + HOUR,
           members: 1,
           options: { crashOnMissingCommunity: true },
-          adaptersFor: (node) => {
-            if (node.id !== 'owner') return node.adapters;
-            const t = node.adapters.torrent;
-            const slow: TorrentClient = {
-              get running() {
-                return t.running;
-              },
-              start: () => t.start(),
-              stop: () => t.stop(),
-              seed: (file, dir) =>
-                new Promise((resolve, reject) => {
-                  node.adapters.clock.setTimeout(() => {
-                    t.seed(file, dir).then(resolve, reject);
-                  }, SECOND);
-                }),
-              add: (magnet, dir) => t.add(magnet, dir),
-              remove: (x) => t.remove(x),
-              active: () => t.active(),
-              stats: () => t.stats(),
-            };
-            return { ...node.adapters, torrent: slow };
-          },
         },
-        (h) => h.at(WEEK + SECOND / 2, () => h.owner.archive?.deleteCommunity(h.communityId)),
+        (h) => {
+          // the owner's torrent client takes a second to start seeding (as a real one does)
+          h.owner.sim.sim.torrent.setSeedDelay(SECOND);
+          h.at(WEEK + SECOND / 2, () => h.owner.archive?.deleteCommunity(h.communityId));
+        },
       ),
   ],
 ];

@@ -13,7 +13,10 @@ interface MemoryFile {
   chunks: Uint8Array[];
   /** ends[i]: offset just past chunks[i], so a range read finds its first chunk by bisection. */
   ends: number[];
-  size: number;
+}
+
+function sizeOf(f: MemoryFile): number {
+  return f.ends[f.ends.length - 1] ?? 0;
 }
 
 function endsOf(chunks: Uint8Array[]): number[] {
@@ -79,13 +82,13 @@ export class MemoryFileSystem implements FileSystem {
   }
 
   size(path: string): number {
-    return this.#file(path).size;
+    return sizeOf(this.#file(path));
   }
 
   read(path: string): Uint8Array {
     const f = this.#file(path);
     if (f.chunks.length === 1) return f.chunks[0]!.slice();
-    const out = new Uint8Array(f.size);
+    const out = new Uint8Array(sizeOf(f));
     let at = 0;
     for (const c of f.chunks) {
       out.set(c, at);
@@ -99,9 +102,9 @@ export class MemoryFileSystem implements FileSystem {
     if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0) {
       throw new RangeError(`${path}: bad range ${offset}+${length}`);
     }
-    if (offset + length > f.size) {
+    if (offset + length > sizeOf(f)) {
       throw new RangeError(
-        `${path}: ${length} bytes at ${offset} past the end of the file (${f.size} bytes)`,
+        `${path}: ${length} bytes at ${offset} past the end of the file (${sizeOf(f)} bytes)`,
       );
     }
     const out = new Uint8Array(length);
@@ -126,21 +129,19 @@ export class MemoryFileSystem implements FileSystem {
   writeChunks(path: string, chunks: Uint8Array[]): void {
     const p = this.#creatable(path);
     const kept = chunks.filter((c) => c.length > 0);
-    const ends = endsOf(kept);
-    this.#files.set(p, { chunks: kept, ends, size: ends[ends.length - 1] ?? 0 });
+    this.#files.set(p, { chunks: kept, ends: endsOf(kept) });
   }
 
   append(path: string, bytes: Uint8Array): void {
     const p = this.#creatable(path);
     let f = this.#files.get(p);
     if (!f) {
-      f = { chunks: [], ends: [], size: 0 };
+      f = { chunks: [], ends: [] };
       this.#files.set(p, f);
     }
     if (bytes.length === 0) return;
+    f.ends.push(sizeOf(f) + bytes.length);
     f.chunks.push(bytes);
-    f.size += bytes.length;
-    f.ends.push(f.size);
   }
 
   /** The chunks of a file, by reference (do not mutate them). */
@@ -186,7 +187,7 @@ export class MemoryFileSystem implements FileSystem {
   /** Bytes held by this file system's files (shared chunks counted once per file). */
   totalBytes(): number {
     let n = 0;
-    for (const f of this.#files.values()) n += f.size;
+    for (const f of this.#files.values()) n += sizeOf(f);
     return n;
   }
 

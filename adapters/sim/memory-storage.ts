@@ -8,8 +8,8 @@
 // every node that receives it): callers must treat them as immutable.
 
 import { createHash } from 'node:crypto';
+import { hexDigits } from '../../proto/hex.ts';
 import type { WakuMessage } from '../../proto/types.ts';
-import { toHex } from '../../sim/trace.ts';
 import type { ArchiveRecord, CommunityArchiveState, Storage } from '../ports/storage.ts';
 
 export class SimulatedCrash extends Error {
@@ -38,7 +38,7 @@ interface Community {
  * every major GC has to walk, which costs more than hexing 32 bytes again.
  */
 function keyOf(m: WakuMessage): string {
-  return toHex(m.hash);
+  return hexDigits(m.hash);
 }
 
 function before(a: Entry, b: Entry): boolean {
@@ -106,7 +106,7 @@ export class MemoryStorage implements Storage {
     this.#commitPoint('saveMessages');
     for (const [i, m] of fresh.entries()) {
       const key = freshKeys[i] as string;
-      const topic = toHex(m.topic);
+      const topic = hexDigits(m.topic);
       let list = this.#byTopic.get(topic);
       if (!list) {
         list = [];
@@ -125,7 +125,7 @@ export class MemoryStorage implements Storage {
     const out: Entry[][] = [];
     const seen = new Set<string>();
     for (const t of topics) {
-      const h = toHex(t);
+      const h = hexDigits(t);
       if (seen.has(h)) continue;
       seen.add(h);
       const l = this.#byTopic.get(h);
