@@ -7,7 +7,8 @@
 // out finish, and the failures of the smallest run numbers are kept — the ones a
 // sequential exploration would have stopped at.
 
-import { availableParallelism } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { ExploreConfig, RunConfig, RunOutcome } from './explorer.ts';
 import { type ExploreSummary, shardRuns } from './shards.ts';
@@ -22,6 +23,19 @@ export type FromWorker =
 /** Workers worth starting here: one per core, but never more than there are runs. */
 export function defaultJobs(runs: number): number {
   return Math.max(1, Math.min(availableParallelism(), runs));
+}
+
+/**
+ * The workers' environment: the process's, with Node's compile cache on (in the OS temp
+ * dir, where \`module.enableCompileCache()\` puts it) unless the user set or disabled it.
+ * Each worker compiles every module of the simulator again; with the cache a worker is
+ * ready in about half the time from the second exploration on.
+ */
+function workerEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  if (env.NODE_COMPILE_CACHE === undefined && env.NODE_DISABLE_COMPILE_CACHE === undefined)
+    env.NODE_COMPILE_CACHE = join(tmpdir(), 'node-compile-cache');
+  return env;
 }
 
 export async function exploreInWorkers(config: ExploreConfig, jobs: number): Promise<ExploreSummary> {
@@ -41,7 +55,10 @@ export async function exploreInWorkers(config: ExploreConfig, jobs: number): Pro
   await Promise.all(
     Array.from({ length: Math.max(1, Math.min(jobs, runs.length)) }, (_, w) => {
       return new Promise<void>((resolve, reject) => {
-        const worker = new Worker(new URL('./explore-worker.ts', import.meta.url), { workerData: runConfig });
+        const worker = new Worker(new URL('./explore-worker.ts', import.meta.url), {
+          workerData: runConfig,
+          env: workerEnv(),
+        });
         let failed = false;
         const handOut = (): void => {
           const k = runs[next];

@@ -25,6 +25,7 @@
 // listen, for benchmarks with thousands of members).
 
 import type { NodeAdapters } from '../adapters/ports/index.ts';
+import { synchronousHandler } from '../adapters/sim/sim-messaging.ts';
 import type { ArchiveCodec } from '../archive/index.ts';
 import type { CommunityConfig } from '../machines/community.ts';
 import { type ArchiveNode, createArchiveNode } from '../machines/embed.ts';
@@ -254,9 +255,13 @@ export async function createHarness(config: HarnessConfig): Promise<Harness> {
   const listen = (n: HarnessNode): void => {
     if (liveDelivery === 'owner' && n.role !== 'owner') return;
     for (const c of joined(n)) {
-      n.adapters.messaging.subscribe(c.pubsubTopic, c.contentTopics, (msg) => {
-        n.adapters.storage.saveMessages([msg.message]);
-      });
+      n.adapters.messaging.subscribe(
+        c.pubsubTopic,
+        c.contentTopics,
+        synchronousHandler((msg) => {
+          n.adapters.storage.saveMessages([msg.message]);
+        }),
+      );
     }
   };
   const onSignal = (n: HarnessNode, s: NodeSignal): void => {

@@ -49,8 +49,13 @@ import { traceHeaderLine } from './trace-header.ts';
 export interface RunOptions {
   /** Overrides the scenario's seed. */
   seed?: number;
-  /** Keep the trace lines (for --trace and replay); the hash is always computed. */
+  /** Keep the trace lines (for --trace and replay). */
   keepTrace?: boolean;
+  /**
+   * Hash the trace (default true). The explorer turns it off for the runs it judges on
+   * their verdicts only: `traceHash` is then "" and the trace is only counted.
+   */
+  hashTrace?: boolean;
   /** Called between slices of the run with the virtual ms done and the total. */
   onProgress?: (doneMs: number, totalMs: number) => void;
   /**
@@ -248,7 +253,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       checkWatch.onSignal(n, signal);
       options.onSignal?.(n, signal, w);
     },
-    trace: { keepLines: options.keepTrace === true },
+    trace: { keepLines: options.keepTrace === true, hash: options.hashTrace ?? true },
     ...(codec ? { codec } : {}),
     ...(bandwidth !== undefined ? { ownerUploadBps: bandwidth } : {}),
   });
@@ -279,16 +284,26 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   const allNodes: HarnessNode[] = [h.owner, ...h.members];
   const ownerIds = new Set(owners.map((n) => id(n.name)));
   /** Whether a node belongs to a community now (joined, not left). */
-  const membership = new Map<string, boolean>();
+  const membership = new Map<string, Map<string, boolean>>(); // community id -> node id -> member now
+  /** Record a node's membership of a community; undefined: it never had one. */
+  const setMembership = (nodeId: string, communityId: string, member: boolean | undefined): void => {
+    let nodes = membership.get(communityId);
+    if (!nodes) {
+      nodes = new Map();
+      membership.set(communityId, nodes);
+    }
+    if (member === undefined) nodes.delete(nodeId);
+    else nodes.set(nodeId, member);
+  };
   for (const n of scenario.nodes)
     for (const i of joinedAtStart(n))
-      membership.set(memberKey(id(n.name), (h.communities[i] as HarnessCommunity).id), true);
-  const isMember = (nodeId: string, c: HarnessCommunity) => membership.get(memberKey(nodeId, c.id)) === true;
+      setMembership(id(n.name), (h.communities[i] as HarnessCommunity).id, true);
+  const isMember = (nodeId: string, c: HarnessCommunity) => membership.get(c.id)?.get(nodeId) === true;
   /** Every (node, community) pair the run ever had. */
   const pairs = (): { node: HarnessNode; community: HarnessCommunity }[] =>
     allNodes.flatMap((n) =>
       h.communities
-        .filter((c) => membership.has(memberKey(n.id, c.id)))
+        .filter((c) => membership.get(c.id)?.has(n.id) === true)
         .map((c) => ({ node: n, community: c })),
     );
   const sent: SentLink[] = [];
@@ -437,9 +452,9 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
         // the harness boots the node with its communities from the start
         const n = scenario.nodes.find((x) => x.name === action.node) as Scenario['nodes'][number];
         h.restart(id(action.node));
-        for (const c of h.communities) membership.delete(memberKey(id(action.node), c.id));
+        for (const c of h.communities) setMembership(id(action.node), c.id, undefined);
         for (const i of joinedAtStart(n))
-          membership.set(memberKey(id(action.node), (h.communities[i] as HarnessCommunity).id), true);
+          setMembership(id(action.node), (h.communities[i] as HarnessCommunity).id, true);
         return;
       }
       case 'join': {
@@ -450,13 +465,13 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
           return;
         }
         node.archive.join(c.config);
-        membership.set(memberKey(node.id, c.id), true);
+        setMembership(node.id, c.id, true);
         return;
       }
       case 'leave': {
         const c = community(action.community);
         h.node(id(action.node)).archive?.leave(c.id);
-        membership.set(memberKey(id(action.node), c.id), false);
+        setMembership(id(action.node), c.id, false);
         return;
       }
       case 'protocol':

@@ -60,8 +60,12 @@ export class Kernel {
   #now: number;
   #seq = 0;
   #heap: Entry[] = [];
-  /** One bucket per ms of [wcur, wcur + WHEEL); slots of removed entries are null. */
-  readonly #buckets: (Entry | null)[][] = Array.from({ length: WHEEL }, () => []);
+  /**
+   * One bucket per ms of [wcur, wcur + WHEEL); slots of removed entries are null. A bucket
+   * is made the first time an event lands in it: a short run (an explored scenario) touches
+   * few of them, and making all 16,384 up front cost more than the run's kernel work.
+   */
+  readonly #buckets: ((Entry | null)[] | undefined)[] = new Array(WHEEL);
   /** Next unread slot of the bucket of wcur. */
   #whead = 0;
   /** Bit per bucket: set while the bucket array is not empty (it may hold only nulls). */
@@ -71,6 +75,7 @@ export class Kernel {
   /** Some bucket may still hold null slots (see #wheelHead). */
   #wdirty = false;
   #processed = 0;
+  #drains = 0;
   #asyncWork = false;
   #running = false;
 
@@ -92,6 +97,11 @@ export class Kernel {
   /** Events fired since creation. */
   get processed(): number {
     return this.#processed;
+  }
+
+  /** Microtask drains `runAsync` made (each is a turn of the event loop). */
+  get drains(): number {
+    return this.#drains;
   }
 
   /** Time of the next event, or undefined when the queue is empty. */
@@ -208,6 +218,7 @@ export class Kernel {
       }
       if (!this.#asyncWork) break;
       this.#asyncWork = false;
+      this.#drains++;
       await drainMicrotasks();
     }
     if (n < max && until !== Number.POSITIVE_INFINITY && until > this.#now) {
@@ -221,7 +232,11 @@ export class Kernel {
     const d = e.at - this.#wcur;
     if (d >= 0 && d < WHEEL) {
       const b = e.at & MASK;
-      const bucket = this.#buckets[b]!;
+      let bucket = this.#buckets[b];
+      if (bucket === undefined) {
+        bucket = [];
+        this.#buckets[b] = bucket;
+      }
       e.pos = -2 - bucket.length;
       bucket.push(e);
       this.#wbits[b >>> 5]! |= 1 << (b & 31);
@@ -269,13 +284,15 @@ export class Kernel {
       return undefined;
     }
     for (;;) {
-      const bucket = this.#buckets[this.#wcur & MASK]!;
-      while (this.#whead < bucket.length) {
-        const e = bucket[this.#whead];
-        if (e) return e;
-        this.#whead++;
+      const bucket = this.#buckets[this.#wcur & MASK];
+      if (bucket !== undefined) {
+        while (this.#whead < bucket.length) {
+          const e = bucket[this.#whead];
+          if (e) return e;
+          this.#whead++;
+        }
+        bucket.length = 0;
       }
-      bucket.length = 0;
       this.#whead = 0;
       const cur = this.#wcur & MASK;
       this.#wbits[cur >>> 5]! &= ~(1 << (cur & 31));

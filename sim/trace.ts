@@ -2,7 +2,9 @@
 // first, then the fields sorted by name (nested objects too), byte arrays as lowercase
 // hex, bigints as decimal strings, undefined fields left out. The SHA-256 of all lines
 // (each followed by '\n') is updated as lines arrive, so the hash is available even when
-// the lines themselves are not kept.
+// the lines themselves are not kept. A run that needs neither lines nor hash (an explored
+// scenario, judged on its verdicts only) can turn both off: records are then only counted,
+// which saves encoding every line.
 
 import { createHash, type Hash } from 'node:crypto';
 import { hexDigits } from '../proto/hex.ts';
@@ -15,8 +17,13 @@ export interface TraceRecord {
 }
 
 export interface TraceOptions {
-  /** Keep the lines in memory for `lines()` (default true). The hash is always kept. */
+  /** Keep the lines in memory for `lines()` (default true). */
   keepLines?: boolean;
+  /**
+   * Hash the lines (default true). With `keepLines: false` and `hash: false`, and no
+   * `onRecord` listener, a record is only counted and `hash()` returns "".
+   */
+  hash?: boolean;
 }
 
 function encodeValue(v: unknown): string {
@@ -83,6 +90,7 @@ export function traceLine(t: number, kind: string, fields: Record<string, unknow
 export class Trace {
   readonly #now: () => number;
   readonly #keep: boolean;
+  readonly #hashing: boolean;
   readonly #lines: string[] = [];
   readonly #listeners = new Set<(record: TraceRecord) => void>();
   #hash: Hash = createHash('sha256');
@@ -93,13 +101,20 @@ export class Trace {
   constructor(now: () => number, opts: TraceOptions = {}) {
     this.#now = now;
     this.#keep = opts.keepLines ?? true;
+    this.#hashing = opts.hash ?? true;
   }
 
   record(kind: string, fields: Record<string, unknown> = {}): void {
+    if (!this.#hashing && !this.#keep && this.#listeners.size === 0) {
+      this.#count++;
+      return;
+    }
     const t = Math.round(this.#now());
     const line = traceLine(t, kind, fields);
-    this.#pending += `${line}\n`;
-    if (this.#pending.length > 65_536) this.#flush();
+    if (this.#hashing) {
+      this.#pending += `${line}\n`;
+      if (this.#pending.length > 65_536) this.#flush();
+    }
     this.#count++;
     if (this.#keep) this.#lines.push(line);
     if (this.#listeners.size > 0) {
@@ -118,8 +133,9 @@ export class Trace {
     return this.#count;
   }
 
-  /** SHA-256 (hex) of every line so far, each followed by '\n'. */
+  /** SHA-256 (hex) of every line so far, each followed by '\n'; "" when not hashing. */
   hash(): string {
+    if (!this.#hashing) return '';
     this.#flush();
     return this.#hash.copy().digest('hex');
   }

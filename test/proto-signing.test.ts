@@ -14,6 +14,7 @@ import {
   generateCommunityKey,
   SignatureError,
   signApplicationMessage,
+  signPayload,
 } from '../proto/signing.ts';
 import {
   chatTopic,
@@ -53,6 +54,16 @@ describe('magnetlink message signing', () => {
     },
   );
 
+  fcTest.prop([fc.uint8Array({ minLength: 1, maxLength: 32 }), fc.uint8Array({ maxLength: 300 })])(
+    'signatures are byte for byte those of an independent RFC 6979 signer (noble)',
+    (seed, payload) => {
+      const k = generateCommunityKey(seed);
+      const noble = secp256k1.sign(keccak_256(payload), k, { prehash: false, format: 'recovered' });
+      // noble lays a recovered signature out as v‖r‖s; go-ethereum as r‖s‖v
+      expect(signPayload(k, payload)).toEqual(Uint8Array.of(...noble.subarray(1), noble[0] as number));
+    },
+  );
+
   test('a message signed by another key recovers another signer', () => {
     const other = generateCommunityKey(new TextEncoder().encode('member'));
     const forged = encodeMagnetlinkMessage(other, 5, 'magnet:?xt=urn:btih:11');
@@ -80,6 +91,11 @@ describe('magnetlink message signing', () => {
         encodeApplicationMetadataMessage({ signature: new Uint8Array(64), payload, type: 43 }),
       ),
     ).toThrow(/65/);
+    expect(() =>
+      decodeMagnetlinkMessage(
+        encodeApplicationMetadataMessage({ signature: new Uint8Array(65), payload, type: 43 }),
+      ),
+    ).toThrow(SignatureError);
     expect(() => decodeMagnetlinkMessage(signApplicationMessage(key, 1, payload))).toThrow(
       /not a magnetlink/,
     );

@@ -229,4 +229,17 @@ describe('Trace', () => {
     full.record('two', { n: 2 });
     expect(tr.hash()).toBe(full.hash());
   });
+
+  it('only counts records when neither lines nor hash are wanted, unless someone listens', () => {
+    const tr = new Trace(() => 0, { keepLines: false, hash: false });
+    tr.record('one', { n: 1 });
+    const lines: string[] = [];
+    const off = tr.onRecord((r) => lines.push(r.line));
+    tr.record('two', { n: 2 });
+    off();
+    tr.record('three', { n: 3 });
+    expect(tr.count).toBe(3);
+    expect(tr.hash()).toBe('');
+    expect(lines).toEqual(['{"t":0,"kind":"two","n":2}']);
+  });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RelayMessage } from '../adapters/ports/messaging.ts';
-import { StoreUnavailable } from '../adapters/sim/sim-messaging.ts';
+import { StoreUnavailable, synchronousHandler } from '../adapters/sim/sim-messaging.ts';
 import { STORE_TIMEOUT_MS } from '../sim/network.ts';
 import { SimWorld, type SimWorldOptions } from '../sim/world.ts';
 
@@ -155,6 +155,34 @@ describe('network: relay faults', () => {
     w.runUntil(T0 + 1000);
     expect(texts('b')).toEqual([]);
     expect(texts('c')).toEqual(['late']);
+  });
+});
+
+describe('network: deliveries and the microtask queue', () => {
+  it('a delivery drains the microtask queue before the next event, unless its handlers are all synchronous', async () => {
+    const drains = async (mark: boolean) => {
+      const w = new SimWorld({ seed: 1, startTime: T0, network: { latency: { kind: 'fixed', ms: 50 } } });
+      w.addNode({ id: 'a' });
+      const seen: number[] = [];
+      const handler = () => seen.push(w.kernel.now());
+      w.addNode({ id: 'b' }).adapters.messaging.subscribe(
+        PS,
+        [CT],
+        mark ? synchronousHandler(handler) : handler,
+      );
+      await w.runUntilAsync(T0 + 10);
+      const before = w.kernel.drains;
+      for (let i = 0; i < 3; i++)
+        w.kernel.after(100 * i, 'publish', () => void w.node('a').adapters.messaging.publish(message(0)));
+      await w.runUntilAsync(T0 + 1000);
+      expect(seen).toHaveLength(3);
+      return w.kernel.drains - before;
+    };
+    const plain = await drains(false);
+    const marked = await drains(true);
+    // each publish drains (its promise resolves), and so does each plain delivery
+    expect(plain).toBe(6);
+    expect(marked).toBe(3);
   });
 });
 

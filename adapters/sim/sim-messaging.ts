@@ -15,6 +15,23 @@ interface Subscription {
   handler: (msg: RelayMessage) => void;
 }
 
+const SYNCHRONOUS = Symbol('archivist.synchronousHandler');
+
+/**
+ * Marks a subscription handler that settles no promise and sends no actor event (a harness
+ * that stores live chat, say). A delivery that reaches only such handlers lets the kernel
+ * fire its next event without draining the microtask queue first; most deliveries of a
+ * run are chat, and each drain is a turn of the event loop.
+ */
+export function synchronousHandler<H extends (msg: RelayMessage) => void>(handler: H): H {
+  (handler as H & { [SYNCHRONOUS]?: true })[SYNCHRONOUS] = true;
+  return handler;
+}
+
+function isSynchronous(handler: (msg: RelayMessage) => void): boolean {
+  return (handler as { [SYNCHRONOUS]?: true })[SYNCHRONOUS] === true;
+}
+
 export class StoreUnavailable extends Error {
   constructor() {
     super('no store node answered');
@@ -89,13 +106,13 @@ export class SimMessaging implements Messaging {
   }
 
   #receive(msg: RelayMessage): void {
-    let hit = false;
+    let drain = false;
     for (const s of this.#subs.slice()) {
       if (s.pubsubTopic === msg.pubsubTopic && s.contentTopics.has(msg.contentTopic)) {
-        hit = true;
+        if (!isSynchronous(s.handler)) drain = true;
         s.handler(msg);
       }
     }
-    if (hit) this.#kernel.noteAsyncWork();
+    if (drain) this.#kernel.noteAsyncWork();
   }
 }
