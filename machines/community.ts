@@ -15,8 +15,9 @@ import {
   readIndex,
   torrentPath,
 } from '../archive/index.ts';
+import { byteKey } from '../proto/byte-key.ts';
 import { encodeMagnetlinkMessage } from '../proto/signing.ts';
-import { chatTopic, contentTopicOf, magnetlinkChannelId, toHex } from '../proto/topics.ts';
+import { chatTopic, contentTopicOf, magnetlinkChannelId } from '../proto/topics.ts';
 import type { WakuMessage, WakuMessageArchiveIndexMetadata } from '../proto/types.ts';
 import type { DownloadPolicy, ImportRate, MachineOptions } from './options.ts';
 import type { SignalBus } from './signals.ts';
@@ -47,6 +48,7 @@ export interface CommunityEnv {
   role: Role;
   /** Waku v1 topics of the chats. */
   topics: Uint8Array[];
+  /** Byte keys of `topics` (proto/byte-key.ts). */
   topicSet: Set<string>;
   pubsubTopic: string;
   /** Pubsub topic of the magnetlink channel. */
@@ -91,7 +93,7 @@ export function createCommunityEnv(args: {
     ...args,
     role: args.adapters.keys.communityPrivateKey(config.id) ? 'owner' : 'member',
     topics,
-    topicSet: new Set(topics.map((t) => toHex(t))),
+    topicSet: new Set(topics.map((t) => byteKey(t))),
     pubsubTopic: args.options.pubsubTopicOf(config.id),
     magnetPubsubTopic: (args.options.magnetlinkPubsubTopicOf ?? args.options.pubsubTopicOf)(config.id),
     magnetContentTopic: contentTopicOf(magnetTopic),
@@ -291,7 +293,7 @@ export async function ownerStartup(env: CommunityEnv, signal?: AbortSignal): Pro
     });
     aborted(signal);
     const saved = storage.saveMessages(
-      found.map((r) => r.message).filter((m) => env.topicSet.has(toHex(m.topic))),
+      found.map((r) => r.message).filter((m) => env.topicSet.has(byteKey(m.topic))),
     );
     env.bus.emit({ type: 'archive.storeQueried', communityId: id, from, to: now + 1, saved, ok: true });
   } catch {
@@ -459,7 +461,7 @@ export function loadArchive(env: CommunityEnv, id: string): LoadedArchive {
   const hit = cache?.get(key) as LoadedArchive | undefined;
   if (hit) return hit;
   const archive = readArchiveMessages(env.adapters.fs, folder, entry, env.config.codec);
-  const messages = archive.messages.filter((m) => env.topicSet.has(toHex(m.topic)));
+  const messages = archive.messages.filter((m) => env.topicSet.has(byteKey(m.topic)));
   const loaded = {
     id,
     from: entry.metadata.from,

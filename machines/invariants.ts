@@ -23,6 +23,7 @@
 import { createHash } from 'node:crypto';
 import type { NodeAdapters } from '../adapters/ports/index.ts';
 import { type ArchiveCodec, communityFolder, readArchiveMessages, readIndex } from '../archive/index.ts';
+import { byteKey } from '../proto/byte-key.ts';
 import { toHex } from '../proto/topics.ts';
 import type { WakuMessageArchiveIndexMetadata } from '../proto/types.ts';
 import type { NodeSignal } from './signals.ts';
@@ -416,9 +417,14 @@ export class InvariantMonitor {
       if (own.entries.has(id)) continue;
       const archive = readArchiveMessages(fs, folder, m, codec);
       for (const msg of archive.messages) {
-        const h = toHex(msg.hash);
+        const h = byteKey(msg.hash);
         if (own.archived.has(h))
-          return this.#fail('messagesArchivedOnce', s.node, `message ${h} is in two archives`, s);
+          return this.#fail(
+            'messagesArchivedOnce',
+            s.node,
+            `message ${toHex(msg.hash)} is in two archives`,
+            s,
+          );
         own.archived.add(h);
       }
     }
@@ -428,7 +434,7 @@ export class InvariantMonitor {
       s.start,
       s.end,
     )) {
-      if (!own.archived.has(toHex(msg.hash))) missing++;
+      if (!own.archived.has(byteKey(msg.hash))) missing++;
     }
     if (missing > s.dropped) {
       return this.#fail(
@@ -476,12 +482,12 @@ export class InvariantMonitor {
           r = { from: m.metadata.from, to: m.metadata.to, hashes: new Set() };
           ranges.set(k, r);
         }
-        for (const msg of readArchiveMessages(fs, folder, m, codec).messages) r.hashes.add(toHex(msg.hash));
+        for (const msg of readArchiveMessages(fs, folder, m, codec).messages) r.hashes.add(byteKey(msg.hash));
       }
       outer: for (const member of args.members) {
         for (const r of ranges.values()) {
           const have = new Set(
-            member.adapters.storage.messagesInRange(topics, r.from, r.to).map((m) => toHex(m.hash)),
+            member.adapters.storage.messagesInRange(topics, r.from, r.to).map((m) => byteKey(m.hash)),
           );
           let lacking = 0;
           for (const h of r.hashes) if (!have.has(h)) lacking++;

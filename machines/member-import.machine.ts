@@ -3,6 +3,9 @@
 // stops when it is no longer a member, reads and decodes the archive, signals
 // `importingHistoryArchiveMessages`, hands the messages to storage in chunks at the import
 // rate (one scheduled step per `importStepChunks` chunks) and marks the archive imported.
+// The chunk steps run inside one invoked actor (`importChunks`) rather than as a
+// transition each: an archive is tens to thousands of steps, and a step's only decision,
+// "last chunk?", is the loop's end; leaving `importing` aborts it between two steps.
 // A missing key waits `missingKeyRetryMs`; another decode failure is retried forever
 // (reference quirk) or skipped for this run.
 
@@ -17,6 +20,7 @@ import {
   replaceRange,
 } from './community.ts';
 import { importStepMs } from './options.ts';
+import { sleep } from './sleep.ts';
 
 export interface ImportInput {
   env: CommunityEnv;
@@ -31,8 +35,6 @@ export interface ImportOutput {
 interface ImportContext {
   env: CommunityEnv;
   current?: LoadedArchive;
-  pos: number;
-  saved: number;
   skipped: number;
   archives: number;
   messages: number;
@@ -40,10 +42,24 @@ interface ImportContext {
   nextId?: string;
 }
 
-function stepChunks(context: ImportContext): number {
-  const o = context.env.options;
-  const left = (context.current?.messages.length ?? 0) - context.pos;
-  return Math.max(1, Math.min(o.importStepChunks, Math.ceil(left / o.importChunk)));
+/**
+ * Hands an archive's messages to storage chunk by chunk at the node's import rate (read at
+ * each step, so a rate change applies from the next one); resolves with how many were new.
+ * Even an empty archive takes one step, as the reference's loop does.
+ */
+async function importChunks(env: CommunityEnv, archive: LoadedArchive, signal: AbortSignal): Promise<number> {
+  const o = env.options;
+  const msgs = archive.messages;
+  let pos = 0;
+  let saved = 0;
+  do {
+    const chunks = Math.max(1, Math.min(o.importStepChunks, Math.ceil((msgs.length - pos) / o.importChunk)));
+    await sleep(env.adapters.clock, importStepMs(o, env.importRate(), chunks), signal);
+    const end = Math.min(msgs.length, pos + chunks * o.importChunk);
+    saved += importMessages(env, msgs, pos, end);
+    pos = end;
+  } while (pos < msgs.length);
+  return saved;
 }
 
 export const memberImportMachine = setup({
@@ -58,35 +74,26 @@ export const memberImportMachine = setup({
       if (input.env.options.importMode === 'replace') replaceRange(input.env, archive);
       return archive;
     }),
+    importChunks: fromPromise<number, { env: CommunityEnv; archive: LoadedArchive }>(({ input, signal }) =>
+      importChunks(input.env, input.archive, signal),
+    ),
   },
   delays: {
     initialDelay: ({ context }) => {
       const env = context.env;
       return Math.max(0, env.nodeStartedAt + env.options.importDelayMs - env.adapters.clock.now());
     },
-    step: ({ context }) => importStepMs(context.env.options, context.env.importRate(), stepChunks(context)),
     missingKey: ({ context }) => context.env.options.missingKeyRetryMs,
     corruptRetry: ({ context }) => context.env.options.corruptArchiveRetryMs,
   },
   guards: {
-    lastStep: ({ context }) => {
-      const o = context.env.options;
-      return context.pos + stepChunks(context) * o.importChunk >= (context.current?.messages.length ?? 0);
-    },
     skipCorrupt: ({ context }) => !context.env.options.retryCorruptArchiveForever,
     notMember: ({ context }) => nextArchiveToImport(context.env).kind === 'notMember',
     nothingToImport: ({ context }) => nextArchiveToImport(context.env).kind === 'none',
     missingKey: ({ event }) => isMissingKey((event as { error?: unknown }).error),
   },
   actions: {
-    importStep: assign(({ context }) => {
-      const o = context.env.options;
-      const msgs = context.current?.messages ?? [];
-      const end = Math.min(msgs.length, context.pos + stepChunks(context) * o.importChunk);
-      const saved = importMessages(context.env, msgs, context.pos, end);
-      return { pos: end, saved: context.saved + saved };
-    }),
-    markImported: assign(({ context }) => {
+    markImported: assign(({ context }, saved: number) => {
       const a = context.current as LoadedArchive;
       const env = context.env;
       env.adapters.storage.markArchiveImported(env.config.id, a.id);
@@ -94,13 +101,13 @@ export const memberImportMachine = setup({
         type: 'archive.archiveImported',
         communityId: env.config.id,
         id: a.id,
-        messages: context.saved,
+        messages: saved,
         skipped: context.skipped,
       });
       return {
         current: undefined,
         archives: context.archives + 1,
-        messages: context.messages + context.saved,
+        messages: context.messages + saved,
       };
     }),
   },
@@ -108,8 +115,6 @@ export const memberImportMachine = setup({
   id: 'memberImport',
   context: ({ input }) => ({
     env: input.env,
-    pos: 0,
-    saved: 0,
     skipped: 0,
     archives: 0,
     messages: 0,
@@ -147,12 +152,10 @@ export const memberImportMachine = setup({
         src: 'read',
         input: ({ context }) => ({ env: context.env, id: context.nextId as string }),
         onDone: {
-          target: 'chunking',
+          target: 'importing',
           actions: [
             assign({
               current: ({ event }) => event.output,
-              pos: 0,
-              saved: 0,
               skipped: ({ event }) => event.output.skipped,
             }),
             ({ context }) =>
@@ -200,12 +203,16 @@ export const memberImportMachine = setup({
     waitingForKey: {
       after: { missingKey: 'picking' },
     },
-    chunking: {
-      after: {
-        step: [
-          { guard: 'lastStep', target: 'picking', actions: ['importStep', 'markImported'] },
-          { target: 'chunking', reenter: true, actions: 'importStep' },
-        ],
+    importing: {
+      invoke: {
+        src: 'importChunks',
+        input: ({ context }) => ({ env: context.env, archive: context.current as LoadedArchive }),
+        // No onError: a storage failure rejects it and fails this actor, and its parents, as
+        // an error in a step's action did when each step was a transition.
+        onDone: {
+          target: 'picking',
+          actions: { type: 'markImported', params: ({ event }) => event.output },
+        },
       },
     },
     finished: { type: 'final' },

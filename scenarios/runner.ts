@@ -11,6 +11,7 @@ import { UserError } from '../cli/errors.ts';
 import { wrapRelayPayload } from '../machines/community.ts';
 import { type MachineOptions, SECOND } from '../machines/options.ts';
 import type { NodeSignal } from '../machines/signals.ts';
+import { byteKey } from '../proto/byte-key.ts';
 import { hexDigits } from '../proto/hex.ts';
 import { communityIdOf, encodeMagnetlinkMessage, generateCommunityKey } from '../proto/signing.ts';
 import { chatTopic, contentTopicOf, magnetlinkChannelId } from '../proto/topics.ts';
@@ -319,7 +320,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     if (!fs.exists(`${folder}/index`)) return [];
     const out: string[] = [];
     for (const meta of readIndex(fs, folder, codec).archives.values())
-      for (const m of readArchiveMessages(fs, folder, meta, codec).messages) out.push(hexDigits(m.hash));
+      for (const m of readArchiveMessages(fs, folder, meta, codec).messages) out.push(byteKey(m.hash));
     return out.sort();
   };
   const refreshRequired = (): void => {
@@ -335,7 +336,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   };
   const held = (n: HarnessNode, c: HarnessCommunity): Set<string> =>
     new Set(
-      n.adapters.storage.messagesInRange(c.topics, 0, Number.MAX_SAFE_INTEGER).map((m) => hexDigits(m.hash)),
+      n.adapters.storage.messagesInRange(c.topics, 0, Number.MAX_SAFE_INTEGER).map((m) => byteKey(m.hash)),
     );
   const holdsFull = (n: HarnessNode, c: HarnessCommunity): boolean => {
     const have = held(n, c);
@@ -406,7 +407,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
             if (ready.length === 0) return;
             const sender = rng.pick(ready);
             const message = h.publish(sender, rng.pick(chatIndexes), rng.int(size.min, size.max), c.index);
-            published.push({ t: world.kernel.now(), communityId: c.id, hash: hexDigits(message.hash) });
+            published.push({ t: world.kernel.now(), communityId: c.id, hash: byteKey(message.hash) });
           });
         }
       });

@@ -8,6 +8,7 @@
 // every node that receives it): callers must treat them as immutable.
 
 import { createHash } from 'node:crypto';
+import { byteKey } from '../../proto/byte-key.ts';
 import { hexDigits } from '../../proto/hex.ts';
 import type { WakuMessage } from '../../proto/types.ts';
 import type { ArchiveRecord, CommunityArchiveState, Storage } from '../ports/storage.ts';
@@ -33,19 +34,13 @@ interface Community {
 }
 
 /**
- * Identity of a message: its hash as a binary string (one char per byte). It orders like
- * the hex digits would (byte by byte), is made by one native call with no digit
- * conversion, and is half as long as hex. Not cached per message object: a WeakMap with an
- * entry per stored message (hundreds of thousands in a year-long run) is an ephemeron table
- * every major GC has to walk, which costs more than reading 32 bytes again.
+ * Identity of a message: the byte key of its hash (it orders as the hash's hex would). Not
+ * cached per message object: a WeakMap with an entry per stored message (hundreds of
+ * thousands in a year-long run) is an ephemeron table every major GC has to walk, which
+ * costs more than reading 32 bytes again.
  */
 function keyOf(m: WakuMessage): string {
-  return binaryKey(m.hash);
-}
-
-/** Map key of a byte string (a hash, a topic): one char per byte. */
-function binaryKey(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+  return byteKey(m.hash);
 }
 
 function before(a: Entry, b: Entry): boolean {
@@ -113,7 +108,7 @@ export class MemoryStorage implements Storage {
     this.#commitPoint('saveMessages');
     for (const [i, m] of fresh.entries()) {
       const key = freshKeys[i] as string;
-      const topic = binaryKey(m.topic);
+      const topic = byteKey(m.topic);
       let list = this.#byTopic.get(topic);
       if (!list) {
         list = [];
@@ -132,7 +127,7 @@ export class MemoryStorage implements Storage {
     const out: Entry[][] = [];
     const seen = new Set<string>();
     for (const t of topics) {
-      const h = binaryKey(t);
+      const h = byteKey(t);
       if (seen.has(h)) continue;
       seen.add(h);
       const l = this.#byTopic.get(h);
