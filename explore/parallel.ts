@@ -1,7 +1,10 @@
-// An exploration spread over worker threads on this machine. The main thread hands out the
-// run numbers of the shard in ascending order, one at a time, to whichever worker is free
-// (runs differ a lot in cost: a static split left one worker idle while the other
-// finished). Each run is the scenario a sequential exploration draws for it
+// An exploration spread over threads on this machine: this thread and `jobs - 1` worker
+// threads. This thread hands out the run numbers of the shard in ascending order, one at a
+// time, to whichever thread is free, itself included (runs differ a lot in cost: a static
+// split left one worker idle while the other finished). It runs scenarios too rather than
+// wait: it has the simulator loaded and compiled already, where a worker starts by
+// loading and compiling it all; a simulated run yields to the event loop at every
+// microtask drain, so the workers' messages are still answered at once. Each run is the scenario a sequential exploration draws for it
 // (`runSeed(seed, k)`), so the merged summary is the sequential one, run for run. With
 // `maxFailures`, no new run is handed out once that many failures are in; the runs already
 // out finish, and the failures of the smallest run numbers are kept — the ones a
@@ -10,7 +13,7 @@
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { ExploreConfig, RunConfig, RunOutcome } from './explorer.ts';
+import { type ExploreConfig, exploreRun, type RunConfig, type RunOutcome } from './explorer.ts';
 import { type ExploreSummary, shardRuns } from './shards.ts';
 
 /** Messages between the main thread and a worker. */
@@ -51,49 +54,69 @@ export async function exploreInWorkers(config: ExploreConfig, jobs: number): Pro
   let next = 0;
   let failures = 0;
   const enough = (): boolean => config.maxFailures !== undefined && failures >= config.maxFailures;
+  /** The next run number to hand out, or undefined when there is none or enough failed. */
+  const take = (): number | undefined => {
+    const k = runs[next];
+    if (k === undefined || enough()) return undefined;
+    next++;
+    return k;
+  };
+  const record = (outcome: RunOutcome): void => {
+    outcomes.push(outcome);
+    if (outcome.failure) failures++;
+    config.onRun?.(outcomes.length, runs.length, failures);
+  };
+  const threads = Math.max(1, Math.min(jobs, runs.length));
+  const workers: Worker[] = [];
+  /** After the first error no run is handed out and every worker is stopped. */
+  let broken = false;
+  const breakAll = (): void => {
+    broken = true;
+    for (const w of workers) void w.terminate();
+  };
 
-  await Promise.all(
-    Array.from({ length: Math.max(1, Math.min(jobs, runs.length)) }, (_, w) => {
-      return new Promise<void>((resolve, reject) => {
-        const worker = new Worker(new URL('./explore-worker.ts', import.meta.url), {
-          workerData: runConfig,
-          env: workerEnv(),
-        });
-        let failed = false;
-        const handOut = (): void => {
-          const k = runs[next];
-          if (k === undefined || enough()) {
-            worker.postMessage({ type: 'stop' } satisfies ToWorker);
-            return;
-          }
-          next++;
-          worker.postMessage({ type: 'run', k } satisfies ToWorker);
-        };
-        worker.on('message', (m: FromWorker) => {
-          if (m.type === 'ready') handOut();
-          else if (m.type === 'done') {
-            outcomes.push(m.outcome);
-            if (m.outcome.failure) failures++;
-            config.onRun?.(outcomes.length, runs.length, failures);
-            handOut();
-          } else {
-            failed = true;
-            reject(new Error(`explore worker ${w + 1}/${jobs}: ${m.message}`));
-            void worker.terminate();
-          }
-        });
-        worker.on('error', (e) => {
-          failed = true;
-          reject(e);
-        });
-        worker.on('exit', (code) => {
-          if (failed) return;
-          if (code === 0) resolve();
-          else reject(new Error(`explore worker ${w + 1}/${jobs} exited with code ${code}`));
-        });
+  const inThisThread = async (): Promise<void> => {
+    for (let k = take(); k !== undefined && !broken; k = take()) {
+      try {
+        record(await exploreRun(k, runConfig));
+      } catch (error) {
+        breakAll();
+        throw error;
+      }
+    }
+  };
+  const inWorker = (w: number): Promise<void> =>
+    new Promise<void>((resolve, reject) => {
+      const worker = new Worker(new URL('./explore-worker.ts', import.meta.url), {
+        workerData: runConfig,
+        env: workerEnv(),
       });
-    }),
-  );
+      workers.push(worker);
+      let failed = false;
+      const stop = (error: Error): void => {
+        failed = true;
+        breakAll();
+        reject(error);
+      };
+      const handOut = (): void => {
+        const k = broken ? undefined : take();
+        worker.postMessage((k === undefined ? { type: 'stop' } : { type: 'run', k }) satisfies ToWorker);
+      };
+      worker.on('message', (m: FromWorker) => {
+        if (m.type === 'ready') handOut();
+        else if (m.type === 'done') {
+          record(m.outcome);
+          handOut();
+        } else stop(new Error(`explore worker ${w + 1}/${threads - 1}: ${m.message}`));
+      });
+      worker.on('error', stop);
+      worker.on('exit', (code) => {
+        if (failed) return;
+        if (code === 0 || broken) resolve();
+        else stop(new Error(`explore worker ${w + 1}/${threads - 1} exited with code ${code}`));
+      });
+    });
+  await Promise.all([inThisThread(), ...Array.from({ length: threads - 1 }, (_, w) => inWorker(w))]);
 
   outcomes.sort((a, b) => a.run - b.run);
   let found = outcomes.flatMap((o) => (o.failure ? [o.failure] : []));

@@ -359,7 +359,10 @@ export async function createHarness(config: HarnessConfig): Promise<Harness> {
     };
     published++;
     if (sender.archive) sender.adapters.storage.saveMessages([message]);
-    void sender.adapters.messaging.publish({
+    // Straight onto the network, as the node's SimMessaging would put it: the app's chat
+    // is not a port call of the machines, and nothing awaits it, so unlike a port call it
+    // needs no microtask drain (most events of a run are chat).
+    world.network.publish(senderId, {
       pubsubTopic: c.pubsubTopic,
       contentTopic: c.contentTopics[k] as string,
       message,

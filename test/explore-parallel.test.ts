@@ -1,5 +1,5 @@
-// Exploring over worker threads runs exactly the runs of one thread, each with the same
-// scenario: the summaries agree run for run, also where maxFailures stops early.
+// Exploring over threads (this one and workers) runs exactly the runs of one thread, each
+// with the same scenario: the summaries agree run for run, also where maxFailures stops early.
 
 import { describe, expect, test } from 'vitest';
 import { BUGS_OFF, DEFAULT_SHAPE, type ScenarioShape } from '../explore/arbitraries.ts';
@@ -14,8 +14,8 @@ const shape: ScenarioShape = {
   maxFaults: 2,
 };
 
-describe('explore over worker threads', () => {
-  test('two workers give the summary one thread gives (same runs, events, verdicts)', async () => {
+describe('explore over threads (this one and workers)', () => {
+  test('two threads give the summary one thread gives (same runs, events, verdicts)', async () => {
     const config = { runs: 6, seed: 11, shape, maxShrinkRuns: 0 };
     const one = await explore(config);
     const progress: number[] = [];
@@ -30,7 +30,7 @@ describe('explore over worker threads', () => {
     expect(Math.max(...progress)).toBe(6);
   }, 120_000);
 
-  test('with maxFailures, workers stop at the failure a single thread stops at', async () => {
+  test('with maxFailures, two threads stop at the failure a single thread stops at', async () => {
     const buggy: ScenarioShape = {
       ...shape,
       faults: ['secondControlNode', 'offline', 'partition'],

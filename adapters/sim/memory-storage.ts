@@ -43,6 +43,12 @@ function keyOf(m: WakuMessage): string {
   return byteKey(m.hash);
 }
 
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 function before(a: Entry, b: Entry): boolean {
   return a.ts < b.ts || (a.ts === b.ts && a.key < b.key);
 }
@@ -64,6 +70,7 @@ export class MemoryStorage implements Storage {
   /** topic key -> entries ordered by (timestamp, hash) */
   readonly #byTopic = new Map<string, Entry[]>();
   readonly #keys = new Set<string>();
+  #lastTopic: { bytes: Uint8Array; list: Entry[] } | undefined;
   readonly #communities = new Map<string, Community>();
   #crashNext = false;
   #crashes = 0;
@@ -95,32 +102,38 @@ export class MemoryStorage implements Storage {
   // ---------- messages ----------
 
   saveMessages(messages: WakuMessage[]): number {
-    const fresh: WakuMessage[] = [];
-    const freshKeys: string[] = [];
-    const seen = new Set<string>();
+    const fresh: Entry[] = [];
+    // Most calls save one message (live chat); a batch may repeat a message.
+    const seen = messages.length > 1 ? new Set<string>() : undefined;
     for (const m of messages) {
-      const k = keyOf(m);
-      if (this.#keys.has(k) || seen.has(k)) continue;
-      seen.add(k);
-      fresh.push(m);
-      freshKeys.push(k);
+      const key = keyOf(m);
+      if (this.#keys.has(key) || seen?.has(key)) continue;
+      seen?.add(key);
+      fresh.push({ ts: m.timestamp, key, msg: m });
     }
     this.#commitPoint('saveMessages');
-    for (const [i, m] of fresh.entries()) {
-      const key = freshKeys[i] as string;
-      const topic = byteKey(m.topic);
-      let list = this.#byTopic.get(topic);
-      if (!list) {
-        list = [];
-        this.#byTopic.set(topic, list);
-      }
-      const e: Entry = { ts: m.timestamp, key, msg: m };
+    for (const e of fresh) {
+      const list = this.#listOf(e.msg.topic);
       const last = list[list.length - 1];
       if (!last || before(last, e)) list.push(e);
       else list.splice(lowerBound(list, e.ts, e.key), 0, e);
-      this.#keys.add(key);
+      this.#keys.add(e.key);
     }
     return fresh.length;
+  }
+
+  /** The entry list of a topic; the last one found is remembered (a community has a few). */
+  #listOf(topic: Uint8Array): Entry[] {
+    const last = this.#lastTopic;
+    if (last && sameBytes(last.bytes, topic)) return last.list;
+    const key = byteKey(topic);
+    let list = this.#byTopic.get(key);
+    if (!list) {
+      list = [];
+      this.#byTopic.set(key, list);
+    }
+    this.#lastTopic = { bytes: topic.slice(), list };
+    return list;
   }
 
   #lists(topics: Uint8Array[]): Entry[][] {

@@ -141,7 +141,10 @@ export function register(program: Command): void {
     .option('--shard <i/n>', 'run only shard i of n of the runs', '1/1')
     .option('--out <dir>', 'where shrunk failures are written', 'out/explore')
     .option('--max-shrink <n>', 'candidate runs spent shrinking one failure', '150')
-    .option('--jobs <n>', 'worker threads (default: one per core; 1 = in this thread)')
+    .option(
+      '--jobs <n>',
+      'threads running scenarios, this one included (default: one per core; 1 = this thread only)',
+    )
     .option('--json', 'print the summary as one JSON object')
     .action(
       async (opts: {
