@@ -162,7 +162,10 @@ export interface Harness {
   offline(id: string): void;
   online(id: string): void;
   publish(senderId: string, chatIndex: number, payloadBytes: number, communityIndex?: number): WakuMessage;
+  /** Run to `until` (default the whole duration), then check convergence if asked and summarise. */
   run(opts?: { until?: number }): Promise<HarnessSummary>;
+  /** Run to `until` only (a caller that runs in slices reads `monitor.violation` between them). */
+  advance(opts?: { until?: number }): Promise<void>;
   summary(): HarnessSummary;
 }
 
@@ -451,13 +454,17 @@ export async function createHarness(config: HarnessConfig): Promise<Harness> {
     };
   };
 
-  const run = async (opts: { until?: number } = {}): Promise<HarnessSummary> => {
+  const advance = async (opts: { until?: number } = {}): Promise<void> => {
     const end = start + (opts.until ?? config.durationMs);
     // Run in slices so that a violation stops the run close to the event that broke it.
     const slice = 6 * 3600 * 1000;
     while (!stopped && world.kernel.now() < end) {
       await world.runUntilAsync(Math.min(end, world.kernel.now() + slice));
     }
+  };
+
+  const run = async (opts: { until?: number } = {}): Promise<HarnessSummary> => {
+    await advance(opts);
     if (!stopped && config.checkConvergence) {
       for (const c of communities) {
         const alive = members.filter(
@@ -497,6 +504,7 @@ export async function createHarness(config: HarnessConfig): Promise<Harness> {
     online: (id) => setOnline(id, true),
     publish,
     run,
+    advance,
     summary,
   };
 }

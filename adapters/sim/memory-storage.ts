@@ -150,12 +150,21 @@ export class MemoryStorage implements Storage {
   }
 
   messagesInRange(topics: Uint8Array[], from: number, to: number): WakuMessage[] {
+    const lists = this.#lists(topics);
+    const out: WakuMessage[] = [];
+    if (lists.length === 1) {
+      // one topic: its list is in order already
+      const l = lists[0] as Entry[];
+      for (let i = lowerBound(l, from, ''); i < l.length && l[i]!.ts < to; i++) out.push(l[i]!.msg);
+      return out;
+    }
     const picked: Entry[] = [];
-    for (const l of this.#lists(topics)) {
+    for (const l of lists) {
       for (let i = lowerBound(l, from, ''); i < l.length && l[i]!.ts < to; i++) picked.push(l[i]!);
     }
     picked.sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0));
-    return picked.map((e) => e.msg);
+    for (const e of picked) out.push(e.msg);
+    return out;
   }
 
   oldestMessageTimestamp(topics: Uint8Array[]): number | undefined {
