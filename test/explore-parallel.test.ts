@@ -45,4 +45,15 @@ describe('explore over threads (this one and workers)', () => {
     );
     expect(two.runs).toBeLessThan(12);
   }, 120_000);
+
+  test('an error in any thread ends the exploration with that error', async () => {
+    const buggy: ScenarioShape = {
+      ...shape,
+      faults: ['secondControlNode', 'offline', 'partition'],
+      settings: { ...DEFAULT_SHAPE.settings, quirks: { ...BUGS_OFF, noNewArchivesByCount: true } },
+    };
+    // the first failure cannot be written: its thread rejects, the others are stopped
+    const config = { runs: 12, seed: 5, shape: buggy, maxShrinkRuns: 0, outDir: '/dev/null/explore' };
+    await expect(exploreInWorkers(config, 2)).rejects.toThrow(/ENOTDIR.*\/dev\/null\/explore/);
+  }, 120_000);
 });
