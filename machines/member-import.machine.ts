@@ -42,6 +42,11 @@ interface ImportContext {
   nextId?: string;
 }
 
+/** Ms until the initial delay after the node's start has passed (0 once it has). */
+function delayLeft(env: CommunityEnv): number {
+  return Math.max(0, env.nodeStartedAt + env.options.importDelayMs - env.adapters.clock.now());
+}
+
 /**
  * Hands an archive's messages to storage chunk by chunk at the node's import rate (read at
  * each step, so a rate change applies from the next one); resolves with how many were new.
@@ -79,14 +84,12 @@ export const memberImportMachine = setup({
     ),
   },
   delays: {
-    initialDelay: ({ context }) => {
-      const env = context.env;
-      return Math.max(0, env.nodeStartedAt + env.options.importDelayMs - env.adapters.clock.now());
-    },
+    initialDelay: ({ context }) => delayLeft(context.env),
     missingKey: ({ context }) => context.env.options.missingKeyRetryMs,
     corruptRetry: ({ context }) => context.env.options.corruptArchiveRetryMs,
   },
   guards: {
+    delayOver: ({ context }) => delayLeft(context.env) === 0,
     skipCorrupt: ({ context }) => !context.env.options.retryCorruptArchiveForever,
     notMember: ({ context }) => nextArchiveToImport(context.env).kind === 'notMember',
     nothingToImport: ({ context }) => nextArchiveToImport(context.env).kind === 'none',
@@ -123,6 +126,9 @@ export const memberImportMachine = setup({
   initial: 'delaying',
   states: {
     delaying: {
+      // A node up for longer than the delay (every round but the first) goes on at once
+      // rather than through a zero-length timer.
+      always: { guard: 'delayOver', target: 'picking' },
       after: { initialDelay: 'picking' },
     },
     picking: {
