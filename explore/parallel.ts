@@ -2,13 +2,14 @@
 // threads. This thread hands out the run numbers of the shard in ascending order, one at a
 // time, to whichever thread is free, itself included (runs differ a lot in cost: a static
 // split left one worker idle while the other finished). It runs scenarios too rather than
-// wait: it has the simulator loaded and compiled already, where a worker starts by
-// loading and compiling it all; a simulated run yields to the event loop at every
-// microtask drain, so the workers' messages are still answered at once. Each run is the scenario a sequential exploration draws for it
-// (`runSeed(seed, k)`), so the merged summary is the sequential one, run for run. With
-// `maxFailures`, no new run is handed out once that many failures are in; the runs already
-// out finish, and the failures of the smallest run numbers are kept — the ones a
-// sequential exploration would have stopped at.
+// wait: it has the simulator loaded and compiled already, where a worker starts by loading
+// and compiling it all; a simulated run yields to the event loop at every microtask drain,
+// so the workers' messages are still answered at once. Each run is the scenario a
+// sequential exploration draws for it (`runSeed(seed, k)`), so the merged summary is the
+// sequential one, run for run. With `maxFailures`, no new run is handed out once that many
+// failures are in; the runs already out finish, and the failures of the smallest run
+// numbers are kept — the ones a sequential exploration would have stopped at. An error in
+// any thread stops them all.
 
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,7 +31,7 @@ export function defaultJobs(runs: number): number {
 
 /**
  * The workers' environment: the process's, with Node's compile cache on (in the OS temp
- * dir, where \`module.enableCompileCache()\` puts it) unless the user set or disabled it.
+ * dir, where `module.enableCompileCache()` puts it) unless the user set or disabled it.
  * Each worker compiles every module of the simulator again; with the cache a worker is
  * ready in about half the time from the second exploration on.
  */

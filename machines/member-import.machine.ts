@@ -50,7 +50,7 @@ function delayLeft(env: CommunityEnv): number {
 /**
  * Hands an archive's messages to storage chunk by chunk at the node's import rate (read at
  * each step, so a rate change applies from the next one); resolves with how many were new.
- * Even an empty archive takes one step, as the reference's loop does.
+ * Even an empty archive takes one step: it is marked imported one step after it was read.
  */
 async function importChunks(env: CommunityEnv, archive: LoadedArchive, signal: AbortSignal): Promise<number> {
   const o = env.options;
