@@ -4,7 +4,7 @@
 // (when the hash is set) and answers history queries ordered by (timestamp, hash).
 
 import type { RelayMessage, StoreQuery } from '../adapters/ports/messaging.ts';
-import { hexDigits } from '../proto/hex.ts';
+import { byteKey } from '../proto/byte-key.ts';
 
 interface Kept {
   msg: RelayMessage;
@@ -39,7 +39,7 @@ export class SimStore {
   add(msg: RelayMessage): boolean {
     if (!this.#retained(msg)) return false;
     const hash = msg.message.hash;
-    const key = hash.length > 0 ? `${msg.pubsubTopic}\u0000${hexDigits(hash)}` : '';
+    const key = hash.length > 0 ? `${msg.pubsubTopic}\u0000${byteKey(hash)}` : '';
     if (key !== '') {
       if (this.#seen.has(key)) return false;
       this.#seen.add(key);
@@ -83,7 +83,7 @@ export class SimStore {
       if (ts < q.from || ts >= q.to) continue;
       if (!topics.has(m.contentTopic)) continue;
       if (!this.#retained(m)) continue;
-      out.push({ msg: m, ts, h: hexDigits(m.message.hash) });
+      out.push({ msg: m, ts, h: byteKey(m.message.hash) });
     }
     out.sort((a, b) => a.ts - b.ts || (a.h < b.h ? -1 : a.h > b.h ? 1 : 0));
     return out.map((o) => o.msg);

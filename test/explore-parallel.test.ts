@@ -14,6 +14,13 @@ const shape: ScenarioShape = {
   maxFaults: 2,
 };
 
+/** Two control nodes with the count-compare bug on: seed 5 fails within its first runs. */
+const buggy: ScenarioShape = {
+  ...shape,
+  faults: ['secondControlNode', 'offline', 'partition'],
+  settings: { ...DEFAULT_SHAPE.settings, quirks: { ...BUGS_OFF, noNewArchivesByCount: true } },
+};
+
 describe('explore over threads (this one and workers)', () => {
   test('two threads give the summary one thread gives (same runs, events, verdicts)', async () => {
     const config = { runs: 6, seed: 11, shape, maxShrinkRuns: 0 };
@@ -31,11 +38,6 @@ describe('explore over threads (this one and workers)', () => {
   }, 120_000);
 
   test('with maxFailures, two threads stop at the failure a single thread stops at', async () => {
-    const buggy: ScenarioShape = {
-      ...shape,
-      faults: ['secondControlNode', 'offline', 'partition'],
-      settings: { ...DEFAULT_SHAPE.settings, quirks: { ...BUGS_OFF, noNewArchivesByCount: true } },
-    };
     const config = { runs: 12, seed: 5, shape: buggy, maxShrinkRuns: 0, maxFailures: 1 };
     const one = await explore(config);
     const two = await exploreInWorkers(config, 2);
@@ -47,11 +49,6 @@ describe('explore over threads (this one and workers)', () => {
   }, 120_000);
 
   test('an error in any thread ends the exploration with that error', async () => {
-    const buggy: ScenarioShape = {
-      ...shape,
-      faults: ['secondControlNode', 'offline', 'partition'],
-      settings: { ...DEFAULT_SHAPE.settings, quirks: { ...BUGS_OFF, noNewArchivesByCount: true } },
-    };
     // the first failure cannot be written: its thread rejects, the others are stopped
     const config = { runs: 12, seed: 5, shape: buggy, maxShrinkRuns: 0, outDir: '/dev/null/explore' };
     await expect(exploreInWorkers(config, 2)).rejects.toThrow(/ENOTDIR.*\/dev\/null\/explore/);

@@ -35,14 +35,21 @@ function setup() {
   return { monitor, download, readIndex, seeds };
 }
 
+/** Both owners seed; the member downloads a1, a2 of owner's index h1, then reads owner2's h2 (b1). */
+function twoOwnersSeeded(): ReturnType<typeof setup> {
+  const s = setup();
+  s.seeds('owner', 'h1');
+  s.seeds('owner2', 'h2');
+  s.readIndex('h1', ['a1', 'a2']);
+  s.download('a1');
+  s.download('a2');
+  s.readIndex('h2', ['b1']);
+  return s;
+}
+
 test('two control nodes: archives of one owner are not judged against the other owner’s index', () => {
-  const { monitor, download, readIndex, seeds } = setup();
-  seeds('owner', 'h1');
-  seeds('owner2', 'h2');
-  readIndex('h1', ['a1', 'a2']);
-  download('a1');
-  download('a2');
-  readIndex('h2', ['b1']); // owner2's index lacks a1 and a2: no violation
+  const { monitor, download, readIndex, seeds } = twoOwnersSeeded();
+  // owner2's index (h2, b1 only) lacks a1 and a2: no violation
   download('b1');
   seeds('owner', 'h3');
   readIndex('h3', ['a1', 'a2', 'a3']);
@@ -52,13 +59,7 @@ test('two control nodes: archives of one owner are not judged against the other 
 });
 
 test('an archive missing from the latest index of the owner it came from is a violation', () => {
-  const { monitor, download, readIndex, seeds } = setup();
-  seeds('owner', 'h1');
-  seeds('owner2', 'h2');
-  readIndex('h1', ['a1', 'a2']);
-  download('a1');
-  download('a2');
-  readIndex('h2', ['b1']);
+  const { monitor, readIndex, seeds } = twoOwnersSeeded();
   seeds('owner', 'h3');
   readIndex('h3', ['a1']); // the owner's newer index dropped a2
   expect(monitor.violation?.invariant).toBe('importedSubsetDownloaded');
