@@ -3,8 +3,8 @@
 // the two files; trackers, creation date and "created by" live outside it. Magnet links.
 
 import { createHash } from 'node:crypto';
-import bencode from 'bencode';
 import { decode as decodeMagnet, encode as encodeMagnet } from 'magnet-uri';
+import { checkBencode, decodeBencode, encodeBencode } from './bencode.ts';
 import { TorrentFormatError } from './errors.ts';
 
 export interface TorrentFile {
@@ -49,7 +49,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 export function encodeInfoDict(
   t: Pick<TorrentInput, 'name' | 'pieceLength' | 'files' | 'pieces'>,
 ): Uint8Array {
-  return bencode.encode({
+  return encodeBencode({
     files: t.files.map((f) => ({ length: f.length, path: [f.path] })),
     name: t.name,
     'piece length': t.pieceLength,
@@ -69,7 +69,7 @@ export function buildTorrentFile(t: TorrentInput): Uint8Array {
   if (t.createdBy !== undefined) top['created by'] = t.createdBy;
   if (t.creationDate !== undefined) top['creation date'] = t.creationDate;
   // The info dictionary is spliced in as bytes so that it is exactly the one hashed.
-  const rest = bencode.encode(top);
+  const rest = encodeBencode(top);
   const key = new TextEncoder().encode('4:info');
   // Keys are sorted: "info" sorts after "announce*", "created by" and "creation date".
   const out = new Uint8Array(rest.length + key.length + info.length);
@@ -87,32 +87,12 @@ export function sha1Hex(bytes: Uint8Array): string {
 // --- parsing ------------------------------------------------------------------------
 
 /** End of the bencoded value starting at `pos` (a structural skip, no decoding). */
-function skipValue(buf: Uint8Array, pos: number, depth = 0): number {
-  if (depth > 64) throw new TorrentFormatError('bencode nested too deep');
-  const c = buf[pos];
-  if (c === undefined) throw new TorrentFormatError('truncated bencode');
-  if (c === 0x69) {
-    const end = buf.indexOf(0x65, pos + 1);
-    if (end < 0) throw new TorrentFormatError('unterminated integer');
-    return end + 1;
+function skipValue(buf: Uint8Array, pos: number): number {
+  try {
+    return checkBencode(buf, pos);
+  } catch (error) {
+    throw new TorrentFormatError((error as Error).message);
   }
-  if (c === 0x6c || c === 0x64) {
-    let p = pos + 1;
-    while (buf[p] !== 0x65) {
-      if (p >= buf.length) throw new TorrentFormatError('unterminated list or dictionary');
-      p = skipValue(buf, p, depth + 1);
-    }
-    return p + 1;
-  }
-  if (c >= 0x30 && c <= 0x39) {
-    const colon = buf.indexOf(0x3a, pos);
-    if (colon < 0 || colon - pos > 16) throw new TorrentFormatError('bad string length');
-    const len = Number(new TextDecoder().decode(buf.subarray(pos, colon)));
-    if (!Number.isSafeInteger(len) || colon + 1 + len > buf.length)
-      throw new TorrentFormatError('truncated string');
-    return colon + 1 + len;
-  }
-  throw new TorrentFormatError(`unexpected byte ${c} at ${pos}`);
 }
 
 /** Byte span of the `info` value in a top-level dictionary. */
@@ -167,8 +147,8 @@ export function parseTorrentFile(bytes: Uint8Array): ParsedTorrent {
   let top: unknown;
   let info: unknown;
   try {
-    top = bencode.decode(bytes);
-    info = bencode.decode(infoDict);
+    top = decodeBencode(bytes);
+    info = decodeBencode(infoDict);
   } catch (error) {
     throw new TorrentFormatError(`bad bencode: ${error instanceof Error ? error.message : error}`);
   }

@@ -1,7 +1,6 @@
 // `archivist seed` and `archivist fetch` as separate processes on 127.0.0.1: JSON output,
 // verified downloads (index only, then everything), clean exits on SIGTERM and on their own,
 // and one-line errors for bad input.
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,8 +10,8 @@ import { archiveIdOf, createArchiveRound, parseTorrentFile, readIndex } from '..
 import { encodeWakuMessageArchiveIndex } from '../proto/codec.ts';
 import { communityIdOf, generateCommunityKey } from '../proto/signing.ts';
 import { chatTopic } from '../proto/topics.ts';
+import { run, startSeeder, stopped } from './fixtures/archivist-process.ts';
 
-const BIN = join(import.meta.dirname, '..', 'bin', 'archivist.js');
 const P = 102_400;
 const NAME = communityIdOf(generateCommunityKey(new Uint8Array(32).fill(3)));
 let root: string;
@@ -52,71 +51,6 @@ beforeAll(() => {
   pieceCount = parsed.pieceHashes.length;
 });
 afterAll(() => rmSync(root, { recursive: true, force: true }));
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(args: string[], timeoutMs = 20_000): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => {
-      stdout += c.toString();
-    });
-    child.stderr.on('data', (c: Buffer) => {
-      stderr += c.toString();
-    });
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`archivist ${args[0]} did not exit within ${timeoutMs} ms (handles left?)`));
-    }, timeoutMs);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-function startSeeder(
-  args: string[],
-): Promise<{ child: ChildProcess; line: { infoHash: string; magnet: string; port: number } }> {
-  const child = spawn(process.execPath, [BIN, 'seed', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    let err = '';
-    child.stderr!.on('data', (c: Buffer) => {
-      err += c.toString();
-    });
-    const timer = setTimeout(() => reject(new Error(`seeder printed nothing: ${err}`)), 15_000);
-    child.stdout!.on('data', (c: Buffer) => {
-      out += c.toString();
-      if (out.includes('\n')) {
-        clearTimeout(timer);
-        resolve({ child, line: JSON.parse(out.split('\n')[0]!) });
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`seeder exited with ${code}: ${err}`)));
-  });
-}
-
-function stopped(child: ChildProcess, signal: NodeJS.Signals): Promise<number | null> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error('seeder did not exit after the signal'));
-    }, 5000);
-    child.removeAllListeners('exit');
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      resolve(code);
-    });
-    child.kill(signal);
-  });
-}
 
 describe('archivist seed / fetch', () => {
   it('seeds, serves an index-only fetch then a full verified fetch, and exits on SIGTERM', async () => {

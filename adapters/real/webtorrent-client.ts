@@ -14,8 +14,8 @@
 // stay inside that folder; otherwise the torrent is dropped and metadata() rejects with a
 // TorrentRefused error.
 
-import bencode from 'bencode';
 import WebTorrent, { type Torrent } from 'webtorrent';
+import { decodeBencode } from '../../archive/bencode.ts';
 import { parseTorrentFile } from '../../archive/index.ts';
 import type { Unsubscribe } from '../ports/messaging.ts';
 import type {
@@ -26,6 +26,7 @@ import type {
   TorrentProgress,
   TransferStats,
 } from '../ports/torrent.ts';
+import { guardPeerWireBencode } from './bencode-guard.ts';
 
 export interface WebTorrentClientOptions {
   /** TCP port to listen on; 0 (default) picks a free one. */
@@ -172,6 +173,10 @@ function abortError(signal: AbortSignal): unknown {
   return signal.reason ?? new DOMException('aborted', 'AbortError');
 }
 
+// Before any peer connects: webtorrent's wire decodes what peers send with bencode, whose
+// decoder loops for ever on a negative string length (see archive/bencode.ts).
+await guardPeerWireBencode();
+
 const WT_OPTIONS = {
   dht: false,
   tracker: false,
@@ -282,7 +287,7 @@ export class WebTorrentClient implements TorrentClient {
     // The same check as for a torrent from the network, then the archive module's parser.
     let top: unknown;
     try {
-      top = bencode.decode(torrentFile);
+      top = decodeBencode(torrentFile);
     } catch (err) {
       throw new TorrentRefused(`not a torrent file: ${(err as Error).message}`);
     }
