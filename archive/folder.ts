@@ -7,7 +7,7 @@
 // `data` longer than the index says; the next round rolls those bytes back before appending.
 
 import { createHash } from 'node:crypto';
-import type { FileSystem } from '../adapters/ports/filesystem.ts';
+import type { FileSystem } from '../ports/filesystem.ts';
 import { DecodeError, encodeWakuMessageArchiveIndex } from '../proto/codec.ts';
 import type {
   WakuMessage,

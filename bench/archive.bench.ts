@@ -16,10 +16,10 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { FileSystem } from '../adapters/ports/filesystem.ts';
 import { NodeFileSystem } from '../adapters/real/node-fs.ts';
 import { MemoryFileSystem } from '../adapters/sim/memory-fs.ts';
 import { communityFolder, createArchiveRound, dataPath, indexPath, torrentPath } from '../archive/index.ts';
+import type { FileSystem } from '../ports/filesystem.ts';
 import { chatTopic } from '../proto/topics.ts';
 import type { WakuMessage } from '../proto/types.ts';
 

@@ -16,8 +16,8 @@
 //   each import is the same as chunk by chunk; `importStepChunks`).
 
 import { parseArgs } from 'node:util';
-import type { NodeAdapters, Storage } from '../adapters/ports/index.ts';
 import { DAY } from '../machines/options.ts';
+import type { NodeAdapters, Storage } from '../ports/index.ts';
 import type { WakuMessage } from '../proto/types.ts';
 import { createHarness } from '../scenarios/harness.ts';
 

@@ -7,8 +7,8 @@
 
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import { SimWorld } from '../adapters/sim/world.ts';
 import { buildTorrentFile, magnetFor, parseTorrentFile } from '../sim/torrent-file.ts';
-import { SimWorld } from '../sim/world.ts';
 
 const { values } = parseArgs({
   options: {

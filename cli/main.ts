@@ -1,7 +1,7 @@
 // Entry point of the `archivist` command line. Each command group lives in cli/commands/.
 import { Command, CommanderError } from 'commander';
+import { UserError } from '../errors/user-error.ts';
 import { commandGroups } from './commands/index.ts';
-import { UserError } from './errors.ts';
 
 export function buildProgram(): Command {
   const program = new Command('archivist')

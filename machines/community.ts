@@ -4,7 +4,6 @@
 // the fromPromise actor that runs them: leaving the invoking state aborts the wait.
 
 import { keccak_256 } from '@noble/hashes/sha3.js';
-import type { NodeAdapters, TorrentDownload, TorrentMetadata } from '../adapters/ports/index.ts';
 import {
   type ArchiveCodec,
   communityFolder,
@@ -15,6 +14,7 @@ import {
   readIndex,
   torrentPath,
 } from '../archive/index.ts';
+import type { NodeAdapters, TorrentDownload, TorrentMetadata } from '../ports/index.ts';
 import { byteKey } from '../proto/byte-key.ts';
 import { encodeMagnetlinkMessage } from '../proto/signing.ts';
 import { chatTopic, contentTopicOf, magnetlinkChannelId } from '../proto/topics.ts';

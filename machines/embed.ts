@@ -4,7 +4,7 @@
 // backends. See docs/machines.md for an example.
 
 import { type Actor, createActor } from 'xstate';
-import type { NodeAdapters } from '../adapters/ports/index.ts';
+import type { NodeAdapters } from '../ports/index.ts';
 import type { CommunityConfig } from './community.ts';
 import { type NodeEvent, nodeMachine } from './node.machine.ts';
 import { type ImportRate, type MachineOptions, resolveOptions } from './options.ts';

@@ -21,8 +21,8 @@
 // 9 convergence — on demand at the end of a run (`checkConvergence`).
 
 import { createHash } from 'node:crypto';
-import type { NodeAdapters } from '../adapters/ports/index.ts';
 import { type ArchiveCodec, communityFolder, readArchiveMessages, readIndex } from '../archive/index.ts';
+import type { NodeAdapters } from '../ports/index.ts';
 import { byteKey } from '../proto/byte-key.ts';
 import { toHex } from '../proto/topics.ts';
 import type { WakuMessageArchiveIndexMetadata } from '../proto/types.ts';

@@ -4,7 +4,7 @@
 // Leaving any state aborts the port call it waits on (fromPromise's AbortSignal).
 
 import { assign, fromPromise, setup } from 'xstate';
-import type { TorrentMetadata } from '../adapters/ports/index.ts';
+import type { TorrentMetadata } from '../ports/index.ts';
 import {
   type CommunityEnv,
   fetchArchive,

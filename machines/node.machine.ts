@@ -6,7 +6,7 @@
 // state is rebuilt from storage and files.
 
 import { assign, enqueueActions, fromPromise, setup } from 'xstate';
-import type { NodeAdapters } from '../adapters/ports/index.ts';
+import type { NodeAdapters } from '../ports/index.ts';
 import { type CommunityConfig, type CommunityEnv, createCommunityEnv } from './community.ts';
 import { controlNodeMachine } from './control-node.machine.ts';
 import { memberMachine } from './member.machine.ts';

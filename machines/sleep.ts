@@ -2,7 +2,7 @@
 // promise actor's signal when the state that invoked it is left, and the timer must go
 // with it (a simulated node must not keep firing timers for work nobody waits for).
 
-import type { Clock } from '../adapters/ports/clock.ts';
+import type { Clock } from '../ports/clock.ts';
 
 /** Resolves after `ms` on `clock`; rejects with the signal's reason once it is aborted. */
 export function sleep(clock: Clock, ms: number, signal: AbortSignal): Promise<void> {

@@ -24,21 +24,21 @@
 // sender and by every node that receives it (`liveDelivery: 'owner'` makes only the owner
 // listen, for benchmarks with thousands of members).
 
-import type { NodeAdapters } from '../adapters/ports/index.ts';
 import { synchronousHandler } from '../adapters/sim/sim-messaging.ts';
+import { type SimNode, SimWorld } from '../adapters/sim/world.ts';
 import type { ArchiveCodec } from '../archive/index.ts';
 import type { CommunityConfig } from '../machines/community.ts';
 import { type ArchiveNode, createArchiveNode } from '../machines/embed.ts';
 import { InvariantMonitor, type InvariantName, type Violation } from '../machines/invariants.ts';
 import { DAY, type ImportRate, type MachineOptions, resolveOptions } from '../machines/options.ts';
 import type { NodeSignal } from '../machines/signals.ts';
+import type { NodeAdapters } from '../ports/index.ts';
 import { communityIdOf, generateCommunityKey } from '../proto/signing.ts';
 import { chatTopic, contentTopicOf } from '../proto/topics.ts';
 import type { WakuMessage } from '../proto/types.ts';
 import type { NetworkOptions } from '../sim/network.ts';
 import type { SwarmOptions } from '../sim/swarm.ts';
 import type { TraceOptions } from '../sim/trace.ts';
-import { type SimNode, SimWorld } from '../sim/world.ts';
 
 const PAYLOAD_POOL_BYTES = 1 << 20;
 const NO_PADDING = new Uint8Array(0);

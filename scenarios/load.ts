@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { isNode, LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
-import { UserError } from '../cli/errors.ts';
+import { UserError } from '../errors/user-error.ts';
 import { type Scenario, ScenarioSchema } from './schema.ts';
 
 /** A bad scenario file. A UserError, so the CLI prints it as one line and exits 2. */

@@ -2,7 +2,7 @@
 // trace alone is enough to run the same world again; the new trace must match line for line.
 
 import { readFileSync } from 'node:fs';
-import { UserError } from '../cli/errors.ts';
+import { UserError } from '../errors/user-error.ts';
 import { validateScenario } from './load.ts';
 import { runScenario } from './runner.ts';
 import { TRACE_FORMAT, TRACE_HEADER_KIND, type TraceHeader } from './trace-header.ts';

@@ -6,8 +6,9 @@
 // scenario and seed give the same trace and the same result.
 
 import { keccak_256 } from '@noble/hashes/sha3.js';
+import type { SimWorld } from '../adapters/sim/world.ts';
 import { communityFolder, readArchiveMessages, readIndex } from '../archive/index.ts';
-import { UserError } from '../cli/errors.ts';
+import { UserError } from '../errors/user-error.ts';
 import { wrapRelayPayload } from '../machines/community.ts';
 import { type MachineOptions, SECOND } from '../machines/options.ts';
 import type { NodeSignal } from '../machines/signals.ts';
@@ -17,7 +18,6 @@ import { communityIdOf, encodeMagnetlinkMessage, generateCommunityKey } from '..
 import { chatTopic, contentTopicOf, magnetlinkChannelId } from '../proto/topics.ts';
 import type { NetworkOptions } from '../sim/network.ts';
 import { buildTorrentFile, infoHashFromMagnet, magnetFor } from '../sim/torrent-file.ts';
-import type { SimWorld } from '../sim/world.ts';
 import { watchChecks } from './checks.ts';
 import {
   evaluateExpectation,

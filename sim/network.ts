@@ -8,7 +8,7 @@
 // cut off in between loses it. The publisher does not receive its own message. Relay
 // payloads are delivered by reference: handlers must not mutate them.
 
-import type { RelayMessage, StoreQuery } from '../adapters/ports/messaging.ts';
+import type { RelayMessage, StoreQuery } from '../ports/messaging.ts';
 import { hexDigits } from '../proto/hex.ts';
 import type { Kernel } from './kernel.ts';
 import { Prng } from './prng.ts';

@@ -3,7 +3,7 @@
 // message's own timestamp and the current virtual time, deduplicates by message hash
 // (when the hash is set) and answers history queries ordered by (timestamp, hash).
 
-import type { RelayMessage, StoreQuery } from '../adapters/ports/messaging.ts';
+import type { RelayMessage, StoreQuery } from '../ports/messaging.ts';
 import { byteKey } from '../proto/byte-key.ts';
 
 interface Kept {

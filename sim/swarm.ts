@@ -36,8 +36,8 @@
 // - Offline or crashed nodes neither serve nor fetch; transfers across a cut are aborted.
 
 import { createHash } from 'node:crypto';
-import type { FileSystem } from '../adapters/ports/filesystem.ts';
-import type { TorrentMetadata, TorrentProgress } from '../adapters/ports/torrent.ts';
+import type { FileSystem } from '../ports/filesystem.ts';
+import type { TorrentMetadata, TorrentProgress } from '../ports/torrent.ts';
 import type { Kernel, SimEvent } from './kernel.ts';
 import type { SimNetwork } from './network.ts';
 import { Prng } from './prng.ts';

@@ -7,7 +7,6 @@
 import { createHash } from 'node:crypto';
 import { fc, test as fcTest } from '@fast-check/vitest';
 import { describe, expect, test } from 'vitest';
-import type { FileSystem } from '../adapters/ports/filesystem.ts';
 import { MemoryFileSystem } from '../adapters/sim/memory-fs.ts';
 import {
   type ArchiveCodec,
@@ -24,6 +23,7 @@ import {
   UnknownArchiveError,
   verifyCommunityFolder,
 } from '../archive/index.ts';
+import type { FileSystem } from '../ports/filesystem.ts';
 import { toHex } from '../proto/hex.ts';
 import type { WakuMessage } from '../proto/types.ts';
 

@@ -5,7 +5,7 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { parseFaults, parseOptions } from '../cli/commands/explore.ts';
-import { UserError } from '../cli/errors.ts';
+import { UserError } from '../errors/user-error.ts';
 import {
   DEFAULT_SHAPE,
   draftToScenario,

@@ -4,9 +4,9 @@
 // of its own source still is.
 
 import { expect, test } from 'vitest';
+import { SimWorld } from '../adapters/sim/world.ts';
 import { InvariantMonitor } from '../machines/invariants.ts';
 import type { NodeSignal, SignalInput } from '../machines/signals.ts';
-import { SimWorld } from '../sim/world.ts';
 
 const C = 'c1';
 

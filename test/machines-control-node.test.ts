@@ -2,12 +2,12 @@
 // the §10 monitors on in every run.
 
 import { describe, expect, test } from 'vitest';
+import { SimWorld } from '../adapters/sim/world.ts';
 import { createArchiveNode } from '../machines/embed.ts';
 import { DAY, SECOND } from '../machines/options.ts';
 import type { NodeSignal } from '../machines/signals.ts';
 import { communityIdOf, generateCommunityKey } from '../proto/signing.ts';
 import { chatTopic } from '../proto/topics.ts';
-import { SimWorld } from '../sim/world.ts';
 import { expectNoViolation, ofType, small, WEEK } from './machines-helpers.ts';
 
 const sec = (ms: number): number => Math.floor(ms / 1000);

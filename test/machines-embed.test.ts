@@ -2,12 +2,12 @@
 // creates an archive node over its ports, subscribes to the signals and drives it.
 
 import { expect, test } from 'vitest';
+import { SimWorld } from '../adapters/sim/world.ts';
 import { createArchiveNode } from '../machines/embed.ts';
 import { InvariantMonitor } from '../machines/invariants.ts';
 import type { NodeSignal } from '../machines/signals.ts';
 import { communityIdOf, generateCommunityKey } from '../proto/signing.ts';
 import { chatTopic } from '../proto/topics.ts';
-import { SimWorld } from '../sim/world.ts';
 
 test('embedding example: a host app runs an owner and a member and listens to the signals', async () => {
   // --- the example of docs/machines.md (begin)

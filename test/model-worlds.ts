@@ -6,12 +6,12 @@
 // A world throws when it did not do what its name says (a fault that never hit), so a
 // change in the machines cannot quietly turn a world into a no-op.
 
-import type { NodeAdapters } from '../adapters/ports/index.ts';
 import { type FaultyAdapters, type PortCall, withFaults } from '../adapters/sim/faulty-adapters.ts';
+import type { SimNode } from '../adapters/sim/world.ts';
 import { DAY, HOUR, MINUTE, SECOND } from '../machines/options.ts';
+import type { NodeAdapters } from '../ports/index.ts';
 import { createHarness, type Harness, type HarnessConfig } from '../scenarios/harness.ts';
 import { buildTorrentFile, magnetFor, parseTorrentFile } from '../sim/torrent-file.ts';
-import type { SimNode } from '../sim/world.ts';
 import { publishMagnetlink, ratchet } from './machines-helpers.ts';
 
 const WEEK = 7 * DAY;

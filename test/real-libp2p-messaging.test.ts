@@ -2,11 +2,11 @@
 // 127.0.0.1: relay delivery with every archive field intact, content-topic filtering,
 // history queries with pagination and retention, and malformed network input ignored.
 import { afterEach, describe, expect, it } from 'vitest';
-import type { RelayMessage } from '../adapters/ports/messaging.ts';
 import { Libp2pMessaging, StoreUnavailable } from '../adapters/real/libp2p-messaging.ts';
 import { StoreService } from '../adapters/real/store-service.ts';
 import { SystemClock } from '../adapters/real/system-clock.ts';
 import { decodeWakuV2, encodeWakuV2, fromWakuV2, toWakuV2 } from '../adapters/real/waku-wire.ts';
+import type { RelayMessage } from '../ports/messaging.ts';
 import { CONTRACT_PUBSUB, describeMessagingContract } from './contract/messaging.contract.ts';
 
 const PUBSUB = '/waku/2/rs/16/32';

@@ -11,7 +11,6 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Libp2pMessaging } from '../adapters/real/libp2p-messaging.ts';
 import { NodeFileSystem } from '../adapters/real/node-fs.ts';
-import { parseRealNodeConfig, type RealNode, startRealNode } from '../adapters/real/real-node.ts';
 import { WebTorrentClient } from '../adapters/real/webtorrent-client.ts';
 import {
   archiveIdOf,
@@ -21,6 +20,7 @@ import {
   parseTorrentFile,
   readIndex,
 } from '../archive/index.ts';
+import { parseRealNodeConfig, type RealNode, startRealNode } from '../host/real-node.ts';
 import type { NodeSignal } from '../machines/signals.ts';
 import { encodeWakuMessageArchiveIndex } from '../proto/codec.ts';
 import { communityIdOf, encodeMagnetlinkMessage, generateCommunityKey } from '../proto/signing.ts';

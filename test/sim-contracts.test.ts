@@ -1,7 +1,7 @@
 // The port contract suites run against the simulated implementations.
 
 import { MemoryStorage } from '../adapters/sim/memory-storage.ts';
-import { SimWorld } from '../sim/world.ts';
+import { SimWorld } from '../adapters/sim/world.ts';
 import { describeClockContract } from './contract/clock.contract.ts';
 import { describeMessagingContract } from './contract/messaging.contract.ts';
 import { describeStorageContract } from './contract/storage.contract.ts';

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 const run = promisify(execFile);
 
 async function demo(seed: number): Promise<{ seed: number; hash: string; lines: number; events: number }> {
-  const { stdout } = await run(process.execPath, ['sim/demo.ts', String(seed)], {
+  const { stdout } = await run(process.execPath, ['adapters/sim/demo.ts', String(seed)], {
     cwd: `${import.meta.dirname}/..`,
   });
   return JSON.parse(stdout.trim());

@@ -3,7 +3,7 @@
 
 import { describe, expect, test } from 'vitest';
 import { InjectedFault, PORT_CALLS, type PortCall, withFaults } from '../adapters/sim/faulty-adapters.ts';
-import { SimWorld } from '../sim/world.ts';
+import { SimWorld } from '../adapters/sim/world.ts';
 
 function node() {
   const world = new SimWorld({ seed: 3, startTime: 1_000_000 });

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { RelayMessage } from '../adapters/ports/messaging.ts';
 import { StoreUnavailable, synchronousHandler } from '../adapters/sim/sim-messaging.ts';
+import { SimWorld, type SimWorldOptions } from '../adapters/sim/world.ts';
+import type { RelayMessage } from '../ports/messaging.ts';
 import { STORE_TIMEOUT_MS } from '../sim/network.ts';
-import { SimWorld, type SimWorldOptions } from '../sim/world.ts';
 
 const T0 = Date.UTC(2026, 0, 1);
 const PS = '/waku/2/test/proto';

@@ -4,8 +4,8 @@
 
 import { describe, expect, it } from 'vitest';
 import { TorrentClientStopped } from '../adapters/sim/sim-torrent.ts';
+import { type SimNode, SimWorld } from '../adapters/sim/world.ts';
 import { buildTorrentFile, parseTorrentFile } from '../sim/torrent-file.ts';
-import { type SimNode, SimWorld } from '../sim/world.ts';
 
 const HOUR = 3_600_000;
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { type SimNode, SimWorld } from '../adapters/sim/world.ts';
 import { buildTorrentFile, magnetFor, parseTorrentFile } from '../sim/torrent-file.ts';
-import { type SimNode, SimWorld } from '../sim/world.ts';
 
 const T0 = Date.UTC(2026, 0, 1);
 const P = 100_000;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createActor, createMachine } from 'xstate';
 import { MemoryStorage, SimulatedCrash, storageDigest } from '../adapters/sim/memory-storage.ts';
-import { SimWorld } from '../sim/world.ts';
+import { SimWorld } from '../adapters/sim/world.ts';
 
 const T0 = Date.UTC(2026, 0, 1);
 const T1 = new Uint8Array([1, 2, 3, 4]);

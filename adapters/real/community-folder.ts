@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { buildTorrentFile, readIndex, verifyCommunityFolder } from '../../archive/index.ts';
-import type { TorrentMetadata } from '../ports/torrent.ts';
+import type { TorrentMetadata } from '../../ports/torrent.ts';
 import { NodeFileSystem } from './node-fs.ts';
 
 export const DEFAULT_PIECE_LENGTH = 102_400;

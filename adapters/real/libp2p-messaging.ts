@@ -23,8 +23,8 @@ import { webSockets } from '@libp2p/websockets';
 import { multiaddr } from '@multiformats/multiaddr';
 import { proto_store } from '@waku/proto';
 import { createLibp2p } from 'libp2p';
-import type { Clock } from '../ports/clock.ts';
-import type { Messaging, RelayMessage, StoreQuery, Unsubscribe } from '../ports/messaging.ts';
+import type { Clock } from '../../ports/clock.ts';
+import type { Messaging, RelayMessage, StoreQuery, Unsubscribe } from '../../ports/messaging.ts';
 import { lengthPrefixed, MAX_PAGE, readFrame, STORE_QUERY_CODEC, StoreService } from './store-service.ts';
 import { decodeWakuV2, encodeWakuV2, fromWakuV2 } from './waku-wire.ts';
 

@@ -20,7 +20,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { FileNotFound, type FileSystem } from '../ports/filesystem.ts';
+import { FileNotFound, type FileSystem } from '../../ports/filesystem.ts';
 
 function rethrow(path: string, error: unknown): never {
   if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new FileNotFound(path);

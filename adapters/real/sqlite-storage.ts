@@ -5,8 +5,8 @@
 // migrated forward on open, each migration in its own transaction.
 
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
+import type { ArchiveRecord, CommunityArchiveState, Storage } from '../../ports/storage.ts';
 import type { WakuMessage } from '../../proto/types.ts';
-import type { ArchiveRecord, CommunityArchiveState, Storage } from '../ports/storage.ts';
 
 /** Each entry moves the schema from version i to i + 1. Never edit a shipped entry; append. */
 const MIGRATIONS: readonly string[] = [

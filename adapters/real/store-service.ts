@@ -13,7 +13,7 @@
 // that restarts starts empty, as a fresh Waku store node would.
 
 import type { proto_store } from '@waku/proto';
-import type { Clock } from '../ports/clock.ts';
+import type { Clock } from '../../ports/clock.ts';
 import { fromWakuV2, type WakuV2Message, wakuMessageHash } from './waku-wire.ts';
 
 export const STORE_QUERY_CODEC = '/vac/waku/store-query/3.0.0';

@@ -1,7 +1,7 @@
 // The real Clock: wall-clock milliseconds and Node timers. Its shape is XState's `clock`
 // option, so machines running on real adapters time their `after` transitions with it.
 
-import type { Clock, TimerHandle } from '../ports/clock.ts';
+import type { Clock, TimerHandle } from '../../ports/clock.ts';
 
 export class SystemClock implements Clock {
   readonly #timers = new Set<NodeJS.Timeout>();

@@ -16,7 +16,7 @@
 
 import { createHash } from 'node:crypto';
 import { proto_message } from '@waku/proto';
-import type { RelayMessage } from '../ports/messaging.ts';
+import type { RelayMessage } from '../../ports/messaging.ts';
 
 export type WakuV2Message = proto_message.WakuMessage;
 

@@ -17,7 +17,7 @@
 import WebTorrent, { type Torrent } from 'webtorrent';
 import { decodeBencode } from '../../archive/bencode.ts';
 import { parseTorrentFile } from '../../archive/index.ts';
-import type { Unsubscribe } from '../ports/messaging.ts';
+import type { Unsubscribe } from '../../ports/messaging.ts';
 import type {
   TorrentClient,
   TorrentDownload,
@@ -25,7 +25,7 @@ import type {
   TorrentMetadata,
   TorrentProgress,
   TransferStats,
-} from '../ports/torrent.ts';
+} from '../../ports/torrent.ts';
 import { guardPeerWireBencode } from './bencode-guard.ts';
 
 export interface WebTorrentClientOptions {

@@ -18,7 +18,7 @@ import type {
   Storage,
   TorrentClient,
   TorrentDownload,
-} from '../ports/index.ts';
+} from '../../ports/index.ts';
 
 type MethodsOf<T> = {
   [K in keyof T]: T[K] extends (...args: never[]) => unknown ? K : never;

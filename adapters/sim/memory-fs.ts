@@ -7,7 +7,7 @@
 // Crash model: every call is atomic (the simulator runs one call at a time), so after a
 // crash the files hold exactly what the last completed call left.
 
-import { FileNotFound, type FileSystem } from '../ports/filesystem.ts';
+import { FileNotFound, type FileSystem } from '../../ports/filesystem.ts';
 
 interface MemoryFile {
   chunks: Uint8Array[];

@@ -1,6 +1,6 @@
 // KeyStore in memory. Keys are kept across crashes (a host keeps them on disk).
 
-import type { KeyStore } from '../ports/keys.ts';
+import type { KeyStore } from '../../ports/keys.ts';
 
 export class MemoryKeyStore implements KeyStore {
   readonly #keys = new Map<string, Uint8Array>();

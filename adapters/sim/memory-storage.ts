@@ -8,10 +8,10 @@
 // every node that receives it): callers must treat them as immutable.
 
 import { createHash } from 'node:crypto';
+import type { ArchiveRecord, CommunityArchiveState, Storage } from '../../ports/storage.ts';
 import { byteKey } from '../../proto/byte-key.ts';
 import { hexDigits } from '../../proto/hex.ts';
 import type { WakuMessage } from '../../proto/types.ts';
-import type { ArchiveRecord, CommunityArchiveState, Storage } from '../ports/storage.ts';
 
 export class SimulatedCrash extends Error {
   constructor(method: string) {

@@ -3,8 +3,8 @@
 // never fire (code of the dead incarnation must not act). Offline nodes keep their timers.
 // Usable as XState's `clock` actor option as is.
 
+import type { Clock, TimerHandle } from '../../ports/clock.ts';
 import type { Kernel, SimEvent } from '../../sim/kernel.ts';
-import type { Clock, TimerHandle } from '../ports/clock.ts';
 
 interface Timer {
   clock: SimClock;

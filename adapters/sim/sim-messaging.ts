@@ -5,9 +5,9 @@
 // rejects (after STORE_TIMEOUT_MS virtual) when the node is offline or the store is down.
 // A node crash drops every subscription; queries in flight never answer the dead node.
 
+import type { Messaging, RelayMessage, StoreQuery, Unsubscribe } from '../../ports/messaging.ts';
 import type { Kernel } from '../../sim/kernel.ts';
 import type { SimNetwork } from '../../sim/network.ts';
-import type { Messaging, RelayMessage, StoreQuery, Unsubscribe } from '../ports/messaging.ts';
 
 interface Subscription {
   pubsubTopic: string;

@@ -6,17 +6,17 @@
 // files before the torrent is up), which opens the window of §5.5 between a control node
 // starting to seed and its dispatch.
 
-import type { Kernel } from '../../sim/kernel.ts';
-import type { Session, Swarm } from '../../sim/swarm.ts';
-import { infoHashFromMagnet } from '../../sim/torrent-file.ts';
-import type { Unsubscribe } from '../ports/messaging.ts';
+import type { Unsubscribe } from '../../ports/messaging.ts';
 import type {
   TorrentClient,
   TorrentDownload,
   TorrentMetadata,
   TorrentProgress,
   TransferStats,
-} from '../ports/torrent.ts';
+} from '../../ports/torrent.ts';
+import type { Kernel } from '../../sim/kernel.ts';
+import type { Session, Swarm } from '../../sim/swarm.ts';
+import { infoHashFromMagnet } from '../../sim/torrent-file.ts';
 
 export class TorrentClientStopped extends Error {
   constructor(what: string) {

@@ -20,9 +20,9 @@ import {
   TorrentFormatError,
   verifyCommunityFolder,
 } from '../../archive/index.ts';
+import { UserError } from '../../errors/user-error.ts';
 import { fromHex, toHex } from '../../proto/hex.ts';
 import type { WakuMessage } from '../../proto/types.ts';
-import { UserError } from '../errors.ts';
 
 const HEX_FIELDS = ['sig', 'topic', 'payload', 'padding', 'hash'] as const;
 const KNOWN_FIELDS = new Set<string>(['timestamp', 'thirdPartyId', ...HEX_FIELDS]);

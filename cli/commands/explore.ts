@@ -5,10 +5,10 @@
 
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { UserError } from '../../errors/user-error.ts';
 import { BUGS_OFF, DEFAULT_SHAPE, type ScenarioShape } from '../../explore/arbitraries.ts';
 import { FAULT_KINDS, type FaultKind } from '../../explore/faults.ts';
 import type { ExploreSummary } from '../../explore/shards.ts';
-import { UserError } from '../errors.ts';
 import { progressBar } from '../progress.ts';
 
 function wholeNumber(flag: string, text: string, min: number): number {

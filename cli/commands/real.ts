@@ -14,9 +14,9 @@ import type { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { checkFetchedFolder, magnetFor, torrentForFolder } from '../../adapters/real/community-folder.ts';
 import { NodeFileSystem } from '../../adapters/real/node-fs.ts';
-import type { RealNode } from '../../adapters/real/real-node.ts';
 import { parseMagnet, TorrentRefused, WebTorrentClient } from '../../adapters/real/webtorrent-client.ts';
-import { UserError } from '../errors.ts';
+import { UserError } from '../../errors/user-error.ts';
+import type { RealNode } from '../../host/real-node.ts';
 
 function parsePort(value: string): number {
   const n = Number(value);
@@ -164,7 +164,7 @@ export async function nodeCommand(configPath: string): Promise<void> {
     throw new UserError(`${configPath}: not YAML/JSON: ${(err as Error).message.split('\n')[0]}`);
   }
   // Loaded on demand: the machines are not needed by `seed` and `fetch`.
-  const { parseRealNodeConfig, startRealNode } = await import('../../adapters/real/real-node.ts');
+  const { parseRealNodeConfig, startRealNode } = await import('../../host/real-node.ts');
   const parsed = parseRealNodeConfig(raw);
   if (!parsed.ok) throw new UserError(`${configPath}: ${parsed.error}`);
   const abort = new AbortController();

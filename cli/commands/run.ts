@@ -5,12 +5,12 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Command } from 'commander';
+import { UserError } from '../../errors/user-error.ts';
 import { renderReport } from '../../report/html.ts';
 import { loadScenario } from '../../scenarios/load.ts';
 import type { RunResult } from '../../scenarios/result.ts';
 import { scenarioJsonSchema } from '../../scenarios/schema.ts';
 import { formatDuration } from '../../scenarios/units.ts';
-import { UserError } from '../errors.ts';
 import { progressBar } from '../progress.ts';
 
 function parseSeed(text: string | undefined): number | undefined {

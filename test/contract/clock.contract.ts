@@ -4,7 +4,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { createActor, createMachine } from 'xstate';
-import type { Clock } from '../../adapters/ports/clock.ts';
+import type { Clock } from '../../ports/clock.ts';
 
 export interface ClockFixture {
   clock: Clock;

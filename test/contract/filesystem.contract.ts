@@ -1,8 +1,8 @@
-// The FileSystem port's contract (adapters/ports/filesystem.ts), run against every
+// The FileSystem port's contract (ports/filesystem.ts), run against every
 // implementation: the in-memory one of the simulator and the node:fs one.
 
 import { describe, expect, test } from 'vitest';
-import { FileNotFound, type FileSystem } from '../../adapters/ports/filesystem.ts';
+import { FileNotFound, type FileSystem } from '../../ports/filesystem.ts';
 
 const bytes = (...v: number[]) => new Uint8Array(v);
 

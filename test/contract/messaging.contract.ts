@@ -3,7 +3,7 @@
 
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import type { Messaging, RelayMessage } from '../../adapters/ports/messaging.ts';
+import type { Messaging, RelayMessage } from '../../ports/messaging.ts';
 import type { WakuMessage } from '../../proto/types.ts';
 
 export interface MessagingFixture {

@@ -2,7 +2,7 @@
 // whatever a method returned survives `reopen()` (a crash and restart of the process).
 
 import { describe, expect, it } from 'vitest';
-import type { Storage } from '../../adapters/ports/storage.ts';
+import type { Storage } from '../../ports/storage.ts';
 import type { WakuMessage } from '../../proto/types.ts';
 
 export interface StorageFixture {

@@ -6,8 +6,8 @@
 
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import type { FileSystem } from '../../adapters/ports/filesystem.ts';
-import type { TorrentClient, TorrentProgress } from '../../adapters/ports/torrent.ts';
+import type { FileSystem } from '../../ports/filesystem.ts';
+import type { TorrentClient, TorrentProgress } from '../../ports/torrent.ts';
 import { buildTorrentFile, magnetFor, parseTorrentFile } from '../../sim/torrent-file.ts';
 
 export interface TorrentPeer {

@@ -1,20 +1,20 @@
 // The simulated world: one kernel, one trace, the network with its store service, the
-// swarm, and nodes whose adapters (the ports of adapters/ports) live in it. This is the
+// swarm, and nodes whose adapters (the ports of ports) live in it. This is the
 // façade the scenario runner, the explorer and the benchmarks drive.
 
-import type { NodeAdapters } from '../adapters/ports/index.ts';
-import { MemoryFileSystem } from '../adapters/sim/memory-fs.ts';
-import { MemoryKeyStore } from '../adapters/sim/memory-keys.ts';
-import { MemoryStorage } from '../adapters/sim/memory-storage.ts';
-import { SimClock } from '../adapters/sim/sim-clock.ts';
-import { SimMessaging } from '../adapters/sim/sim-messaging.ts';
-import { SimTorrentClient } from '../adapters/sim/sim-torrent.ts';
-import { Kernel } from './kernel.ts';
-import { type NetworkOptions, SimNetwork } from './network.ts';
-import { Prng } from './prng.ts';
-import { SimStore } from './store.ts';
-import { DEFAULT_DOWNLOAD_BPS, DEFAULT_UPLOAD_BPS, Swarm, type SwarmOptions } from './swarm.ts';
-import { Trace, type TraceOptions } from './trace.ts';
+import type { NodeAdapters } from '../../ports/index.ts';
+import { Kernel } from '../../sim/kernel.ts';
+import { type NetworkOptions, SimNetwork } from '../../sim/network.ts';
+import { Prng } from '../../sim/prng.ts';
+import { SimStore } from '../../sim/store.ts';
+import { DEFAULT_DOWNLOAD_BPS, DEFAULT_UPLOAD_BPS, Swarm, type SwarmOptions } from '../../sim/swarm.ts';
+import { Trace, type TraceOptions } from '../../sim/trace.ts';
+import { MemoryFileSystem } from './memory-fs.ts';
+import { MemoryKeyStore } from './memory-keys.ts';
+import { MemoryStorage } from './memory-storage.ts';
+import { SimClock } from './sim-clock.ts';
+import { SimMessaging } from './sim-messaging.ts';
+import { SimTorrentClient } from './sim-torrent.ts';
 
 export const DEFAULT_STORE_RETENTION_MS = 30 * 24 * 3600 * 1000;
 

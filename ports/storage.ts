@@ -5,7 +5,7 @@
 // keeps its effect, a crash during it leaves no part of it. Community folders and torrent
 // files live in the FileSystem port, not here.
 
-import type { WakuMessage } from '../../proto/types.ts';
+import type { WakuMessage } from '../proto/types.ts';
 
 export interface CommunityArchiveState {
   /** Unix seconds; end of the last archived range (control node). */

@@ -3,7 +3,7 @@
 // Content topics are the Waku v2 strings `/waku/1/0x<8 hex>/rfc26`; the archive keeps the
 // 4-byte Waku v1 topic inside each WakuMessage (see proto/topics.ts for the mapping).
 
-import type { WakuMessage } from '../../proto/types.ts';
+import type { WakuMessage } from '../proto/types.ts';
 
 export interface RelayMessage {
   pubsubTopic: string;

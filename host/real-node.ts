@@ -4,11 +4,13 @@
 
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
-import { type ArchiveNode, createArchiveNode } from '../../machines/embed.ts';
-import { type MachineOptions, resolveOptions } from '../../machines/options.ts';
-import type { NodeSignal } from '../../machines/signals.ts';
-import { decodeMagnetlinkMessage } from '../../proto/signing.ts';
-import { chatTopic, contentTopicOf, magnetlinkChannelId } from '../../proto/topics.ts';
+import { Libp2pMessaging } from '../adapters/real/libp2p-messaging.ts';
+import { SqliteStorage } from '../adapters/real/sqlite-storage.ts';
+import { SystemClock } from '../adapters/real/system-clock.ts';
+import { parseMagnet, WebTorrentClient } from '../adapters/real/webtorrent-client.ts';
+import { type ArchiveNode, createArchiveNode } from '../machines/embed.ts';
+import { type MachineOptions, resolveOptions } from '../machines/options.ts';
+import type { NodeSignal } from '../machines/signals.ts';
 import type {
   FileSystem,
   KeyStore,
@@ -18,10 +20,8 @@ import type {
   TorrentClient,
   TorrentDownload,
 } from '../ports/index.ts';
-import { Libp2pMessaging } from './libp2p-messaging.ts';
-import { SqliteStorage } from './sqlite-storage.ts';
-import { SystemClock } from './system-clock.ts';
-import { parseMagnet, WebTorrentClient } from './webtorrent-client.ts';
+import { decodeMagnetlinkMessage } from '../proto/signing.ts';
+import { chatTopic, contentTopicOf, magnetlinkChannelId } from '../proto/topics.ts';
 
 const hex = (len: number) =>
   z.string().regex(new RegExp(`^(0x)?[0-9a-fA-F]{${len}}$`), `expected ${len} hex digits`);

@@ -2,8 +2,8 @@
 // with a corrupted piece, crash and restart). The determinism test runs it in separate
 // processes and compares trace hashes: `node sim/demo.ts <seed>` prints {seed, hash, lines}.
 
-import type { RelayMessage } from '../adapters/ports/messaging.ts';
-import { buildTorrentFile, magnetFor, parseTorrentFile } from './torrent-file.ts';
+import type { RelayMessage } from '../../ports/messaging.ts';
+import { buildTorrentFile, magnetFor, parseTorrentFile } from '../../sim/torrent-file.ts';
 import { SimWorld } from './world.ts';
 
 const PUBSUB = '/waku/2/demo/proto';
