@@ -70,7 +70,7 @@ export interface ScenarioDraft {
 }
 
 function draftArbitrary(shape: ScenarioShape): fc.Arbitrary<ScenarioDraft> {
-  const timelineKinds = shape.faults.filter((k): k is Fault['kind'] => k !== 'secondControlNode');
+  const timelineKinds = shape.faults.filter((k) => k !== 'secondControlNode');
   const allowSecond = shape.faults.includes('secondControlNode');
   const maxMembers = shape.members.max;
   return fc

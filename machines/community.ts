@@ -3,7 +3,6 @@
 // functions do *what*, only through the node's ports. Async ones take the AbortSignal of
 // the fromPromise actor that runs them: leaving the invoking state aborts the wait.
 
-import { keccak_256 } from '@noble/hashes/sha3.js';
 import {
   type ArchiveCodec,
   communityFolder,
@@ -16,8 +15,8 @@ import {
 } from '../archive/index.ts';
 import type { NodeAdapters, TorrentDownload, TorrentMetadata } from '../ports/index.ts';
 import { byteKey } from '../proto/byte-key.ts';
-import { encodeMagnetlinkMessage } from '../proto/signing.ts';
-import { chatTopic, contentTopicOf, magnetlinkChannelId } from '../proto/topics.ts';
+import { magnetlinkChannelMessage, magnetlinkTopicOf } from '../proto/magnetlink-channel.ts';
+import { chatTopic, contentTopicOf } from '../proto/topics.ts';
 import type { WakuMessage, WakuMessageArchiveIndexMetadata } from '../proto/types.ts';
 import type { DownloadPolicy, ImportRate, MachineOptions } from './options.ts';
 import type { SignalBus } from './signals.ts';
@@ -88,7 +87,7 @@ export function createCommunityEnv(args: {
 }): CommunityEnv {
   const { config } = args;
   const topics = config.chats.map((c) => chatTopic(c));
-  const magnetTopic = chatTopic(magnetlinkChannelId(config.id));
+  const magnetTopic = magnetlinkTopicOf(config.id);
   return {
     ...args,
     role: args.adapters.keys.communityPrivateKey(config.id) ? 'owner' : 'member',
@@ -182,8 +181,7 @@ async function dispatchMagnetlink(env: CommunityEnv, priv: Uint8Array): Promise<
   // so the clock is bumped past the last one to keep it strictly increasing (invariant 6).
   const last = storage.getArchiveState(env.config.id).magnetlinkClock ?? 0;
   const clockMs = Math.max(clock.now(), last + 1);
-  const payload = encodeMagnetlinkMessage(priv, clockMs, magnetUri);
-  const message = wrapRelayPayload(env.magnetTopic, payload, Math.floor(clockMs / 1000));
+  const { contentTopic, message } = magnetlinkChannelMessage(env.magnetTopic, priv, clockMs, magnetUri);
   storage.updateArchiveState(env.config.id, { magnetlinkClock: clockMs });
   env.bus.emit({
     type: 'archive.magnetlinkDispatched',
@@ -192,28 +190,7 @@ async function dispatchMagnetlink(env: CommunityEnv, priv: Uint8Array): Promise<
     magnetUri,
     signer: env.config.id,
   });
-  await messaging.publish({
-    pubsubTopic: env.magnetPubsubTopic,
-    contentTopic: env.magnetContentTopic,
-    message,
-  });
-}
-
-/** A WakuMessage carrying `payload` on a v1 topic; its hash identifies it. */
-export function wrapRelayPayload(topic: Uint8Array, payload: Uint8Array, timestampS: number): WakuMessage {
-  const buf = new Uint8Array(topic.length + payload.length + 8);
-  buf.set(topic, 0);
-  buf.set(payload, topic.length);
-  new DataView(buf.buffer).setFloat64(topic.length + payload.length, timestampS);
-  return {
-    sig: new Uint8Array(0),
-    timestamp: timestampS,
-    topic,
-    payload,
-    padding: new Uint8Array(0),
-    hash: keccak_256(buf),
-    thirdPartyId: '',
-  };
+  await messaging.publish({ pubsubTopic: env.magnetPubsubTopic, contentTopic, message });
 }
 
 // ------------------------------------------------------------------ control node (§5)

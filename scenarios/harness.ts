@@ -24,6 +24,7 @@
 // sender and by every node that receives it (`liveDelivery: 'owner'` makes only the owner
 // listen, for benchmarks with thousands of members).
 
+import { type FaultyAdapters, withFaults } from '../adapters/sim/faulty-adapters.ts';
 import { synchronousHandler } from '../adapters/sim/sim-messaging.ts';
 import { type SimNode, SimWorld } from '../adapters/sim/world.ts';
 import type { ArchiveCodec } from '../archive/index.ts';
@@ -92,6 +93,8 @@ export interface HarnessConfig {
   codec?: ArchiveCodec;
   /** Replace a node's adapters (e.g. a lighter storage in benchmarks). */
   adaptersFor?: (node: SimNode) => NodeAdapters;
+  /** Wrap every node's ports so that port faults can be armed (`HarnessNode.faults`). */
+  portFaults?: boolean;
   ownerUploadBps?: number;
 }
 
@@ -102,6 +105,8 @@ export interface HarnessNode {
   adapters: NodeAdapters;
   /** The current incarnation's actor (undefined before joinAt and while crashed). */
   archive: ArchiveNode | undefined;
+  /** Port faults of this node's adapters, when the harness wraps them (`portFaults`). */
+  faults?: FaultyAdapters;
   counts: Record<string, number>;
   log: NodeSignal[];
   spec: HarnessMemberSpec;
@@ -241,8 +246,20 @@ export async function createHarness(config: HarnessConfig): Promise<Harness> {
       ...(spec.downloadBps !== undefined ? { downloadBps: spec.downloadBps } : {}),
     });
     if (role === 'owner') for (const c of communities) sim.sim.keys.set(c.id, c.key);
-    const adapters = config.adaptersFor ? config.adaptersFor(sim) : sim.adapters;
-    return { id, role, sim, adapters, archive: undefined, counts: {}, log: [], spec };
+    const own = config.adaptersFor ? config.adaptersFor(sim) : sim.adapters;
+    const faults = config.portFaults ? withFaults(own) : undefined;
+    const adapters = faults ? faults.adapters : own;
+    return {
+      id,
+      role,
+      sim,
+      adapters,
+      archive: undefined,
+      counts: {},
+      log: [],
+      spec,
+      ...(faults ? { faults } : {}),
+    };
   };
 
   const owner = makeNode('owner', 'owner', {

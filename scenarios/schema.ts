@@ -4,6 +4,7 @@
 // {count, perMs} and fills defaults, so the runner sees one plain shape.
 
 import { z } from 'zod';
+import { PORT_CALLS } from '../adapters/sim/faulty-adapters.ts';
 import { INVARIANTS } from '../machines/invariants.ts';
 import { PROTOCOL_SIGNALS } from '../machines/signals.ts';
 import { CHECKS } from './checks.ts';
@@ -264,6 +265,18 @@ export const Action = z.discriminatedUnion(
     }),
     z.strictObject({
       at,
+      do: z.literal('portFault'),
+      node,
+      call: z.enum([...PORT_CALLS], { error: `expected a port call: ${PORT_CALLS.join(', ')}` }).meta({
+        description: 'The port method whose next calls fail or hang',
+      }),
+      mode: z.enum(['fail', 'hang']).default('fail').meta({
+        description: 'fail: throw or reject; hang: never settle (calls returning a promise only)',
+      }),
+      times: Count.optional().meta({ description: 'How many calls it hits (default: every one)' }),
+    }),
+    z.strictObject({
+      at,
       do: z.literal('dispatchWithoutIndex'),
       node: node.meta({ description: 'An owner that announces a torrent lacking the `index` file' }),
       community,
@@ -272,7 +285,7 @@ export const Action = z.discriminatedUnion(
   {
     error: (issue) =>
       issue.code === 'invalid_union'
-        ? 'expected `do` to be one of: offline, online, crash, restart, join, leave, protocol, archiveSupport, importRate, partition, heal, network, forgeMagnetlink, replayMagnetlink, corruptPieces, corruptStoredArchive, dispatchWithoutIndex'
+        ? 'expected `do` to be one of: offline, online, crash, restart, join, leave, protocol, archiveSupport, importRate, partition, heal, network, forgeMagnetlink, replayMagnetlink, corruptPieces, corruptStoredArchive, portFault, dispatchWithoutIndex'
         : undefined,
   },
 );

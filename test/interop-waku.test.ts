@@ -19,7 +19,7 @@ import { createRelayNode } from '@waku/sdk/relay';
 import { describe, expect, it } from 'vitest';
 import { Libp2pMessaging } from '../adapters/real/libp2p-messaging.ts';
 import { fromWakuV2 } from '../adapters/real/waku-wire.ts';
-import { wrapRelayPayload } from '../machines/community.ts';
+import { relayMessageOf } from '../proto/magnetlink-channel.ts';
 import {
   communityIdOf,
   decodeMagnetlinkMessage,
@@ -115,7 +115,7 @@ async function receivesTheMagnetlink(
   const sent = {
     pubsubTopic,
     contentTopic,
-    message: wrapRelayPayload(magnetTopic, payload, Math.floor(clockMs / 1000)),
+    message: relayMessageOf(magnetTopic, payload, Math.floor(clockMs / 1000)),
   };
   await ours.publish(sent);
   await until(() => received.length > 0, 5_000, 'js-waku to receive the magnetlink message');

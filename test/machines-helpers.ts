@@ -3,11 +3,9 @@
 
 import { expect } from 'vitest';
 import { type ArchiveCodec, MissingKeyError } from '../archive/index.ts';
-import { wrapRelayPayload } from '../machines/community.ts';
 import { DAY } from '../machines/options.ts';
 import type { NodeSignal } from '../machines/signals.ts';
-import { encodeMagnetlinkMessage } from '../proto/signing.ts';
-import { chatTopic, contentTopicOf, magnetlinkChannelId } from '../proto/topics.ts';
+import { magnetlinkChannelMessage, magnetlinkTopicOf } from '../proto/magnetlink-channel.ts';
 import { createHarness, type Harness, type HarnessConfig, type HarnessNode } from '../scenarios/harness.ts';
 
 export const WEEK = 7 * DAY;
@@ -37,12 +35,10 @@ export function publishMagnetlink(
   clockMs: number,
   magnetUri: string,
 ): void {
-  const topic = chatTopic(magnetlinkChannelId(h.communityId));
-  const payload = encodeMagnetlinkMessage(priv, clockMs, magnetUri);
+  const onChannel = magnetlinkChannelMessage(magnetlinkTopicOf(h.communityId), priv, clockMs, magnetUri);
   void h.node(fromId).adapters.messaging.publish({
     pubsubTopic: (h.options.magnetlinkPubsubTopicOf ?? h.options.pubsubTopicOf)(h.communityId),
-    contentTopic: contentTopicOf(topic),
-    message: wrapRelayPayload(topic, payload, Math.floor(clockMs / 1000)),
+    ...onChannel,
   });
 }
 

@@ -6,11 +6,11 @@
 // A world throws when it did not do what its name says (a fault that never hit), so a
 // change in the machines cannot quietly turn a world into a no-op.
 
-import { type FaultyAdapters, type PortCall, withFaults } from '../adapters/sim/faulty-adapters.ts';
-import type { SimNode } from '../adapters/sim/world.ts';
+import type { PortCall } from '../adapters/sim/faulty-adapters.ts';
 import { DAY, HOUR, MINUTE, SECOND } from '../machines/options.ts';
-import type { NodeAdapters } from '../ports/index.ts';
 import { createHarness, type Harness, type HarnessConfig } from '../scenarios/harness.ts';
+import { harnessRunContext } from '../scenarios/run/harness-context.ts';
+import { applyAction } from '../scenarios/run/timeline.ts';
 import { buildTorrentFile, magnetFor, parseTorrentFile } from '../sim/torrent-file.ts';
 import { publishMagnetlink, ratchet } from './machines-helpers.ts';
 
@@ -31,30 +31,25 @@ async function drive(
 }
 
 /**
- * A world whose nodes run on faulty adapters: `faults.<node id>` arms port faults on one
- * node (e.g. in `h.at`), and `expected` lists the calls each node must have had hit by
- * the end of the run.
+ * A world whose nodes run on faulty adapters: `fault(nodeId, call)` arms, through the
+ * scenarios' own `portFault` action (scenarios/faults/port-faults.ts), a fault on the next
+ * call of a port method of one node, and `expected` lists the calls each node must have had
+ * hit by the end of the run.
  */
 async function driveWithFaults(
   config: Partial<HarnessConfig>,
-  script: (h: Harness, faults: Record<string, FaultyAdapters>) => void,
+  script: (h: Harness, fault: (nodeId: string, call: PortCall) => void) => void,
   expected: Record<string, PortCall[]>,
 ): Promise<WorldRun> {
-  const faults: Record<string, FaultyAdapters> = {};
-  const run = await drive(
-    {
-      ...config,
-      adaptersFor: (node: SimNode): NodeAdapters => {
-        const f = withFaults(node.adapters);
-        faults[node.id] = f;
-        return f.adapters;
-      },
-    },
-    (h) => script(h, faults),
-  );
+  const run = await drive({ ...config, portFaults: true }, (h) => {
+    const context = harnessRunContext(h);
+    script(h, (node, call) =>
+      applyAction({ at: 0, do: 'portFault', node, call, mode: 'fail', times: 1 }, context),
+    );
+  });
   for (const [node, calls] of Object.entries(expected)) {
     for (const call of calls) {
-      if ((faults[node]?.hits(call) ?? 0) === 0) {
+      if ((run.harness.node(node).faults?.hits(call) ?? 0) === 0) {
         throw new Error(`world with port faults: ${call} was armed on ${node} but no call hit it`);
       }
     }
@@ -249,17 +244,17 @@ export const WORLDS: [string, () => Promise<WorldRun>][] = [
     () =>
       driveWithFaults(
         { durationMs: 2 * DAY, members: 1, messagesPerDay: 0 },
-        (h, faults) => {
+        (h, fault) => {
           const m1 = () => h.members[0]?.archive;
-          faults.m1?.arm({ call: 'torrent.start', times: 1 }); // at boot: enabling fails
+          fault('m1', 'torrent.start'); // at boot: enabling fails
           h.at(HOUR, () => m1()?.enableProtocol());
           h.at(2 * HOUR, () => {
-            faults.m1?.arm({ call: 'torrent.stop', times: 1 });
+            fault('m1', 'torrent.stop');
             m1()?.disableProtocol(); // disabling: closing the client fails
           });
           h.at(3 * HOUR, () => m1()?.enableProtocol());
           h.at(DAY, () => {
-            faults.m1?.arm({ call: 'torrent.stop', times: 1 });
+            fault('m1', 'torrent.stop');
             void m1()?.stop(); // stopping: closing the client fails
           });
         },
@@ -271,11 +266,11 @@ export const WORLDS: [string, () => Promise<WorldRun>][] = [
     () =>
       driveWithFaults(
         { durationMs: WEEK + 2 * HOUR, members: 1 },
-        (h, faults) => {
-          h.at(WEEK - MINUTE, () => faults.owner?.arm({ call: 'torrent.seed', times: 1 }));
+        (h, fault) => {
+          h.at(WEEK - MINUTE, () => fault('owner', 'torrent.seed'));
           h.at(WEEK + HOUR, () => h.crash('owner'));
           h.at(WEEK + HOUR + MINUTE, () => {
-            faults.owner?.arm({ call: 'torrent.seed', times: 1 });
+            fault('owner', 'torrent.seed');
             h.restart('owner');
           });
         },
@@ -287,10 +282,10 @@ export const WORLDS: [string, () => Promise<WorldRun>][] = [
     () =>
       driveWithFaults(
         { durationMs: WEEK + HOUR, members: 2 },
-        (h, faults) => {
+        (h, fault) => {
           h.at(WEEK - MINUTE, () => {
-            faults.m1?.arm({ call: 'download.downloadPieces', times: 1 });
-            faults.m2?.arm({ call: 'keys.communityPrivateKey', times: 1 });
+            fault('m1', 'download.downloadPieces');
+            fault('m2', 'keys.communityPrivateKey');
           });
         },
         { m1: ['download.downloadPieces'], m2: ['keys.communityPrivateKey'] },
@@ -352,7 +347,7 @@ export const WORLDS: [string, () => Promise<WorldRun>][] = [
         },
         (h) => {
           // the owner's torrent client takes a second to start seeding (as a real one does)
-          h.owner.sim.sim.torrent.setSeedDelay(SECOND);
+          applyAction({ at: 0, do: 'network', conditions: { seedDelay: SECOND } }, harnessRunContext(h));
           h.at(WEEK + SECOND / 2, () => h.owner.archive?.deleteCommunity(h.communityId));
         },
       ),

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { UserError } from '../../errors/user-error.ts';
 import { BUGS_OFF, DEFAULT_SHAPE, type ScenarioShape } from '../../explore/arbitraries.ts';
-import { FAULT_KINDS, type FaultKind } from '../../explore/faults.ts';
+import { EXPLORABLE_KINDS, FAULT_KINDS, type FaultKind } from '../../explore/faults.ts';
 import type { ExploreSummary } from '../../explore/shards.ts';
 import { progressBar } from '../progress.ts';
 
@@ -23,8 +23,10 @@ export function parseFaults(text: string): FaultKind[] {
   if (text === 'none' || text === '') return [];
   const out: FaultKind[] = [];
   for (const part of text.split(',').map((p) => p.trim())) {
-    if (!(FAULT_KINDS as readonly string[]).includes(part))
-      throw new UserError(`--faults: unknown fault "${part}" (known: ${FAULT_KINDS.join(', ')}, all, none)`);
+    if (!EXPLORABLE_KINDS.includes(part))
+      throw new UserError(
+        `--faults: unknown fault "${part}" (known: ${EXPLORABLE_KINDS.join(', ')}, all, none)`,
+      );
     out.push(part as FaultKind);
   }
   return out;
@@ -133,7 +135,11 @@ export function register(program: Command): void {
     .description('Run random faulted scenarios against the §10 invariants and liveness; shrink failures')
     .option('--runs <n>', 'scenarios to run (all shards together)', '100')
     .option('--seed <n>', 'seed of the exploration', '1')
-    .option('--faults <list>', `fault kinds, comma separated (${FAULT_KINDS.join(', ')}; all; none)`, 'all')
+    .option(
+      '--faults <list>',
+      `fault kinds, comma separated (${EXPLORABLE_KINDS.join(', ')}; all = those but portFault; none)`,
+      'all',
+    )
     .option(
       '--options <list>',
       'key=value,… : mode, quirks (on/off), scenario options, members/days/rate ranges',

@@ -1,0 +1,78 @@
+// What a fault kind is: its name, where in the world it acts, its knobs, the timeline
+// actions that inject it and recover from it, and how one is drawn by the explorer. Every
+// kind is declared once, in a file of this folder, and registered in index.ts; scenarios
+// (their timeline), the explorer (explore/faults.ts) and the model-based worlds all go
+// through that registry.
+
+import type { ActionContext } from '../run/context.ts';
+import type { Action } from '../schema.ts';
+
+/** Where a fault acts. */
+export type FaultLayer =
+  | 'node' // the node's process or its actor: crash, restart, offline
+  | 'host app' // a setting the host app changes: protocol, archive support, membership
+  | 'network' // the simulated network: loss, latency, partitions, bandwidth
+  | 'swarm' // the simulated BitTorrent swarm: corrupt pieces
+  | 'torrent client' // the node's torrent client: slow seeding
+  | 'disk' // the node's files: damage after download
+  | 'ports' // any port call of a node: fails or hangs
+  | 'relay adversary' // messages on the magnetlink channel nobody honest sent
+  | 'community'; // the community's shape: a second control node
+
+/**
+ * One fault as the explorer draws and shrinks it. `node` is an index into the scenario's
+ * nodes, taken modulo their number (so a fault stays valid while shrinking removes
+ * members); `at` and `forMs` are ms offsets; `amount` is the kind's one number knob.
+ */
+export interface DrawnFault {
+  kind: string;
+  at: number;
+  forMs: number;
+  node: number;
+  amount: number;
+}
+
+/** A node as the timeline names it, and whether it is a control node. */
+export interface NodeRef {
+  name: string;
+  owner: boolean;
+  /** When the node comes up (ms); a fault on it starts no earlier. */
+  joinAt?: number;
+}
+
+/** What a kind needs to turn a drawn fault into timeline actions. */
+export interface DrawContext {
+  /** The node `f.node` names among all nodes, the members and the owners. */
+  anyNode: NodeRef;
+  member: NodeRef | undefined;
+  owner: NodeRef;
+  nodes: readonly NodeRef[];
+  community: string;
+  /** Start and end of the fault, already clipped to the fault window. */
+  at: number;
+  end: number;
+}
+
+export type TimedAction = Action & { at: number };
+
+export type ActionOf<D extends Action['do']> = Extract<Action, { do: D }>;
+
+/** How the runner carries out one `do` of the timeline. */
+export type ActionHandler<D extends Action['do']> = (action: ActionOf<D>, run: ActionContext) => void;
+
+export interface FaultKind {
+  readonly name: string;
+  readonly summary: string;
+  readonly actsOn: FaultLayer;
+  /** Each knob and what it means (the fields of its actions; how a drawn `amount` maps). */
+  readonly knobs: Readonly<Record<string, string>>;
+  /**
+   * Lasts until its recovery action (the explorer merges overlapping faults of such a
+   * kind on one node and starts them no earlier than the node comes up).
+   */
+  readonly persistent: boolean;
+  /** Drawn by the explorer unless `--faults` names the kinds (false: only when named). */
+  readonly drawnByDefault: boolean;
+  /** The timeline actions of a drawn fault, recovery included; [] when it cannot apply. */
+  draw?(f: DrawnFault, ctx: DrawContext): TimedAction[];
+}

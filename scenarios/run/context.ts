@@ -1,0 +1,34 @@
+// What the parts of a run share once the world is built: the plan, the harness, the
+// scenario's view of membership, the links the adversary sent, and the damage done to
+// nodes' disks. The timeline's action handlers (scenarios/faults/) act through it.
+
+import type { SimWorld } from '../../adapters/sim/world.ts';
+import type { Harness, HarnessCommunity, HarnessNode } from '../harness.ts';
+import type { Action } from '../schema.ts';
+import type { Adversary } from './adversary.ts';
+import type { DiskDamage } from './disk-damage.ts';
+import type { Membership } from './membership.ts';
+import type { RunPlan } from './plan.ts';
+
+/** What the timeline's action handlers need (a harness without a scenario can supply it too). */
+export interface ActionContext {
+  plan: Pick<RunPlan, 'id' | 'name' | 'node' | 'joinedAtStart' | 'others'>;
+  h: Harness;
+  world: SimWorld;
+  /** Owner first, then the members, as the harness made them. */
+  allNodes: HarnessNode[];
+  membership: Membership;
+  adversary: Adversary;
+  disk: DiskDamage;
+  /** The harness community of a scenario community name. */
+  community(name: string): HarnessCommunity;
+  /** Record that an action could not be carried out, and why. */
+  skipped(action: Action, reason: string): void;
+  /** The seeding delay of every node's torrent client. */
+  setSeedDelay(ms: number): void;
+}
+
+/** The context of a scenario run. */
+export interface RunContext extends ActionContext {
+  plan: RunPlan;
+}

@@ -1,0 +1,85 @@
+// The history a member should end up with: every message of every archive of the first
+// owner's latest index of a community (re-read when the owner made a new round), whether
+// a node holds all of it, and the report's samples of the share of readers that do.
+
+import { communityFolder, readArchiveMessages, readIndex } from '../../archive/index.ts';
+import { byteKey } from '../../proto/byte-key.ts';
+import type { HarnessCommunity, HarnessNode } from '../harness.ts';
+import type { HistorySample } from '../result.ts';
+import type { RunContext } from './context.ts';
+
+export class RequiredHistory {
+  readonly #run: RunContext;
+  readonly #required = new Map<string, string[]>();
+  readonly #requiredRound = new Map<string, number>();
+  readonly samples: HistorySample[] = [];
+
+  constructor(run: RunContext) {
+    this.#run = run;
+  }
+
+  /** Byte keys of the message hashes of `c`'s latest index, as last refreshed. */
+  of(communityId: string): string[] {
+    return this.#required.get(communityId) ?? [];
+  }
+
+  /** Hashes of every message of every archive of the first owner's latest index of `c`. */
+  #read(c: HarnessCommunity): string[] {
+    const { fs, dataDir } = this.#run.h.owner.adapters;
+    const codec = this.#run.plan.codec;
+    const folder = communityFolder(dataDir, c.id);
+    if (!fs.exists(`${folder}/index`)) return [];
+    const out: string[] = [];
+    for (const meta of readIndex(fs, folder, codec).archives.values())
+      for (const m of readArchiveMessages(fs, folder, meta, codec).messages) out.push(byteKey(m.hash));
+    return out.sort();
+  }
+
+  /** Re-read the required history of every community the owner made a new round of. */
+  refresh(): void {
+    const { h } = this.#run;
+    for (const c of h.communities) {
+      const rounds = h.owner.log.filter(
+        (s) => s.type === 'archive.roundCreated' && s.communityId === c.id,
+      ).length;
+      if (rounds !== (this.#requiredRound.get(c.id) ?? 0)) {
+        this.#required.set(c.id, this.#read(c));
+        this.#requiredRound.set(c.id, rounds);
+      }
+    }
+  }
+
+  /** Byte keys of the hashes of every message `n` holds in `c`'s chats. */
+  held(n: HarnessNode, c: HarnessCommunity): Set<string> {
+    return new Set(
+      n.adapters.storage.messagesInRange(c.topics, 0, Number.MAX_SAFE_INTEGER).map((m) => byteKey(m.hash)),
+    );
+  }
+
+  holdsFull(n: HarnessNode, c: HarnessCommunity): boolean {
+    const have = this.held(n, c);
+    return this.of(c.id).every((x) => have.has(x));
+  }
+
+  /** One sample per community: the share of its up, joined readers holding the full history. */
+  sample(): void {
+    const { h, world, allNodes, membership } = this.#run;
+    const ownerIds = new Set(this.#run.plan.owners.map((n) => this.#run.plan.id(n.name)));
+    this.refresh();
+    for (const c of h.communities) {
+      if (this.of(c.id).length === 0) continue;
+      const readers = allNodes.filter(
+        (n) =>
+          !ownerIds.has(n.id) && n.archive !== undefined && membership.isMember(n.id, c) && !n.sim.crashed,
+      );
+      if (readers.length === 0) continue;
+      const full = readers.filter((n) => this.holdsFull(n, c)).length;
+      this.samples.push({ t: world.kernel.now(), communityId: c.id, share: full / readers.length });
+    }
+  }
+}
+
+/** Virtual ms between two samples of the "full history" share. */
+export function sampleInterval(durationMs: number): number {
+  return Math.max(3_600_000, Math.ceil(durationMs / 240 / 3_600_000) * 3_600_000);
+}
