@@ -1,22 +1,26 @@
-// The control node's community actor (§5): start-up catch-up (§5.4: seed the existing
-// torrent, ask the store for missed messages, create the missed archives at once or when
-// the running interval completes), then the periodic task (§5.3) creating and seeding a
-// round every interval. Seeding signals `historyArchivesSeeding`, on which the control
-// node dispatches the signed magnetlink (§5.5, in community.ts `onSeeding`).
-// Stopping the actor cancels the task; the node unseeds (§5.3, §8).
+// The control node's community actor (§5). On start (§5.4) it seeds the torrent it already
+// has and announces it, catches up with the store, and either creates the missed round at
+// once, waits for the running interval to complete, or goes straight to the periodic task
+// (§5.3), which creates a round every interval. A round is create → seed → dispatch: the
+// seeding signal goes to the host, the community is looked up and the signed magnetlink is
+// sent (§5.5). Every port call is an effect whose outcome comes back as an event
+// (machines/effects.ts). Stopping the actor cancels the task; the node unseeds (§5.3, §8).
 
-import { assign, fromPromise, setup } from 'xstate';
-import {
-  type CommunityEnv,
-  createAndSeed,
-  ownerStartup,
-  partitionStart,
-  type StartupPlan,
-} from './community.ts';
+import { assign, setup } from 'xstate';
+import { catchUp, createRound, partitionStart, type StartupPlan } from './archive-rounds.ts';
+import { type CommunityEnv, nowSeconds } from './community-env.ts';
+import { cancelEffect, type EffectEvent, slotLifetime, startEffect } from './effects.ts';
+import { announceSeeding, seedTorrentFile } from './seeding.ts';
 
 export interface ControlNodeInput {
   env: CommunityEnv;
 }
+
+type ControlNodeEvent =
+  | EffectEvent<'SEED', boolean>
+  | EffectEvent<'DISPATCH', void>
+  | EffectEvent<'CATCH_UP', StartupPlan>
+  | EffectEvent<'CREATE', void>;
 
 interface ControlNodeContext {
   env: CommunityEnv;
@@ -25,78 +29,144 @@ interface ControlNodeContext {
   end: number;
   /** §5.4: Unix seconds at which the first interval since the last archive completes. */
   firstAt: number;
-  rounds: number;
 }
 
-const nowS = (env: CommunityEnv): number => Math.floor(env.adapters.clock.now() / 1000);
+/**
+ * The actor stopped (the owner left, the protocol was disabled) while a round was being
+ * created or seeded: like the reference's createAndSeed, the work runs to its end, and its
+ * seeding signal still goes through §5.5 (the lookup now fails: skipped, or the reference's
+ * crash with the switch on).
+ */
+const orphanedSeed =
+  (env: CommunityEnv) =>
+  (seeded: boolean): void => {
+    if (seeded) announceSeeding(env).catch(() => {});
+  };
+
+const plan = (event: ControlNodeEvent): StartupPlan | undefined =>
+  event.type === 'CATCH_UP.DONE' ? event.output : undefined;
 
 export const controlNodeMachine = setup({
   types: {
     context: {} as ControlNodeContext,
     input: {} as ControlNodeInput,
+    events: {} as ControlNodeEvent,
   },
-  actors: {
-    startup: fromPromise<StartupPlan, { env: CommunityEnv }>(({ input, signal }) =>
-      ownerStartup(input.env, signal),
-    ),
-    createAndSeed: fromPromise<void, { env: CommunityEnv; start: number; end: number }>(({ input }) =>
-      createAndSeed(input.env, input.start, input.end),
-    ),
-  },
+  actors: { slotLifetime },
   delays: {
     interval: ({ context }) => context.env.options.archiveIntervalMs,
     untilFirst: ({ context }) => Math.max(0, context.firstAt * 1000 - context.env.adapters.clock.now()),
   },
   guards: {
     nothingToArchive: ({ context }) => partitionStart(context.env) === undefined,
-    planWait: ({ event }) => (event as { output?: StartupPlan }).output?.kind === 'wait',
-    planNow: ({ event }) => (event as { output?: StartupPlan }).output?.kind === 'now',
+    seeded: ({ event }) => event.type === 'SEED.DONE' && event.output,
+    planWait: ({ event }) => plan(event)?.kind === 'wait',
+    planNow: ({ event }) => plan(event)?.kind === 'now',
+  },
+  actions: {
+    seed: ({ context, self }) =>
+      startEffect(
+        context.env.effects,
+        self,
+        'SEED',
+        () => seedTorrentFile(context.env),
+        orphanedSeed(context.env),
+      ),
+    dispatch: ({ context, self }) =>
+      startEffect(context.env.effects, self, 'DISPATCH', () => announceSeeding(context.env)),
+    catchUp: ({ context, self }) =>
+      startEffect(context.env.effects, self, 'CATCH_UP', (signal) => catchUp(context.env, signal)),
+    createRound: ({ context, self }) =>
+      startEffect(
+        context.env.effects,
+        self,
+        'CREATE',
+        () => createRound(context.env, context.start, context.end),
+        () => void seedTorrentFile(context.env).then(orphanedSeed(context.env), () => {}),
+      ),
+    cancel: ({ context }) => cancelEffect(context.env.effects),
+    roundFromPartitionStart: assign(({ context }) => ({
+      start: partitionStart(context.env) ?? context.firstAt,
+      end: nowSeconds(context.env),
+    })),
   },
 }).createMachine({
   id: 'controlNode',
-  context: ({ input }) => ({ env: input.env, start: 0, end: 0, firstAt: 0, rounds: 0 }),
+  context: ({ input }) => ({ env: input.env, start: 0, end: 0, firstAt: 0 }),
+  invoke: { src: 'slotLifetime', input: ({ context }) => ({ slot: context.env.effects }) },
   initial: 'starting',
   states: {
+    /** §5.4. */
     starting: {
-      invoke: {
-        src: 'startup',
-        input: ({ context }) => ({ env: context.env }),
-        onDone: [
-          {
-            guard: 'planWait',
-            target: 'waitingFirstRound',
-            actions: assign({ firstAt: ({ event }) => (event.output.kind === 'wait' ? event.output.at : 0) }),
+      initial: 'seedingExisting',
+      states: {
+        /** Step 1: the torrent file of an earlier round, if any. */
+        seedingExisting: {
+          entry: 'seed',
+          exit: 'cancel',
+          on: {
+            'SEED.DONE': [{ guard: 'seeded', target: 'dispatching' }, { target: 'catchingUp' }],
+            'SEED.FAILED': '#controlNode.periodic',
           },
-          {
-            guard: 'planNow',
-            target: 'creating',
-            actions: assign(({ event }) =>
-              event.output.kind === 'now' ? { start: event.output.start, end: event.output.end } : {},
-            ),
+        },
+        dispatching: {
+          entry: 'dispatch',
+          exit: 'cancel',
+          on: { 'DISPATCH.DONE': 'catchingUp', 'DISPATCH.FAILED': '#controlNode.periodic' },
+        },
+        /** Steps 2–4: missed messages from the store, then when the first round is due. */
+        catchingUp: {
+          entry: 'catchUp',
+          exit: 'cancel',
+          on: {
+            'CATCH_UP.DONE': [
+              {
+                guard: 'planWait',
+                target: '#controlNode.waitingFirstRound',
+                actions: assign({
+                  firstAt: ({ event }) => (event.output.kind === 'wait' ? event.output.at : 0),
+                }),
+              },
+              {
+                guard: 'planNow',
+                target: '#controlNode.round',
+                actions: assign(({ event }) =>
+                  event.output.kind === 'now' ? { start: event.output.start, end: event.output.end } : {},
+                ),
+              },
+              { target: '#controlNode.periodic' },
+            ],
+            'CATCH_UP.FAILED': '#controlNode.periodic',
           },
-          { target: 'periodic' },
-        ],
-        onError: 'periodic',
+        },
       },
     },
     /** §5.4: the interval since the last archive has not completed yet. */
     waitingFirstRound: {
-      after: {
-        untilFirst: {
-          target: 'creating',
-          actions: assign(({ context }) => ({
-            start: partitionStart(context.env) ?? context.firstAt,
-            end: nowS(context.env),
-          })),
-        },
-      },
+      after: { untilFirst: { target: 'round', actions: 'roundFromPartitionStart' } },
     },
-    creating: {
-      invoke: {
-        src: 'createAndSeed',
-        input: ({ context }) => ({ env: context.env, start: context.start, end: context.end }),
-        onDone: { target: 'periodic', actions: assign({ rounds: ({ context }) => context.rounds + 1 }) },
-        onError: 'periodic',
+    /** createAndSeed (§5.2) over [start, end), then the dispatch of §5.5. */
+    round: {
+      initial: 'creating',
+      states: {
+        creating: {
+          entry: 'createRound',
+          exit: 'cancel',
+          on: { 'CREATE.DONE': 'seeding', 'CREATE.FAILED': '#controlNode.periodic' },
+        },
+        seeding: {
+          entry: 'seed',
+          exit: 'cancel',
+          on: {
+            'SEED.DONE': [{ guard: 'seeded', target: 'dispatching' }, { target: '#controlNode.periodic' }],
+            'SEED.FAILED': '#controlNode.periodic',
+          },
+        },
+        dispatching: {
+          entry: 'dispatch',
+          exit: 'cancel',
+          on: { 'DISPATCH.DONE': '#controlNode.periodic', 'DISPATCH.FAILED': '#controlNode.periodic' },
+        },
       },
     },
     /** §5.3: every interval, create and seed [partition start, now). */
@@ -105,10 +175,10 @@ export const controlNodeMachine = setup({
         interval: [
           { guard: 'nothingToArchive', target: 'periodic', reenter: true },
           {
-            target: 'creating',
+            target: 'round',
             actions: assign(({ context }) => ({
               start: partitionStart(context.env) ?? 0,
-              end: nowS(context.env),
+              end: nowSeconds(context.env),
             })),
           },
         ],

@@ -5,16 +5,12 @@
 import type { AnyStateMachine } from 'xstate';
 import { controlNodeMachine } from './control-node.machine.ts';
 import { memberMachine } from './member.machine.ts';
-import { memberDownloadMachine } from './member-download.machine.ts';
-import { memberImportMachine } from './member-import.machine.ts';
 import { nodeMachine } from './node.machine.ts';
 
 export const machines: Record<string, AnyStateMachine> = {
   node: nodeMachine,
   controlNode: controlNodeMachine,
   member: memberMachine,
-  memberDownload: memberDownloadMachine,
-  memberImport: memberImportMachine,
 };
 
 /**

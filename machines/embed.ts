@@ -5,7 +5,7 @@
 
 import { type Actor, createActor } from 'xstate';
 import type { NodeAdapters } from '../ports/index.ts';
-import type { CommunityConfig } from './community.ts';
+import type { CommunityConfig } from './community-env.ts';
 import { type NodeEvent, nodeMachine } from './node.machine.ts';
 import { type ImportRate, type MachineOptions, resolveOptions } from './options.ts';
 import { type NodeSignal, SignalBus, type SignalListener } from './signals.ts';

@@ -1,15 +1,49 @@
-// A member's community actor (§6): it listens on the community's magnetlink channel,
-// applies the §6.1 guards, runs one download+import task at a time (a newer accepted link
-// cancels the running one), and resumes an unfinished import on start (§6.4). A
-// request-to-join response carrying a link starts the same task without the clock check.
+// A member's community actor (§6), one for the whole life of the node's membership: it
+// listens on the community's magnetlink channel, applies the §6.1 guards and runs one
+// download+import task at a time. A newer accepted link cancels the running task; a
+// request-to-join response carrying a link starts one without the clock check; on start,
+// an unfinished import resumes (§6.4).
+//
+//   task.downloading (§6.2): metadata (20 s timeout, one retry) → index (no `index` file =
+//     malformed) → planned (the count-compare quirk, the download policy) → archives
+//     (ascending `from`, by piece range, each recorded and signalled) → seeding
+//   task.importing (§6.3): delaying (until 5 min after the node started) → picking (not a
+//     member → stop; the first downloaded-not-imported archive) → reading (missing key →
+//     waitingForKey 1 h; another failure → corrupt: retried forever by default) → chunks
+//     (one timer for the archive's chunks at the import rate) → picking
+//
+// Every port call is an effect whose outcome comes back as an event (machines/effects.ts);
+// leaving the state that waits for it aborts it. A round therefore costs no new actors.
 
-import { assign, fromCallback, setup } from 'xstate';
-import { decodeMagnetlinkMessage } from '../proto/signing.ts';
-import type { CommunityEnv } from './community.ts';
-import { nextArchiveToImport } from './community.ts';
-import { type DownloadOutput, memberDownloadMachine } from './member-download.machine.ts';
-import { type ImportOutput, memberImportMachine } from './member-import.machine.ts';
+import { assign, setup } from 'xstate';
+import { type CommunityEnv, MalformedTorrent } from './community-env.ts';
+import {
+  fetchArchive,
+  fetchIndex,
+  fetchMetadata,
+  type IndexEntry,
+  memberSeeding,
+  planDownload,
+} from './download-effects.ts';
+import { cancelEffect, type EffectEvent, slotLifetime, startEffect } from './effects.ts';
+import {
+  importMessages,
+  isMissingKey,
+  type LoadedArchive,
+  nextArchiveToImport,
+  readArchive,
+} from './import-effects.ts';
+import { ImportSchedule } from './import-schedule.ts';
+import {
+  ignoreReason,
+  magnetlinkHistory,
+  magnetlinkListener,
+  type ReceivedLink,
+} from './magnetlink-receiver.ts';
+import { importStepMs } from './options.ts';
 import type { TaskStatus } from './signals.ts';
+
+export { ignoreReason } from './magnetlink-receiver.ts';
 
 export interface MemberInput {
   env: CommunityEnv;
@@ -18,8 +52,16 @@ export interface MemberInput {
 export type LinkSource = 'magnetlink' | 'requestToJoin' | 'resume';
 
 export type MemberEvent =
-  | { type: 'MAGNETLINK'; signer: string; clock: number; magnetUri: string }
-  | { type: 'REQUEST_TO_JOIN.RESPONSE'; magnetUri: string };
+  | ReceivedLink
+  | { type: 'REQUEST_TO_JOIN.RESPONSE'; magnetUri: string }
+  /** The node's import rate changed (the host's switch). */
+  | { type: 'IMPORT_RATE.CHANGED' }
+  | EffectEvent<'METADATA', unknown>
+  | EffectEvent<'INDEX', IndexEntry[]>
+  | EffectEvent<'ARCHIVE', void>
+  | EffectEvent<'SEEDING', void>
+  | EffectEvent<'READ', LoadedArchive>
+  | EffectEvent<'CHUNKS', void>;
 
 interface MemberContext {
   env: CommunityEnv;
@@ -28,92 +70,35 @@ interface MemberContext {
   source: LinkSource;
   taskStatus?: TaskStatus;
   taskDetail?: string;
+  /** Metadata attempts after the first (§6.2 step 1: one retry). */
+  attempt: number;
+  /** Archives to download, ascending `from`, and the next one. */
+  plan: IndexEntry[];
+  next: number;
+  /** The archive being imported and when its chunks are handed over. */
+  current?: LoadedArchive;
+  schedule?: ImportSchedule;
+  /** Messages of `current` handed over so far. */
+  handed: number;
+  /** The archive `reading` reads. */
+  nextId?: string;
 }
 
-/** Why a magnetlink is ignored (§6.1), or undefined when it is accepted. */
-export function ignoreReason(
-  env: CommunityEnv,
-  ev: { signer: string; clock: number; magnetUri: string },
-): string | undefined {
-  if (ev.signer !== env.config.id) return 'unknown community';
-  if (!env.adapters.torrent.running) return 'torrent client not running';
-  if (env.config.archiveSupport === false) return 'archive support off';
-  if (env.role === 'owner') return 'control node';
-  if (env.config.joined === false) return 'not joined';
-  const st = env.adapters.storage.getArchiveState(env.config.id);
-  if (st.magnetlinkClock !== undefined && ev.clock < st.magnetlinkClock) return 'lower clock';
-  if (st.lastSeenMagnetlink === ev.magnetUri) return 'last seen link';
-  return undefined;
+/** Ms until the initial delay after the node's start has passed (0 once it has). */
+function delayLeft(env: CommunityEnv): number {
+  return Math.max(0, env.nodeStartedAt + env.options.importDelayMs - env.adapters.clock.now());
 }
 
-/**
- * Decoded links by payload object: a simulated network hands every receiver the same
- * (immutable) bytes, and recovering the signer is the costly part of receiving a link.
- */
-const decoded = new WeakMap<Uint8Array, MemberEvent>();
+const failure = (event: MemberEvent): unknown => ('error' in event ? event.error : undefined);
 
-function decodeLink(env: CommunityEnv, payload: Uint8Array): MemberEvent | undefined {
-  const hit = decoded.get(payload);
-  if (hit) return hit;
-  try {
-    const d = decodeMagnetlinkMessage(payload);
-    const ev: MemberEvent = { type: 'MAGNETLINK', signer: d.signer, clock: d.clock, magnetUri: d.magnetUri };
-    decoded.set(payload, ev);
-    return ev;
-  } catch (e) {
-    env.bus.emit({ type: 'archive.magnetlinkRejected', reason: `undecodable: ${String(e)}` });
-    return undefined;
-  }
-}
-
-/** Receives the magnetlink channel; decodes, identifies the community by the signer. */
-const magnetlinkListener = fromCallback<MemberEvent, { env: CommunityEnv }>(({ input, sendBack }) => {
-  const env = input.env;
-  return env.adapters.messaging.subscribe(env.magnetPubsubTopic, [env.magnetContentTopic], (msg) => {
-    const ev = decodeLink(env, msg.message.payload);
-    if (ev) sendBack(ev);
-  });
-});
-
-/**
- * On start, the node reads the channel's history from the store (a member that joins or
- * comes back reads up to `storeLookbackMs`): every magnetlink found is handled in timestamp
- * order, as the reference handles messages fetched from store nodes. This is where the
- * spec's "wait 20 s after the last one" matters.
- */
-const magnetlinkHistory = fromCallback<MemberEvent, { env: CommunityEnv }>(({ input, sendBack }) => {
-  const env = input.env;
-  let live = true;
-  if (!env.options.magnetlinkHistoryOnStart) return () => {};
-  const now = Math.floor(env.adapters.clock.now() / 1000);
-  env.adapters.messaging
-    .queryStore({
-      pubsubTopic: env.magnetPubsubTopic,
-      contentTopics: [env.magnetContentTopic],
-      from: now - Math.floor(env.options.storeLookbackMs / 1000),
-      to: now + 1,
-    })
-    .then(
-      (found) => {
-        if (!live) return;
-        const msgs = found.map((r) => r.message);
-        msgs.sort((a, b) => a.timestamp - b.timestamp || compareBytes(a.hash, b.hash));
-        for (const m of msgs) {
-          const ev = decodeLink(env, m.payload);
-          if (ev && live) sendBack(ev);
-        }
-      },
-      () => {},
-    );
-  return () => {
-    live = false;
-  };
-});
-
-function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return (a[i] as number) - (b[i] as number);
-  return a.length - b.length;
+/** Messages of the current archive whose chunks are due by now. */
+function dueMessages(context: MemberContext): number {
+  const { env, current, schedule } = context;
+  if (!current || !schedule) return context.handed;
+  return Math.min(
+    current.messages.length,
+    schedule.doneBy(env.adapters.clock.now()) * env.options.importChunk,
+  );
 }
 
 export const memberMachine = setup({
@@ -122,14 +107,13 @@ export const memberMachine = setup({
     input: {} as MemberInput,
     events: {} as MemberEvent,
   },
-  actors: {
-    magnetlinkListener,
-    magnetlinkHistory,
-    download: memberDownloadMachine,
-    import: memberImportMachine,
-  },
+  actors: { magnetlinkListener, magnetlinkHistory, slotLifetime },
   delays: {
     quiet: ({ context }) => context.env.options.magnetlinkWaitMs,
+    metadataTimeout: ({ context }) => context.env.options.metadataTimeoutMs,
+    initialDelay: ({ context }) => delayLeft(context.env),
+    missingKey: ({ context }) => context.env.options.missingKeyRetryMs,
+    corruptRetry: ({ context }) => context.env.options.corruptArchiveRetryMs,
   },
   guards: {
     accept: ({ context, event }) =>
@@ -137,11 +121,15 @@ export const memberMachine = setup({
     waitQuiet: ({ context }) => context.env.options.magnetlinkWaitMs > 0,
     clientRunning: ({ context }) => context.env.adapters.torrent.running,
     pendingImport: ({ context }) => nextArchiveToImport(context.env).kind === 'archive',
-    downloadSucceeded: ({ event }) => {
-      const s = (event as { output?: DownloadOutput }).output?.status;
-      return s === 'done' || s === 'noNewArchives';
-    },
-    importNotMember: ({ event }) => (event as { output?: ImportOutput }).output?.status === 'notMember',
+    malformed: ({ event }) => failure(event) instanceof MalformedTorrent,
+    mayRetry: ({ context }) => context.attempt < context.env.options.metadataRetries,
+    nothingNew: ({ context }) => context.plan.length === 0,
+    moreArchives: ({ context }) => context.next + 1 < context.plan.length,
+    delayOver: ({ context }) => delayLeft(context.env) === 0,
+    notMember: ({ context }) => nextArchiveToImport(context.env).kind === 'notMember',
+    nothingToImport: ({ context }) => nextArchiveToImport(context.env).kind === 'none',
+    missingKey: ({ event }) => isMissingKey(failure(event)),
+    skipCorrupt: ({ context }) => !context.env.options.retryCorruptArchiveForever,
   },
   actions: {
     noteLink: ({ context, event }) => {
@@ -164,10 +152,11 @@ export const memberMachine = setup({
         magnetlinkClock: event.clock,
       });
     },
-    takeLink: assign({
-      link: ({ event }) => event.magnetUri,
-      source: ({ event }) => (event.type === 'MAGNETLINK' ? 'magnetlink' : 'requestToJoin'),
-    }),
+    takeLink: assign(({ event }) =>
+      event.type === 'MAGNETLINK' || event.type === 'REQUEST_TO_JOIN.RESPONSE'
+        ? { link: event.magnetUri, source: event.type === 'MAGNETLINK' ? 'magnetlink' : 'requestToJoin' }
+        : {},
+    ),
     taskStarted: assign(({ context }) => {
       context.env.taskOpen = true;
       context.env.bus.emit({
@@ -176,7 +165,16 @@ export const memberMachine = setup({
         magnetUri: context.link ?? '',
         source: context.source,
       });
-      return { taskStatus: undefined, taskDetail: undefined };
+      return {
+        taskStatus: undefined,
+        taskDetail: undefined,
+        attempt: 0,
+        plan: [],
+        next: 0,
+        current: undefined,
+        schedule: undefined,
+        handed: 0,
+      };
     }),
     taskEnded: ({ context }) => {
       context.env.taskOpen = false;
@@ -187,6 +185,11 @@ export const memberMachine = setup({
         ...(context.taskDetail !== undefined ? { detail: context.taskDetail } : {}),
       });
     },
+    cancel: ({ context }) => cancelEffect(context.env.effects),
+    failed: assign(({ event }, status: 'malformed' | 'error' | 'timeout') => {
+      const error = failure(event);
+      return { taskStatus: status, ...(error !== undefined ? { taskDetail: String(error) } : {}) };
+    }),
     storeLastSeen: ({ context }) => {
       if (context.link !== undefined) {
         context.env.adapters.storage.updateArchiveState(context.env.config.id, {
@@ -194,18 +197,100 @@ export const memberMachine = setup({
         });
       }
     },
+    signalStarted: ({ context }) =>
+      context.env.bus.emit({
+        type: 'community.downloadingHistoryArchivesStarted',
+        communityId: context.env.config.id,
+      }),
     signalFinished: ({ context }) =>
       context.env.bus.emit({
         type: 'community.downloadingHistoryArchivesFinished',
         communityId: context.env.config.id,
       }),
+
+    // --- download effects
+    fetchMetadata: ({ context, self }) =>
+      startEffect(context.env.effects, self, 'METADATA', (signal) =>
+        fetchMetadata(context.env, context.link ?? '', signal),
+      ),
+    fetchIndex: ({ context, self }) =>
+      startEffect(context.env.effects, self, 'INDEX', (signal) => fetchIndex(context.env, signal)),
+    fetchArchive: ({ context, self }) =>
+      startEffect(context.env.effects, self, 'ARCHIVE', (signal) =>
+        fetchArchive(context.env, context.plan[context.next] as IndexEntry, signal),
+      ),
+    // The seeding signal of §6.2 step 6 goes out (within memberSeeding) even when the task is
+    // gone by then, as the control node's does.
+    seed: ({ context, self }) =>
+      startEffect(context.env.effects, self, 'SEEDING', () => memberSeeding(context.env)),
+
+    // --- import effects
+    readArchive: ({ context, self }) =>
+      startEffect(context.env.effects, self, 'READ', () =>
+        readArchive(context.env, context.nextId as string),
+      ),
+    importFailed: ({ context, event }, reason: 'missingKey' | 'corrupt') =>
+      context.env.bus.emit({
+        type: 'archive.importFailed',
+        communityId: context.env.config.id,
+        id: context.nextId as string,
+        reason,
+        detail: String(failure(event)),
+      }),
+    /** One schedule for every chunk of the archive, at the node's rate now (see retime). */
+    planChunks: assign(({ context }) => {
+      const { env } = context;
+      const archive = context.current as LoadedArchive;
+      const chunks = Math.max(1, Math.ceil(archive.messages.length / env.options.importChunk));
+      const stepMs = importStepMs(env.options, env.importRate(), 1);
+      return { schedule: new ImportSchedule(chunks, env.adapters.clock.now(), stepMs), handed: 0 };
+    }),
+    /** The one timer: until the schedule's last chunk. */
+    awaitChunks: ({ context, self }) => {
+      const { env, schedule } = context;
+      if (schedule)
+        startEffect(env.effects, self, 'CHUNKS', (signal) => untilScheduleEnd(env, schedule, signal));
+    },
+    /** The host switched the rate: chunks after the one in progress take the new step. */
+    retimeChunks: ({ context }) =>
+      context.schedule?.retime(
+        context.env.adapters.clock.now(),
+        importStepMs(context.env.options, context.env.importRate(), 1),
+      ),
+    /** Leaving the chunks (the last one handed over, or cancelled): storage gets the chunks due by now. */
+    handChunksDue: ({ context }) => {
+      const { env, current } = context;
+      if (current) importMessages(env, current.messages, context.handed, dueMessages(context));
+    },
+    countHanded: assign({ handed: ({ context }) => Math.max(context.handed, dueMessages(context)) }),
+    markImported: ({ context }) => {
+      const a = context.current as LoadedArchive;
+      const env = context.env;
+      env.adapters.storage.markArchiveImported(env.config.id, a.id);
+      env.bus.emit({
+        type: 'archive.archiveImported',
+        communityId: env.config.id,
+        id: a.id,
+        messages: context.handed,
+        skipped: a.skipped,
+      });
+    },
+    forgetArchive: assign({ current: undefined, schedule: undefined, handed: 0 }),
   },
 }).createMachine({
   id: 'member',
-  context: ({ input }) => ({ env: input.env, source: 'magnetlink' }),
+  context: ({ input }) => ({
+    env: input.env,
+    source: 'magnetlink',
+    attempt: 0,
+    plan: [],
+    next: 0,
+    handed: 0,
+  }),
   invoke: [
     { src: 'magnetlinkListener', input: ({ context }) => ({ env: context.env }) },
     { src: 'magnetlinkHistory', input: ({ context }) => ({ env: context.env }) },
+    { src: 'slotLifetime', input: ({ context }) => ({ slot: context.env.effects }) },
   ],
   initial: 'starting',
   states: {
@@ -249,10 +334,10 @@ export const memberMachine = setup({
     },
     task: {
       entry: 'taskStarted',
-      exit: 'taskEnded',
+      exit: ['cancel', 'taskEnded'],
       initial: 'downloading',
       on: {
-        // A newer accepted link cancels the running task (the AbortSignals end its waits).
+        // A newer accepted link cancels the running task (leaving `task` aborts its wait).
         MAGNETLINK: [
           { guard: 'accept', actions: ['noteLink', 'storeClock', 'takeLink'], target: 'quietOrTask' },
           { actions: 'noteLink' },
@@ -265,50 +350,183 @@ export const memberMachine = setup({
         },
       },
       states: {
+        /** §6.2. */
         downloading: {
-          invoke: {
-            src: 'download',
-            input: ({ context }) => ({ env: context.env, magnetUri: context.link ?? '' }),
-            onDone: [
-              {
-                guard: 'downloadSucceeded',
-                target: 'importing',
-                actions: [
-                  'storeLastSeen',
-                  assign({ taskStatus: ({ event }) => (event.output as DownloadOutput).status }),
+          initial: 'metadata',
+          states: {
+            /** Step 1: stop seeding, add the magnet, wait for the metadata (20 s, one retry). */
+            metadata: {
+              entry: 'fetchMetadata',
+              on: {
+                'METADATA.DONE': 'index',
+                'METADATA.FAILED': [
+                  {
+                    guard: 'malformed',
+                    target: '#member.task.ended',
+                    actions: { type: 'failed', params: 'malformed' },
+                  },
+                  { target: '#member.task.ended', actions: { type: 'failed', params: 'error' } },
                 ],
               },
-              {
-                target: 'ended',
-                actions: assign({
-                  taskStatus: ({ event }) => (event.output as DownloadOutput).status,
-                  taskDetail: ({ event }) => (event.output as DownloadOutput).detail,
-                }),
+              after: {
+                metadataTimeout: [
+                  {
+                    guard: 'mayRetry',
+                    target: 'metadata',
+                    reenter: true,
+                    actions: assign({ attempt: ({ context }) => context.attempt + 1 }),
+                  },
+                  { target: '#member.task.ended', actions: assign({ taskStatus: 'timeout' }) },
+                ],
               },
-            ],
+            },
+            /** Steps 2–3: the `index` file, downloaded whole and decoded. */
+            index: {
+              entry: 'fetchIndex',
+              on: {
+                'INDEX.DONE': {
+                  target: 'planned',
+                  actions: assign({ plan: ({ context, event }) => planDownload(context.env, event.output) }),
+                },
+                'INDEX.FAILED': [
+                  {
+                    guard: 'malformed',
+                    target: '#member.task.ended',
+                    actions: { type: 'failed', params: 'malformed' },
+                  },
+                  { target: '#member.task.ended', actions: { type: 'failed', params: 'error' } },
+                ],
+              },
+            },
+            /** Step 4 (and the §9 policy): "no new archives" goes straight to the import. */
+            planned: {
+              always: [
+                {
+                  guard: 'nothingNew',
+                  target: '#member.task.importing',
+                  actions: ['storeLastSeen', assign({ taskStatus: 'noNewArchives' })],
+                },
+                { target: 'archives', actions: 'signalStarted' },
+              ],
+            },
+            /** Step 5: each missing archive by its piece range, ascending `from`. */
+            archives: {
+              entry: 'fetchArchive',
+              on: {
+                'ARCHIVE.DONE': [
+                  {
+                    guard: 'moreArchives',
+                    target: 'archives',
+                    reenter: true,
+                    actions: assign({ next: ({ context }) => context.next + 1 }),
+                  },
+                  { target: 'seeding' },
+                ],
+                'ARCHIVE.FAILED': {
+                  target: '#member.task.ended',
+                  actions: { type: 'failed', params: 'error' },
+                },
+              },
+            },
+            /** Step 6: keep seeding what it has; the seeding signal goes to the host (§5.5). */
+            seeding: {
+              entry: 'seed',
+              on: {
+                'SEEDING.DONE': {
+                  target: '#member.task.importing',
+                  actions: ['storeLastSeen', assign({ taskStatus: 'done' })],
+                },
+                'SEEDING.FAILED': {
+                  target: '#member.task.ended',
+                  actions: { type: 'failed', params: 'error' },
+                },
+              },
+            },
           },
         },
+        /** §6.3–§6.4. */
         importing: {
-          invoke: {
-            src: 'import',
-            input: ({ context }) => ({ env: context.env }),
-            onDone: [
-              {
-                guard: 'importNotMember',
-                target: 'ended',
-                actions: assign({ taskStatus: 'notMember' }),
-              },
-              {
-                target: 'ended',
-                actions: [
-                  'signalFinished',
-                  assign({
-                    taskStatus: ({ context }) =>
-                      context.taskStatus === 'noNewArchives' ? 'noNewArchives' : 'done',
+          initial: 'delaying',
+          states: {
+            delaying: {
+              // A node up for longer than the delay (every round but the first) goes on at
+              // once rather than through a zero-length timer.
+              always: { guard: 'delayOver', target: 'picking' },
+              after: { initialDelay: 'picking' },
+            },
+            picking: {
+              always: [
+                {
+                  guard: 'notMember',
+                  target: '#member.task.ended',
+                  actions: assign({ taskStatus: 'notMember' }),
+                },
+                {
+                  guard: 'nothingToImport',
+                  target: '#member.task.ended',
+                  actions: [
+                    'signalFinished',
+                    assign({
+                      taskStatus: ({ context }) =>
+                        context.taskStatus === 'noNewArchives' ? 'noNewArchives' : 'done',
+                    }),
+                  ],
+                },
+                {
+                  target: 'reading',
+                  actions: assign({
+                    nextId: ({ context }) => {
+                      const n = nextArchiveToImport(context.env);
+                      return n.kind === 'archive' ? n.id : undefined;
+                    },
                   }),
+                },
+              ],
+            },
+            reading: {
+              entry: 'readArchive',
+              on: {
+                'READ.DONE': {
+                  target: 'chunks',
+                  actions: [
+                    assign({ current: ({ event }) => event.output }),
+                    ({ context }) =>
+                      context.env.bus.emit({
+                        type: 'community.importingHistoryArchiveMessages',
+                        communityId: context.env.config.id,
+                      }),
+                  ],
+                },
+                'READ.FAILED': [
+                  {
+                    guard: 'missingKey',
+                    target: 'waitingForKey',
+                    actions: { type: 'importFailed', params: 'missingKey' },
+                  },
+                  { target: 'corrupt', actions: { type: 'importFailed', params: 'corrupt' } },
                 ],
               },
-            ],
+            },
+            corrupt: {
+              always: {
+                guard: 'skipCorrupt',
+                target: 'picking',
+                actions: ({ context }) => context.env.skipped.add(context.nextId as string),
+              },
+              after: { corruptRetry: 'picking' },
+            },
+            waitingForKey: {
+              after: { missingKey: 'picking' },
+            },
+            /** The archive's messages go to storage in chunks at the import rate, on one timer. */
+            chunks: {
+              entry: ['planChunks', 'awaitChunks'],
+              exit: ['handChunksDue', 'countHanded'],
+              on: {
+                'CHUNKS.DONE': { target: 'picking', actions: ['markImported', 'forgetArchive'] },
+                'IMPORT_RATE.CHANGED': { actions: ['retimeChunks', 'awaitChunks'] },
+              },
+            },
           },
         },
         ended: {
@@ -318,3 +536,22 @@ export const memberMachine = setup({
     },
   },
 });
+
+/** Resolves at the schedule's end on the node's clock; rejects once `signal` aborts. */
+function untilScheduleEnd(env: CommunityEnv, schedule: ImportSchedule, signal: AbortSignal): Promise<void> {
+  const { clock } = env.adapters;
+  return new Promise((resolve, reject) => {
+    const timer = clock.setTimeout(
+      () => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      },
+      Math.max(0, schedule.end() - clock.now()),
+    );
+    const onAbort = (): void => {
+      clock.clearTimeout(timer);
+      reject(signal.reason);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -7,7 +7,7 @@
 
 import { assign, enqueueActions, fromPromise, setup } from 'xstate';
 import type { NodeAdapters } from '../ports/index.ts';
-import { type CommunityConfig, type CommunityEnv, createCommunityEnv } from './community.ts';
+import { type CommunityConfig, type CommunityEnv, createCommunityEnv } from './community-env.ts';
 import { controlNodeMachine } from './control-node.machine.ts';
 import { memberMachine } from './member.machine.ts';
 import type { ImportRate, MachineOptions } from './options.ts';
@@ -191,9 +191,13 @@ export const nodeMachine = setup({
         ),
       };
     }),
-    setRate: ({ context, event }) => {
-      if (event.type === 'IMPORT_RATE') context.rate.current = event.rate;
-    },
+    /** One rate for the node; the community actors importing now retime their chunks. */
+    setRate: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== 'IMPORT_RATE' || context.rate.current === event.rate) return;
+      context.rate.current = event.rate;
+      for (const id of Object.keys(context.envs).sort())
+        enqueue.sendTo(childId(id), { type: 'IMPORT_RATE.CHANGED' });
+    }),
     signalEnabled: ({ context }) => context.bus.emit({ type: 'community.historyArchivesProtocolEnabled' }),
     signalDisabled: ({ context }) => context.bus.emit({ type: 'community.historyArchivesProtocolDisabled' }),
   },

@@ -28,7 +28,7 @@ import { type FaultyAdapters, withFaults } from '../adapters/sim/faulty-adapters
 import { synchronousHandler } from '../adapters/sim/sim-messaging.ts';
 import { type SimNode, SimWorld } from '../adapters/sim/world.ts';
 import type { ArchiveCodec } from '../archive/index.ts';
-import type { CommunityConfig } from '../machines/community.ts';
+import type { CommunityConfig } from '../machines/community-env.ts';
 import { type ArchiveNode, createArchiveNode } from '../machines/embed.ts';
 import { InvariantMonitor, type InvariantName, type Violation } from '../machines/invariants.ts';
 import { DAY, type ImportRate, type MachineOptions, resolveOptions } from '../machines/options.ts';

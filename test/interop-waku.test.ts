@@ -107,7 +107,7 @@ async function receivesTheMagnetlink(
     "archivist in js-waku's relay mesh",
   );
 
-  // What the control node's dispatch (machines/community.ts) publishes: the signed
+  // What the control node's dispatch (machines/seeding.ts) publishes: the signed
   // magnetlink message on the magnetlink channel's v1 topic.
   const magnet = `magnet:?xt=urn:btih:${'c'.repeat(40)}&dn=${communityId}`;
   const clockMs = 1_767_225_600_123;

@@ -126,24 +126,33 @@ test('definitions: every machine is exported as a Stately config with its states
     string,
     { id: string; initial: string; states: Record<string, unknown> }
   >;
-  expect(Object.keys(defs)).toEqual(['controlNode', 'member', 'memberDownload', 'memberImport', 'node']);
+  expect(Object.keys(defs)).toEqual(['controlNode', 'member', 'node']);
   expect(defs.node?.initial).toBe('boot');
-  expect(Object.keys(defs.memberDownload?.states ?? {})).toEqual([
+  type Def = { states: Record<string, Def>; on?: Record<string, { guard?: string; target?: string }[]> } & {
+    after?: Record<string, { guard?: string; target: string }[]>;
+    entry?: string[];
+  };
+  const member = defs.member as unknown as Def;
+  const task = member.states.task as Def;
+  expect(Object.keys(task.states)).toEqual(['downloading', 'importing', 'ended']);
+  expect(Object.keys((task.states.downloading as Def).states)).toEqual([
     'metadata',
     'index',
     'planned',
     'archives',
-    'nextArchive',
     'seeding',
-    'finished',
   ]);
-  const metadata = defs.memberDownload?.states.metadata as {
-    after: Record<string, { guard?: string; target: string }[]>;
-  };
-  expect(metadata.after.metadataTimeout?.map((t) => t.guard ?? t.target)).toEqual([
+  const metadata = (task.states.downloading as Def).states.metadata as Def;
+  // a wait is an effect started on entry whose outcome is an event of the state
+  expect(metadata.entry).toEqual(['fetchMetadata']);
+  expect(Object.keys(metadata.on ?? {})).toEqual(['METADATA.DONE', 'METADATA.FAILED']);
+  expect(metadata.after?.metadataTimeout?.map((t) => t.guard ?? t.target)).toEqual([
     'mayRetry',
-    '#memberDownload.finished',
+    '#member.task.ended',
   ]);
+  // §5.5: the control node's dispatch is a state of its round
+  const round = (defs.controlNode as unknown as Def).states.round as Def;
+  expect(Object.keys(round.states)).toEqual(['creating', 'seeding', 'dispatching']);
   // plain JSON: what `archivist machines --json` prints
   expect(JSON.parse(JSON.stringify(defs))).toEqual(defs);
 });

@@ -278,6 +278,47 @@ export const WORLDS: [string, () => Promise<WorldRun>][] = [
       ),
   ],
   [
+    "port faults: the owner's round cannot be written, then not dispatched; at restarts its announce and its catch-up fail",
+    () =>
+      driveWithFaults(
+        { durationMs: 2 * WEEK + 4 * HOUR, members: 1 },
+        (h, fault) => {
+          h.at(WEEK - MINUTE, () => fault('owner', 'fs.append')); // creating the round fails
+          h.at(2 * WEEK - MINUTE, () => fault('owner', 'messaging.publish')); // its dispatch fails
+          h.at(2 * WEEK + HOUR, () => h.crash('owner'));
+          h.at(2 * WEEK + HOUR + MINUTE, () => {
+            fault('owner', 'messaging.publish'); // announcing the torrent it has fails
+            h.restart('owner');
+          });
+          h.at(2 * WEEK + 2 * HOUR, () => h.crash('owner'));
+          h.at(2 * WEEK + 2 * HOUR + MINUTE, () => {
+            fault('owner', 'storage.newestMessageTimestamp'); // the store catch-up fails
+            h.restart('owner');
+          });
+        },
+        { owner: ['fs.append', 'messaging.publish', 'storage.newestMessageTimestamp'] },
+      ),
+  ],
+  [
+    "port faults: a member's metadata, then its index fetch fails; the host switches the import rate mid-archive",
+    () =>
+      driveWithFaults(
+        { durationMs: 3 * WEEK + HOUR, members: [{ importRate: 'slow' }] },
+        (h, fault) => {
+          h.at(WEEK - MINUTE, () => fault('m1', 'download.metadata'));
+          h.at(2 * WEEK - MINUTE, () => fault('m1', 'download.downloadFile'));
+          // the third link brings three weeks: ~60 chunks at 1 chunk/s
+          h.at(3 * WEEK + 30 * SECOND, () => h.members[0]?.archive?.setImportRate('fast'));
+        },
+        { m1: ['download.metadata', 'download.downloadFile'] },
+      ),
+  ],
+  [
+    'every message is over the archive chunk limit: the round makes no archive and has nothing to seed',
+    () =>
+      drive({ durationMs: WEEK + HOUR, members: 1, messagesPerDay: 5, options: { maxArchiveChunk: 100 } }),
+  ],
+  [
     'port faults: a member cannot fetch the pieces of an archive, another cannot read its keys when seeding',
     () =>
       driveWithFaults(

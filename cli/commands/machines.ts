@@ -7,7 +7,7 @@ import { describeMachines, machineDefinitions } from '../../machines/definitions
 export function register(program: Command): void {
   program
     .command('machines')
-    .description('print the protocol machines (node, controlNode, member, memberDownload, memberImport)')
+    .description('print the protocol machines (node, controlNode, member)')
     .option('--json', 'print every machine definition as JSON (for the Stately visualizer)')
     .action((opts: { json?: boolean }) => {
       if (opts.json) process.stdout.write(`${JSON.stringify(machineDefinitions(), null, 2)}\n`);

@@ -1,0 +1,102 @@
+// The control node's effects (§5.1, §5.4): where the next partition starts, creating a
+// round of archives over a range, and the start-up catch-up that decides when the first
+// round is due.
+
+import { createArchiveRound } from '../archive/index.ts';
+import { byteKey } from '../proto/byte-key.ts';
+import { contentTopicOf } from '../proto/topics.ts';
+import { aborted, type CommunityEnv, nowSeconds } from './community-env.ts';
+import { unseed } from './seeding.ts';
+
+/** §5.1 partition start: last archive end date, else the oldest stored message. */
+export function partitionStart(env: CommunityEnv): number | undefined {
+  const st = env.adapters.storage.getArchiveState(env.config.id);
+  return st.lastArchiveEndDate ?? env.adapters.storage.oldestMessageTimestamp(env.topics);
+}
+
+/**
+ * The "create" of createAndSeed (§5.2) over [start, end) in Unix seconds: unseed, then
+ * §5.1. The machine seeds the new torrent and announces it next.
+ */
+export async function createRound(env: CommunityEnv, start: number, end: number): Promise<void> {
+  const { fs, storage, dataDir, torrentDir, keys, clock } = env.adapters;
+  const id = env.config.id;
+  await unseed(env);
+  env.bus.emit({ type: 'community.creatingHistoryArchives', communityId: id });
+  const messages = storage.messagesInRange(env.topics, start, end);
+  const priv = keys.communityPrivateKey(id);
+  const round = createArchiveRound(fs, {
+    dataDir,
+    torrentDir,
+    communityId: id,
+    topics: env.topics,
+    messages,
+    start,
+    end,
+    options: {
+      pieceLength: env.options.pieceLength,
+      archiveInterval: Math.floor(env.options.archiveIntervalMs / 1000),
+      maxArchiveChunk: env.options.maxArchiveChunk,
+      extraPaddingPiece: env.options.extraPaddingPiece,
+    },
+    ...(env.config.codec ? { codec: env.config.codec } : {}),
+    ...(priv ? { createdBy: id } : {}),
+    creationDate: Math.floor(clock.now() / 1000),
+  });
+  if (round.archives.length > 0) {
+    env.bus.emit({ type: 'community.historyArchivesCreated', communityId: id, from: start, to: end });
+  } else {
+    env.bus.emit({ type: 'community.noHistoryArchivesCreated', communityId: id, from: start, to: end });
+  }
+  storage.updateArchiveState(id, { lastArchiveEndDate: end });
+  env.bus.emit({
+    type: 'archive.roundCreated',
+    communityId: id,
+    start,
+    end,
+    archives: round.archives.map((a) => ({ ...a })),
+    dropped: round.dropped,
+    ...(round.infoHash ? { infoHash: round.infoHash } : {}),
+    ...(round.magnet ? { magnet: round.magnet } : {}),
+  });
+}
+
+export type StartupPlan =
+  | { kind: 'periodic' }
+  | { kind: 'wait'; last: number; at: number }
+  | { kind: 'now'; start: number; end: number };
+
+/**
+ * §5.4 steps 2–4 up to the decision (step 1, seeding an existing torrent, is the machine's
+ * state before): the store catch-up and when the first round is due.
+ */
+export async function catchUp(env: CommunityEnv, signal?: AbortSignal): Promise<StartupPlan> {
+  const { storage, messaging } = env.adapters;
+  const id = env.config.id;
+  if (env.config.chats.length === 0) return { kind: 'periodic' };
+  const now = nowSeconds(env);
+  const newest = storage.newestMessageTimestamp(env.topics);
+  const from = newest ?? now - Math.floor(env.options.storeLookbackMs / 1000);
+  try {
+    const found = await messaging.queryStore({
+      pubsubTopic: env.pubsubTopic,
+      contentTopics: env.topics.map((t) => contentTopicOf(t)),
+      from,
+      to: now + 1,
+    });
+    aborted(signal);
+    const saved = storage.saveMessages(
+      found.map((r) => r.message).filter((m) => env.topicSet.has(byteKey(m.topic))),
+    );
+    env.bus.emit({ type: 'archive.storeQueried', communityId: id, from, to: now + 1, saved, ok: true });
+  } catch {
+    aborted(signal);
+    env.bus.emit({ type: 'archive.storeQueried', communityId: id, from, to: now + 1, saved: 0, ok: false });
+  }
+  const last = partitionStart(env);
+  const t = nowSeconds(env);
+  const interval = Math.floor(env.options.archiveIntervalMs / 1000);
+  if (last === undefined) return { kind: 'periodic' };
+  if (t - last < interval) return { kind: 'wait', last, at: last + interval };
+  return { kind: 'now', start: last, end: t };
+}

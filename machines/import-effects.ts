@@ -1,0 +1,82 @@
+// A member's import effects (§6.3–§6.4): which archive is next, reading and decoding it
+// from `data`, spec mode's canonical range, and handing messages to the app's storage.
+
+import { MissingKeyError, readArchiveMessages } from '../archive/index.ts';
+import { byteKey } from '../proto/byte-key.ts';
+import type { WakuMessage } from '../proto/types.ts';
+import type { CommunityEnv } from './community-env.ts';
+import { folderOf, indexEntries } from './download-effects.ts';
+
+export interface LoadedArchive {
+  id: string;
+  from: number;
+  to: number;
+  /** Messages whose topic is one of the community's chats (the others are skipped). */
+  messages: WakuMessage[];
+  /** Messages of the archive on no chat of the community. */
+  skipped: number;
+}
+
+export type NextArchive = { kind: 'none' } | { kind: 'notMember' } | { kind: 'archive'; id: string };
+
+export function nextArchiveToImport(env: CommunityEnv): NextArchive {
+  if (env.config.joined === false || !env.lookup(env.config.id)) return { kind: 'notMember' };
+  for (const a of env.adapters.storage.archives(env.config.id)) {
+    if (!a.imported && !env.skipped.has(a.id)) return { kind: 'archive', id: a.id };
+  }
+  return { kind: 'none' };
+}
+
+/** Read and decode one downloaded archive (throws MissingKeyError when the key is missing). */
+export function loadArchive(env: CommunityEnv, id: string): LoadedArchive {
+  const folder = folderOf(env);
+  const entry = indexEntries(env).find((e) => e.id === id);
+  if (!entry) throw new Error(`archive ${id} is not in the index on disk`);
+  const cache = env.options.archiveCache;
+  const key = `${env.config.id}/${id}/${entry.offset}/${entry.size}`;
+  const hit = cache?.get(key) as LoadedArchive | undefined;
+  if (hit) return hit;
+  const archive = readArchiveMessages(env.adapters.fs, folder, entry, env.config.codec);
+  const messages = archive.messages.filter((m) => env.topicSet.has(byteKey(m.topic)));
+  const loaded = {
+    id,
+    from: entry.metadata.from,
+    to: entry.metadata.to,
+    messages,
+    skipped: archive.messages.length - messages.length,
+  };
+  cache?.set(key, loaded);
+  return loaded;
+}
+
+export function isMissingKey(e: unknown): boolean {
+  return e instanceof MissingKeyError;
+}
+
+/** Spec mode: the archive's range becomes canonical; earlier-imported archives of the same range are kept. */
+export function replaceRange(env: CommunityEnv, archive: LoadedArchive): void {
+  const { storage } = env.adapters;
+  storage.deleteMessagesInRange(env.topics, archive.from, archive.to);
+  for (const a of storage.archives(env.config.id)) {
+    if (!a.imported || a.from !== archive.from || a.to !== archive.to) continue;
+    storage.saveMessages(loadArchive(env, a.id).messages);
+  }
+}
+
+/** Hand messages [from, to) of an archive (its chat messages) to the app; returns how many. */
+export function importMessages(env: CommunityEnv, messages: WakuMessage[], from: number, to: number): number {
+  if (to <= from) return 0;
+  // Messages with a third-party id take the app's "imported messages" path; both paths end
+  // in the node's message storage here.
+  env.adapters.storage.saveMessages(
+    from === 0 && to === messages.length ? messages : messages.slice(from, to),
+  );
+  return to - from;
+}
+
+/** Reads and decodes an archive for import; spec mode first makes its range canonical (§9). */
+export async function readArchive(env: CommunityEnv, id: string): Promise<LoadedArchive> {
+  const archive = loadArchive(env, id);
+  if (env.options.importMode === 'replace') replaceRange(env, archive);
+  return archive;
+}
