@@ -12,8 +12,6 @@
 // - only the owner listens to live chat traffic (members get history from the archives),
 //   and the magnetlink channel travels on its own pubsub topic, so members do not relay
 //   every chat message (`magnetlinkPubsubTopicOf`);
-// - import steps hand a whole archive per scheduled step at the fast rate (the end time of
-//   each import is the same as chunk by chunk; `importStepChunks`).
 
 import { parseArgs } from 'node:util';
 import { DAY } from '../machines/options.ts';
@@ -88,7 +86,6 @@ const h = await createHarness({
   keepSignals: false,
   options: {
     importRate: 'fast',
-    importStepChunks: 1_000_000,
     archiveCache: new RecentArchives(),
     magnetlinkPubsubTopicOf: (id) => `/waku/2/${id}/archive`,
   },

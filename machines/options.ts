@@ -40,11 +40,6 @@ export interface MachineOptions {
   /** Chunks per second at the slow and the fast rate. */
   importSlowChunksPerSecond: number;
   importFastChunksPerSecond: number;
-  /**
-   * Chunks handed to storage per scheduled step (1 = one timer per chunk, the faithful
-   * model). Larger values keep the same total import time but fewer events (benchmarks).
-   */
-  importStepChunks: number;
   /** Retry delay when the decryption key of an archive is missing (ms). */
   missingKeyRetryMs: number;
   /** Retry delay of an archive that fails to decode for another reason (quirk on). */
@@ -101,7 +96,6 @@ export const DEFAULT_OPTIONS: Readonly<MachineOptions> = Object.freeze({
   importRate: 'slow',
   importSlowChunksPerSecond: 1,
   importFastChunksPerSecond: 100,
-  importStepChunks: 1,
   missingKeyRetryMs: HOUR,
   corruptArchiveRetryMs: SECOND,
   storeLookbackMs: 30 * DAY,
@@ -126,7 +120,6 @@ export function resolveOptions(patch: Partial<MachineOptions> = {}): MachineOpti
     'importChunk',
     'importSlowChunksPerSecond',
     'importFastChunksPerSecond',
-    'importStepChunks',
   ];
   for (const k of positive) {
     const v = o[k];
