@@ -4,9 +4,10 @@
 //
 // Opening follows the reference's receiver: the bundles must verify (each signed by its own
 // identity key) and a public message must be there. When the encryption layer fails, the
-// reference logs it and hands the transport payload itself to the application layer, which
-// is why a signed ApplicationMetadataMessage sent without this envelope is still read;
-// `openPublicMessage` says which of the two happened.
+// reference logs it and hands the transport payload itself to the application layer;
+// `openPublicMessage` says which of the two happened. (In practice a bare signed
+// ApplicationMetadataMessage never gets this far: the segment layer before this one reads
+// its signature as a message hash and its type as a segment count, and waits for the rest.)
 
 import { DecodeError, decodeApplicationMetadataMessage } from './codec.ts';
 import { decodeProtocolMessage, encodeProtocolMessage } from './envelope-codec.ts';
