@@ -17,7 +17,7 @@ import {
 import type { NodeAdapters, TorrentDownload, TorrentMetadata } from '../ports/index.ts';
 import { byteKey } from '../proto/byte-key.ts';
 import { encodeMagnetlinkMessage } from '../proto/signing.ts';
-import { chatTopic, contentTopicOf, magnetlinkChannelId } from '../proto/topics.ts';
+import { chatTopic, contentTopicOf, magnetlinkChannelId, toHex } from '../proto/topics.ts';
 import type { WakuMessage, WakuMessageArchiveIndexMetadata } from '../proto/types.ts';
 import type { DownloadPolicy, ImportRate, MachineOptions } from './options.ts';
 import type { SignalBus } from './signals.ts';
@@ -247,7 +247,8 @@ export async function createAndSeed(env: CommunityEnv, start: number, end: numbe
       extraPaddingPiece: env.options.extraPaddingPiece,
     },
     ...(env.config.codec ? { codec: env.config.codec } : {}),
-    ...(priv ? { createdBy: id } : {}),
+    ...(priv ? { createdBy: torrentCreatedBy(keys) } : {}),
+    ...(env.options.torrentTrackers ? { trackers: [...env.options.torrentTrackers] } : {}),
     creationDate: Math.floor(clock.now() / 1000),
   });
   if (round.archives.length > 0) {
@@ -267,6 +268,11 @@ export async function createAndSeed(env: CommunityEnv, start: number, end: numbe
     ...(round.magnet ? { magnet: round.magnet } : {}),
   });
   await seedTorrentFile(env);
+}
+
+/** `created by` of the torrents this node writes: its identity key, uncompressed, in 0x-hex (§12). */
+export function torrentCreatedBy(keys: NodeAdapters['keys']): string {
+  return toHex(keys.nodeIdentity().publicKey);
 }
 
 export type StartupPlan =
