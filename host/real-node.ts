@@ -264,6 +264,7 @@ export async function startRealNode(args: StartRealNodeArgs): Promise<RealNode> 
     messaging: guardedMessaging(messaging, announced),
     torrent: guardedTorrent(torrent, announced),
     keys,
+    descriptions: storage,
     dataDir,
     torrentDir,
   };

@@ -16,6 +16,7 @@ import {
 } from '../archive/index.ts';
 import type { NodeAdapters, TorrentDownload, TorrentMetadata } from '../ports/index.ts';
 import { byteKey } from '../proto/byte-key.ts';
+import { withArchiveMagnetlinkClock } from '../proto/community-description.ts';
 import { encodeMagnetlinkMessage } from '../proto/signing.ts';
 import { chatTopic, contentTopicOf, magnetlinkChannelId, toHex } from '../proto/topics.ts';
 import type { WakuMessage, WakuMessageArchiveIndexMetadata } from '../proto/types.ts';
@@ -197,6 +198,24 @@ async function dispatchMagnetlink(env: CommunityEnv, priv: Uint8Array): Promise<
     contentTopic: env.magnetContentTopic,
     message,
   });
+  recordMagnetlinkClockInDescription(env.adapters, env.config.id, clockMs);
+}
+
+/**
+ * The reference's dispatch, once the link is sent, writes its clock into the community
+ * description (archive_magnetlink_clock, field 9). Done where the host keeps descriptions.
+ */
+export function recordMagnetlinkClockInDescription(
+  adapters: NodeAdapters,
+  communityId: string,
+  clockMs: number,
+): void {
+  const descriptions = adapters.descriptions;
+  if (!descriptions) return;
+  descriptions.writeDescription(
+    communityId,
+    withArchiveMagnetlinkClock(descriptions.readDescription(communityId), clockMs),
+  );
 }
 
 /** A WakuMessage carrying `payload` on a v1 topic; its hash identifies it. */
