@@ -48,6 +48,7 @@ export {
   magnetLink,
   type ParsedTorrent,
   parseTorrentFile,
+  REFERENCE_TRACKERS,
   sha1Hex,
   type TorrentFile,
   type TorrentInput,

@@ -1,6 +1,12 @@
 // The torrent of a community folder (protocol.md §4): the info dictionary holds exactly
 // {files [data, index], name, piece length, pieces}, so the info-hash is reproducible from
 // the two files; trackers, creation date and "created by" live outside it. Magnet links.
+//
+// Outside the info dictionary the reference writes (docs/reference-wire.md §5): an
+// `announce-list` of one tracker per tier and no single `announce`, `created by` = the
+// writing node's identity key, uncompressed, in 0x-hex, and `creation date` = the time of
+// writing. Its magnets are `magnet:?xt=urn:btih:<hash>&dn=<name>&tr=<tracker>…` with the
+// trackers URL-encoded, in announce-list order.
 
 import { createHash } from 'node:crypto';
 import { decode as decodeMagnet, encode as encodeMagnet } from 'magnet-uri';
@@ -45,6 +51,12 @@ export interface TorrentInput {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+/** The two public trackers the reference puts in every announce-list, in its order. */
+export const REFERENCE_TRACKERS: readonly string[] = Object.freeze([
+  'udp://tracker.opentrackr.org:1337/announce',
+  'udp://tracker.openbittorrent.com:6969/announce',
+]);
+
 /** The bencoded info dictionary. */
 export function encodeInfoDict(
   t: Pick<TorrentInput, 'name' | 'pieceLength' | 'files' | 'pieces'>,
@@ -62,10 +74,7 @@ export function buildTorrentFile(t: TorrentInput): Uint8Array {
   const info = encodeInfoDict(t);
   const top: Record<string, unknown> = {};
   const trackers = t.trackers ?? [];
-  if (trackers.length > 0) {
-    top.announce = trackers[0];
-    top['announce-list'] = trackers.map((tr) => [tr]);
-  }
+  if (trackers.length > 0) top['announce-list'] = trackers.map((tr) => [tr]);
   if (t.createdBy !== undefined) top['created by'] = t.createdBy;
   if (t.creationDate !== undefined) top['creation date'] = t.creationDate;
   // The info dictionary is spliced in as bytes so that it is exactly the one hashed.

@@ -5,9 +5,11 @@
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { Libp2pMessaging } from '../adapters/real/libp2p-messaging.ts';
+import { installationIdFor } from '../adapters/real/public-chat-wire.ts';
 import { SqliteStorage } from '../adapters/real/sqlite-storage.ts';
 import { SystemClock } from '../adapters/real/system-clock.ts';
 import { parseMagnet, WebTorrentClient } from '../adapters/real/webtorrent-client.ts';
+import { REFERENCE_TRACKERS } from '../archive/index.ts';
 import { type ArchiveNode, createArchiveNode } from '../machines/embed.ts';
 import { type MachineOptions, resolveOptions } from '../machines/options.ts';
 import type { NodeSignal } from '../machines/signals.ts';
@@ -20,8 +22,8 @@ import type {
   TorrentClient,
   TorrentDownload,
 } from '../ports/index.ts';
-import { decodeMagnetlinkMessage } from '../proto/signing.ts';
-import { chatTopic, contentTopicOf, magnetlinkChannelId } from '../proto/topics.ts';
+import { decodeMagnetlinkMessage, generateCommunityKey, publicKeyOf } from '../proto/signing.ts';
+import { chatTopic, contentTopicOf, fromHex, magnetlinkChannelId, toHex } from '../proto/topics.ts';
 
 const hex = (len: number) =>
   z.string().regex(new RegExp(`^(0x)?[0-9a-fA-F]{${len}}$`), `expected ${len} hex digits`);
@@ -29,6 +31,14 @@ const hex = (len: number) =>
 export const RealNodeConfigSchema = z
   .object({
     nodeId: z.string().min(1).default('node'),
+    /**
+     * The node's identity private key (the reference's account key): signs what this node
+     * sends on Waku and is the `created by` of its torrents. Absent = a new random identity
+     * at every start.
+     */
+    nodeKey: hex(64).optional(),
+    /** Device id sent with every message; default derived from the identity's public key. */
+    installationId: z.string().min(1).optional(),
     /** Folder of community folders; relative paths are relative to the config file. */
     dataDir: z.string().min(1),
     torrentDir: z.string().min(1),
@@ -39,9 +49,11 @@ export const RealNodeConfigSchema = z
         port: z.number().int().min(0).max(65535).default(0),
         peers: z.array(z.string().regex(/^[^\s:/]+:\d{1,5}$/, 'expected host:port')).default([]),
         downloadLimit: z.number().int().positive().optional(),
+        /** Trackers written into the torrents' announce-list (default: the reference's two); [] = none. */
+        announceList: z.array(z.string().min(1)).default([...REFERENCE_TRACKERS]),
       })
       .strict()
-      .default({ host: '127.0.0.1', port: 0, peers: [] }),
+      .default({ host: '127.0.0.1', port: 0, peers: [], announceList: [...REFERENCE_TRACKERS] }),
     messaging: z
       .object({
         host: z.string().default('127.0.0.1'),
@@ -54,9 +66,11 @@ export const RealNodeConfigSchema = z
         store: z.object({ retentionSeconds: z.number().positive() }).strict().optional(),
         /** History sync on subscribe (seconds back), from `storePeers`. */
         historySeconds: z.number().int().positive().optional(),
+        /** Also take magnetlinks in archivist's earlier bare version-0 form (default true). */
+        acceptBareMagnetlinks: z.boolean().default(true),
       })
       .strict()
-      .default({ host: '127.0.0.1', port: 0, peers: [], storePeers: [] }),
+      .default({ host: '127.0.0.1', port: 0, peers: [], storePeers: [], acceptBareMagnetlinks: true }),
     communities: z
       .array(
         z
@@ -83,6 +97,8 @@ export type RealNodeConfig = z.infer<typeof RealNodeConfigSchema>;
 
 export interface RealNodeInfo {
   nodeId: string;
+  /** The node's identity public key, uncompressed, 0x-hex (the `created by` of its torrents). */
+  identity: string;
   torrentPort: number;
   multiaddrs: string[];
 }
@@ -188,7 +204,14 @@ export interface StartRealNodeArgs {
 export async function startRealNode(args: StartRealNodeArgs): Promise<RealNode> {
   const { config, baseDir, fs } = args;
   const at = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
-  const options: MachineOptions = resolveOptions(config.options as Partial<MachineOptions>);
+  const announceList = config.torrent.announceList;
+  const options: MachineOptions = resolveOptions({
+    ...(config.options as Partial<MachineOptions>),
+    ...(announceList.length > 0 ? { torrentTrackers: announceList } : {}),
+  });
+  const identityKey = config.nodeKey ? fromHex(config.nodeKey) : generateCommunityKey();
+  const identity = { privateKey: identityKey, publicKey: publicKeyOf(identityKey) };
+  const installationId = config.installationId ?? installationIdFor(identityKey);
   const communities = config.communities.map((c) => ({ ...c, id: normaliseId(c.id) }));
   const magnetTopicOf = options.magnetlinkPubsubTopicOf ?? options.pubsubTopicOf;
   const pubsubTopics = [
@@ -219,12 +242,19 @@ export async function startRealNode(args: StartRealNodeArgs): Promise<RealNode> 
       ? { store: { clock, retentionSeconds: m.store.retentionSeconds }, storeTopics: pubsubTopics }
       : {}),
     ...(m.historySeconds ? { historyOnSubscribeSeconds: m.historySeconds } : {}),
+    // The magnetlink channels speak the reference's public-message envelope (protocol.md §12).
+    publicChats: {
+      identity: { privateKey: identityKey, installationId },
+      chats: communities.map((c) => magnetlinkChannelId(c.id)),
+      acceptBare: m.acceptBareMagnetlinks,
+    },
   });
   const keys: KeyStore = {
     communityPrivateKey: (id) => {
       const c = communities.find((x) => x.id === normaliseId(id));
       return c?.privateKey ? Uint8Array.from(Buffer.from(strip0x(c.privateKey), 'hex')) : undefined;
     },
+    nodeIdentity: () => ({ privateKey: identity.privateKey.slice(), publicKey: identity.publicKey.slice() }),
   };
   const announced = new AnnouncedTorrents(communities.map((c) => c.id));
   const adapters: NodeAdapters = {
@@ -234,6 +264,7 @@ export async function startRealNode(args: StartRealNodeArgs): Promise<RealNode> 
     messaging: guardedMessaging(messaging, announced),
     torrent: guardedTorrent(torrent, announced),
     keys,
+    descriptions: storage,
     dataDir,
     torrentDir,
   };
@@ -251,6 +282,7 @@ export async function startRealNode(args: StartRealNodeArgs): Promise<RealNode> 
     await torrent.start();
     const info: RealNodeInfo = {
       nodeId: config.nodeId,
+      identity: toHex(identity.publicKey),
       torrentPort: torrent.port,
       multiaddrs: messaging.multiaddrs(),
     };

@@ -3,8 +3,9 @@
 // round is due.
 
 import { createArchiveRound } from '../archive/index.ts';
+import type { NodeAdapters } from '../ports/index.ts';
 import { byteKey } from '../proto/byte-key.ts';
-import { contentTopicOf } from '../proto/topics.ts';
+import { contentTopicOf, toHex } from '../proto/topics.ts';
 import { aborted, type CommunityEnv, nowSeconds } from './community-env.ts';
 import { unseed } from './seeding.ts';
 
@@ -40,7 +41,8 @@ export async function createRound(env: CommunityEnv, start: number, end: number)
       extraPaddingPiece: env.options.extraPaddingPiece,
     },
     ...(env.config.codec ? { codec: env.config.codec } : {}),
-    ...(priv ? { createdBy: id } : {}),
+    ...(priv ? { createdBy: torrentCreatedBy(keys) } : {}),
+    ...(env.options.torrentTrackers ? { trackers: [...env.options.torrentTrackers] } : {}),
     creationDate: Math.floor(clock.now() / 1000),
   });
   if (round.archives.length > 0) {
@@ -59,6 +61,11 @@ export async function createRound(env: CommunityEnv, start: number, end: number)
     ...(round.infoHash ? { infoHash: round.infoHash } : {}),
     ...(round.magnet ? { magnet: round.magnet } : {}),
   });
+}
+
+/** `created by` of the torrents this node writes: its identity key, uncompressed, in 0x-hex (§12). */
+export function torrentCreatedBy(keys: NodeAdapters['keys']): string {
+  return toHex(keys.nodeIdentity().publicKey);
 }
 
 export type StartupPlan =

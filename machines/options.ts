@@ -65,6 +65,13 @@ export interface MachineOptions {
   /** §4: a raw archive that is an exact multiple of P (> P) gets one whole extra piece. */
   extraPaddingPiece: boolean;
 
+  /**
+   * §4/§12: the torrents' announce-list (and so the magnets' `tr=` parameters). The reference
+   * writes its two public trackers (archive/torrent.ts REFERENCE_TRACKERS); real nodes do by
+   * default. Undefined = none, as in simulated runs, whose traces hold the magnets.
+   */
+  torrentTrackers?: readonly string[];
+
   /** Pubsub topic a community's messages travel on (chats; the store query of §5.4). */
   pubsubTopicOf: (communityId: string) => string;
   /**

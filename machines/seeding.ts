@@ -3,6 +3,8 @@
 // it is missing is a switch), and a control node dispatches the signed magnetlink.
 
 import { magnetFromTorrent, torrentPath } from '../archive/index.ts';
+import type { NodeAdapters } from '../ports/index.ts';
+import { withArchiveMagnetlinkClock } from '../proto/community-description.ts';
 import { magnetlinkChannelMessage } from '../proto/magnetlink-channel.ts';
 import { type CommunityEnv, NodeFault } from './community-env.ts';
 
@@ -73,4 +75,22 @@ async function dispatchMagnetlink(env: CommunityEnv, priv: Uint8Array): Promise<
     signer: env.config.id,
   });
   await messaging.publish({ pubsubTopic: env.magnetPubsubTopic, contentTopic, message });
+  recordMagnetlinkClockInDescription(env.adapters, env.config.id, clockMs);
+}
+
+/**
+ * The reference's dispatch, once the link is sent, writes its clock into the community
+ * description (archive_magnetlink_clock, field 9). Done where the host keeps descriptions.
+ */
+export function recordMagnetlinkClockInDescription(
+  adapters: NodeAdapters,
+  communityId: string,
+  clockMs: number,
+): void {
+  const descriptions = adapters.descriptions;
+  if (!descriptions) return;
+  descriptions.writeDescription(
+    communityId,
+    withArchiveMagnetlinkClock(descriptions.readDescription(communityId), clockMs),
+  );
 }

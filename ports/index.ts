@@ -2,6 +2,7 @@
 // through nothing else.
 
 import type { Clock } from './clock.ts';
+import type { CommunityDescriptions } from './community-descriptions.ts';
 import type { FileSystem } from './filesystem.ts';
 import type { KeyStore } from './keys.ts';
 import type { Messaging } from './messaging.ts';
@@ -9,6 +10,7 @@ import type { Storage } from './storage.ts';
 import type { TorrentClient } from './torrent.ts';
 
 export type { Clock, TimerHandle } from './clock.ts';
+export type { CommunityDescriptions } from './community-descriptions.ts';
 export { FileNotFound, type FileSystem } from './filesystem.ts';
 export type { KeyStore } from './keys.ts';
 export type { Messaging, RelayMessage, StoreQuery, Unsubscribe } from './messaging.ts';
@@ -29,6 +31,8 @@ export interface NodeAdapters {
   messaging: Messaging;
   torrent: TorrentClient;
   keys: KeyStore;
+  /** The communities' descriptions, where the host keeps them (dispatch updates field 9). */
+  descriptions?: CommunityDescriptions;
   /** Folder holding `<communityId>/{data,index}`. */
   dataDir: string;
   /** Folder holding `<communityId>.torrent`. */

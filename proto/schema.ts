@@ -50,6 +50,36 @@ message ApplicationMetadataMessage {
   bytes payload = 2;
   int32 type = 3;
 }
+
+// The encryption layer's envelope of a public message (protocol.md §12,
+// docs/reference-wire.md): only the fields a public message uses.
+message SignedPreKey {
+  bytes signed_pre_key = 1;
+  uint32 version = 2;
+  uint32 protocol_version = 3;
+}
+
+message Bundle {
+  bytes identity = 1;
+  map<string, SignedPreKey> signed_pre_keys = 2;
+  bytes signature = 4;
+  int64 timestamp = 5;
+}
+
+message ProtocolMessage {
+  string installation_id = 2;
+  repeated Bundle bundles = 3;
+  bytes public_message = 102;
+}
+
+message SegmentMessage {
+  bytes entire_message_hash = 1;
+  uint32 index = 2;
+  uint32 segments_count = 3;
+  bytes payload = 4;
+  uint32 parity_segment_index = 5;
+  uint32 parity_segments_count = 6;
+}
 `;
 
 const root = protobuf.parse(SCHEMA, { keepCase: true }).root;
@@ -62,4 +92,8 @@ export const wire = {
   WakuMessageArchiveIndex: root.lookupType('WakuMessageArchiveIndex'),
   CommunityMessageArchiveMagnetlink: root.lookupType('CommunityMessageArchiveMagnetlink'),
   ApplicationMetadataMessage: root.lookupType('ApplicationMetadataMessage'),
+  SignedPreKey: root.lookupType('SignedPreKey'),
+  Bundle: root.lookupType('Bundle'),
+  ProtocolMessage: root.lookupType('ProtocolMessage'),
+  SegmentMessage: root.lookupType('SegmentMessage'),
 } as const;

@@ -106,6 +106,48 @@ export function recoverSigner(signature: Uint8Array, payload: Uint8Array): strin
   return signer;
 }
 
+/** 65 bytes r‖s‖v (v ∈ {0,1}) over a 32-byte digest, as go-ethereum's crypto.Sign makes them. */
+export function signDigest(privateKey: Uint8Array, digest: Uint8Array): Uint8Array {
+  if (!secp256k1.isPrivate(privateKey)) throw new SignatureError('not a secp256k1 private key');
+  if (digest.length !== 32) throw new SignatureError(`digest has ${digest.length} bytes, expected 32`);
+  const { signature: rs, recoveryId } = secp256k1.signRecoverable(digest, privateKey);
+  const signature = new Uint8Array(65);
+  signature.set(rs, 0);
+  signature[64] = recoveryId;
+  return signature;
+}
+
+/** The public key (65 bytes uncompressed, or 33 compressed) that made `signature` over `digest`. */
+export function recoverPublicKey(digest: Uint8Array, signature: Uint8Array, compressed = false): Uint8Array {
+  if (signature.length !== 65)
+    throw new SignatureError(`signature has ${signature.length} bytes, expected 65`);
+  const v = signature[64]!;
+  if (v > 3) throw new SignatureError(`signature recovery id ${v} is out of range`);
+  if (digest.length !== 32) throw new SignatureError(`digest has ${digest.length} bytes, expected 32`);
+  let point: Uint8Array | null;
+  try {
+    point = secp256k1.recover(digest, signature.subarray(0, 64), v as secp256k1.RecoveryIdType, compressed);
+  } catch (error) {
+    throw new SignatureError(`cannot recover the signer: ${error instanceof Error ? error.message : error}`);
+  }
+  if (point === null) throw new SignatureError('cannot recover the signer: no point has this signature');
+  return new Uint8Array(point);
+}
+
+/** Public key of a private key: 65 bytes uncompressed (the reference's FromECDSAPub) or 33 compressed. */
+export function publicKeyOf(privateKey: Uint8Array, compressed = false): Uint8Array {
+  if (!secp256k1.isPrivate(privateKey)) throw new SignatureError('not a secp256k1 private key');
+  return new Uint8Array(secp256k1.pointFromScalar(privateKey, compressed) as Uint8Array);
+}
+
+/** The uncompressed form (65 bytes) of a compressed public key; throws SignatureError when it is not a point. */
+export function decompressPublicKey(compressed: Uint8Array): Uint8Array {
+  if (compressed.length !== 33 || !secp256k1.isPoint(compressed))
+    throw new SignatureError('not a compressed secp256k1 public key');
+  const point = secp256k1.pointCompress(compressed, false);
+  return new Uint8Array(point);
+}
+
 /** Encoded ApplicationMetadataMessage of `type`, signed by `privateKey`. */
 export function signApplicationMessage(
   privateKey: Uint8Array,

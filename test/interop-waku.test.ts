@@ -1,9 +1,12 @@
 // Interop with software no one here wrote: a js-waku relay node, built by @waku/sdk 0.0.27's
 // own createRelayNode (its libp2p 1.9 with websockets, noise, mplex and @waku/relay 0.0.14's
-// gossipsub), dials archivist's Libp2pMessaging over websockets, subscribes to a community's
-// magnetlink content topic and receives the magnetlink message archivist publishes, wrapped
-// and signed as protocol.md §5.5; js-waku's decoder decodes it and the payload authenticates
-// as the community's.
+// gossipsub), dials archivist's Libp2pMessaging over websockets and both speak a community's
+// magnetlink channel the way the reference client does (protocol.md §12,
+// docs/reference-wire.md): js-waku's symmetric decoder (@waku/message-encryption), given the
+// key derived from the channel's name, decrypts what archivist dispatches and finds a payload
+// signed by archivist's identity holding the ProtocolMessage with the community-signed
+// magnetlink; and a message js-waku encrypts and signs with its own encoder, around a
+// ProtocolMessage written out by hand here, reaches archivist's subscriber as the magnetlink.
 //
 // js-waku 0.0.27 configures pubsub topics only as static shards (or autosharding), so the
 // community here relays on the static shard `/waku/2/rs/16/32` (Status' cluster and its
@@ -14,17 +17,23 @@
 // keep-alive first fires after 5 minutes.
 import { createHook } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
-import { createDecoder, type DecodedMessage } from '@waku/sdk';
+import { secp256k1 } from '@noble/curves/secp256k1.js';
+import { keccak_256 } from '@noble/hashes/sha3.js';
+import { type DecodedMessage, symmetric } from '@waku/message-encryption';
 import { createRelayNode } from '@waku/sdk/relay';
 import { describe, expect, it } from 'vitest';
 import { Libp2pMessaging } from '../adapters/real/libp2p-messaging.ts';
-import { fromWakuV2 } from '../adapters/real/waku-wire.ts';
+import { installationIdFor } from '../adapters/real/public-chat-wire.ts';
+import type { RelayMessage } from '../ports/messaging.ts';
+import { publicChatKey } from '../proto/chat-key.ts';
 import { relayMessageOf } from '../proto/magnetlink-channel.ts';
+import { openPublicMessage } from '../proto/public-envelope.ts';
 import {
   communityIdOf,
   decodeMagnetlinkMessage,
   encodeMagnetlinkMessage,
   generateCommunityKey,
+  publicKeyOf,
 } from '../proto/signing.ts';
 import { chatTopic, contentTopicOf, magnetlinkChannelId } from '../proto/topics.ts';
 
@@ -77,17 +86,76 @@ interface Community {
   contentTopic: string;
 }
 
-/** js-waku dials archivist, both join the shard's mesh, archivist dispatches, js-waku decodes. */
-async function receivesTheMagnetlink(
+/** Protobuf length-delimited field, written out by hand (field numbers from the reference's .proto files). */
+function field(no: number, value: Uint8Array): number[] {
+  const varint = (n: number) => {
+    const out: number[] = [];
+    while (n > 0x7f) {
+      out.push((n & 0x7f) | 0x80);
+      n = Math.floor(n / 128);
+    }
+    out.push(n);
+    return out;
+  };
+  return [...varint((no << 3) | 2), ...varint(value.length), ...value];
+}
+
+/**
+ * The reference's public ProtocolMessage around `amm`, by hand and independently of
+ * archivist's encoder: installation_id (2), one Bundle (3) {identity (1), signed_pre_keys (2)
+ * {installation id -> {signed_pre_key (1), protocol_version (3) = 1}}, signature (4) over
+ * Keccak-256(installation id ‖ pre-key ‖ "0" ‖ decimal timestamp), timestamp (5)},
+ * public_message (102).
+ */
+function handMadeProtocolMessage(
+  identityKey: Uint8Array,
+  installationId: string,
+  timestampNs: bigint,
+  amm: Uint8Array,
+) {
+  const enc = new TextEncoder();
+  const preKey = secp256k1.getPublicKey(secp256k1.utils.randomSecretKey(), true);
+  const material = Uint8Array.from([
+    ...enc.encode(installationId),
+    ...preKey,
+    ...enc.encode(`0${timestampNs}`),
+  ]);
+  const sig = secp256k1.sign(keccak_256(material), identityKey, { prehash: false, format: 'recovered' });
+  const signature = Uint8Array.from([...sig.subarray(1), sig[0]!]); // r ‖ s ‖ v
+  const preKeyMessage = Uint8Array.from([...field(1, preKey), 0x18, 1]);
+  const entry = Uint8Array.from([...field(1, enc.encode(installationId)), ...field(2, preKeyMessage)]);
+  let ts = timestampNs;
+  const tsVarint: number[] = [];
+  do {
+    let b = Number(ts & 0x7fn);
+    ts >>= 7n;
+    if (ts > 0n) b |= 0x80;
+    tsVarint.push(b);
+  } while (ts > 0n);
+  const bundle = Uint8Array.from([
+    ...field(1, secp256k1.getPublicKey(identityKey, true)),
+    ...field(2, entry),
+    ...field(4, signature),
+    0x28,
+    ...tsVarint,
+  ]);
+  return Uint8Array.from([...field(2, enc.encode(installationId)), ...field(3, bundle), ...field(102, amm)]);
+}
+
+/** js-waku dials archivist, both join the shard's mesh, and magnetlinks go both ways through the envelope. */
+async function speaksTheChannel(
   waku: Awaited<ReturnType<typeof createRelayNode>>,
   ours: Libp2pMessaging,
+  ourIdentity: Uint8Array,
   { key, communityId, pubsubTopic, magnetTopic, contentTopic }: Community,
 ): Promise<void> {
+  const symKey = publicChatKey(magnetlinkChannelId(communityId));
+  const routingInfo = { pubsubTopic, clusterId: CLUSTER_ID, shardId: SHARD } as never;
   const received: DecodedMessage[] = [];
   await waku.relay!.subscribeWithUnsubscribe(
-    [createDecoder(contentTopic, { clusterId: CLUSTER_ID, shard: SHARD })],
+    [symmetric.createDecoder(contentTopic, routingInfo, symKey) as never],
     (m) => {
-      received.push(m);
+      received.push(m as unknown as DecodedMessage);
     },
   );
   const wsAddr = ours.multiaddrs().find((a) => a.includes('/ws/'));
@@ -107,43 +175,60 @@ async function receivesTheMagnetlink(
     "archivist in js-waku's relay mesh",
   );
 
-  // What the control node's dispatch (machines/seeding.ts) publishes: the signed
-  // magnetlink message on the magnetlink channel's v1 topic.
+  // archivist -> js-waku: what the control node's dispatch (machines/seeding.ts) publishes.
   const magnet = `magnet:?xt=urn:btih:${'c'.repeat(40)}&dn=${communityId}`;
   const clockMs = 1_767_225_600_123;
-  const payload = encodeMagnetlinkMessage(key, clockMs, magnet);
-  const sent = {
+  const amm = encodeMagnetlinkMessage(key, clockMs, magnet);
+  await ours.publish({
     pubsubTopic,
     contentTopic,
-    message: relayMessageOf(magnetTopic, payload, Math.floor(clockMs / 1000)),
-  };
-  await ours.publish(sent);
+    message: relayMessageOf(magnetTopic, amm, Math.floor(clockMs / 1000)),
+  });
   await until(() => received.length > 0, 5_000, 'js-waku to receive the magnetlink message');
   expect(received).toHaveLength(1);
   const got = received[0]!;
   expect(got.pubsubTopic).toBe(pubsubTopic);
   expect(got.contentTopic).toBe(contentTopic);
+  expect(got.version).toBe(1);
   expect(got.timestamp?.getTime()).toBe(Math.floor(clockMs / 1000) * 1000);
-  expect(got.version).toBe(0);
-  // The payload is the community-signed ApplicationMetadataMessage: the signature
-  // recovers the community key, and the magnetlink inside is the one dispatched.
-  expect(decodeMagnetlinkMessage(got.payload)).toEqual({
+  // js-waku decrypted it with the chat-name key and recovered archivist's identity as signer
+  expect(got.verifySignature(publicKeyOf(ourIdentity))).toBe(true);
+  const opened = openPublicMessage(got.payload);
+  expect(opened.kind).toBe('enveloped');
+  expect(decodeMagnetlinkMessage(opened.applicationMessage)).toEqual({
     signer: communityId,
     clock: clockMs,
     magnetUri: magnet,
   });
-  // The archive-only fields ride in `meta`: what js-waku decoded maps back losslessly.
-  const back = fromWakuV2(got.pubsubTopic, {
-    payload: got.payload,
-    contentTopic: got.contentTopic,
-    timestamp: BigInt(got.timestamp!.getTime()) * 1_000_000n,
-    ...(got.meta ? { meta: got.meta } : {}),
+
+  // js-waku -> archivist: js-waku's symmetric encoder, signed by js-waku's own identity.
+  const theirIdentity = secp256k1.utils.randomSecretKey();
+  const inbox: RelayMessage[] = [];
+  ours.subscribe(pubsubTopic, [contentTopic], (m) => inbox.push(m));
+  const theirAmm = encodeMagnetlinkMessage(key, clockMs + 1, `${magnet}&tr=x`);
+  const encoder = symmetric.createEncoder({ contentTopic, routingInfo, symKey, sigPrivKey: theirIdentity });
+  const sent = await waku.relay!.send(encoder as never, {
+    payload: handMadeProtocolMessage(
+      theirIdentity,
+      'c0ffee00-0000-4000-8000-000000000001',
+      1_767_225_601_000_000_000n,
+      theirAmm,
+    ),
   });
-  expect(back).toEqual(sent);
+  expect(sent.failures).toEqual([]);
+  await until(() => inbox.length > 0, 5_000, 'archivist to receive the js-waku message');
+  expect(inbox).toHaveLength(1);
+  expect(inbox[0]!.message.payload).toEqual(theirAmm);
+  expect(inbox[0]!.message.sig).toEqual(secp256k1.getPublicKey(theirIdentity, false));
+  expect(decodeMagnetlinkMessage(inbox[0]!.message.payload)).toMatchObject({
+    signer: communityId,
+    clock: clockMs + 1,
+  });
+  expect(ours.dropped).toBe(0);
 }
 
 describe('interop with a js-waku relay node', () => {
-  it('a @waku/sdk 0.0.27 relay node dials archivist over websockets and decodes its magnetlink message', async () => {
+  it('a @waku/sdk 0.0.27 relay node and archivist exchange magnetlinks through the reference envelope', async () => {
     const key = generateCommunityKey(new Uint8Array(createHash('sha256').update('interop-waku').digest()));
     const communityId = communityIdOf(key);
     const pubsubTopic = `/waku/2/rs/${CLUSTER_ID}/${SHARD}`;
@@ -152,7 +237,16 @@ describe('interop with a js-waku relay node', () => {
 
     const handles = trackHandles();
     try {
-      const ours = new Libp2pMessaging({ websocketPort: 0 });
+      const ourIdentity = generateCommunityKey(
+        new Uint8Array(createHash('sha256').update('interop-id').digest()),
+      );
+      const ours = new Libp2pMessaging({
+        websocketPort: 0,
+        publicChats: {
+          identity: { privateKey: ourIdentity, installationId: installationIdFor(ourIdentity) },
+          chats: [magnetlinkChannelId(communityId)],
+        },
+      });
       let waku: Awaited<ReturnType<typeof createRelayNode>> | undefined;
       try {
         await ours.start();
@@ -161,7 +255,13 @@ describe('interop with a js-waku relay node', () => {
           libp2p: { hideWebSocketInfo: true, filterMultiaddrs: false },
         });
         await waku.start();
-        await receivesTheMagnetlink(waku, ours, { key, communityId, pubsubTopic, magnetTopic, contentTopic });
+        await speaksTheChannel(waku, ours, ourIdentity, {
+          key,
+          communityId,
+          pubsubTopic,
+          magnetTopic,
+          contentTopic,
+        });
       } finally {
         if (waku) {
           // js-waku 0.0.27's KeepAliveManager.stopAll() iterates its Maps with Object.values

@@ -10,6 +10,11 @@
 // on the Waku store v3 query protocol and keeps what it relays on `storeTopics`;
 // queryStore() asks the store peers given in `storePeers` (multiaddrs), the first that
 // answers wins, and pages through the results.
+//
+// Public chats: with `publicChats`, messages on those chats' content topics (a community's
+// magnetlink channel) are enveloped as the reference client sends a public message and
+// opened on receipt (public-chat-wire.ts); subscribers and store queries see the
+// application message, as on every other topic they see the payload.
 
 import { createHash, randomUUID } from 'node:crypto';
 import { noise } from '@chainsafe/libp2p-noise';
@@ -21,12 +26,13 @@ import { mplex } from '@libp2p/mplex';
 import { tcp } from '@libp2p/tcp';
 import { webSockets } from '@libp2p/websockets';
 import { multiaddr } from '@multiformats/multiaddr';
-import { proto_store } from '@waku/proto';
+import { proto_message, proto_store } from '@waku/proto';
 import { createLibp2p } from 'libp2p';
 import type { Clock } from '../../ports/clock.ts';
 import type { Messaging, RelayMessage, StoreQuery, Unsubscribe } from '../../ports/messaging.ts';
+import { PublicChatWire, type PublicChatWireOptions } from './public-chat-wire.ts';
 import { lengthPrefixed, MAX_PAGE, readFrame, STORE_QUERY_CODEC, StoreService } from './store-service.ts';
-import { decodeWakuV2, encodeWakuV2, fromWakuV2 } from './waku-wire.ts';
+import { decodeWakuV2, encodeWakuV2, fromWakuV2, type WakuV2Message } from './waku-wire.ts';
 
 export const WAKU_RELAY_CODEC = '/vac/waku/relay/2.0.0';
 const MAX_FRAME = 4 * 1024 * 1024;
@@ -59,6 +65,8 @@ export interface Libp2pMessagingOptions {
   historyOnSubscribeSeconds?: number;
   /** Clock for the history window (default: wall clock). */
   clock?: Clock;
+  /** Public chats spoken with the reference's envelope, and the identity that signs it. */
+  publicChats?: PublicChatWireOptions;
 }
 
 export class StoreUnavailable extends Error {
@@ -132,14 +140,19 @@ export class Libp2pMessaging implements Messaging {
   readonly #subs = new Map<string, Set<Subscription>>();
   readonly #relayTopics = new Set<string>();
   readonly store: StoreService | undefined;
-  /** Messages from the network that failed to decode (ignored, counted). */
+  /** The envelope of the public chats, when configured. */
+  readonly wire: PublicChatWire | undefined;
+  /** Messages from the network that failed to decode or open (ignored, counted). */
   dropped = 0;
+  /** Public-chat messages are opened one after another, so they reach subscribers in arrival order. */
+  #inbound: Promise<void> = Promise.resolve();
   /** History syncs on subscribe that found no store node. */
   historyFailures = 0;
 
   constructor(options: Libp2pMessagingOptions = {}) {
     this.#options = options;
     this.store = options.store ? new StoreService(options.store) : undefined;
+    this.wire = options.publicChats ? new PublicChatWire(options.publicChats) : undefined;
   }
 
   get running(): boolean {
@@ -238,7 +251,29 @@ export class Libp2pMessaging implements Messaging {
     }
     if (this.store && (this.#options.storeTopics ?? []).includes(pubsubTopic))
       this.store.record(pubsubTopic, w);
+    const wire = this.wire;
+    if (wire?.handles(w.contentTopic)) {
+      this.#inbound = this.#inbound.then(async () => {
+        const opened = await this.#open(wire, pubsubTopic, w);
+        if (opened) this.#deliver(opened);
+      });
+      return;
+    }
     this.#deliver(msg);
+  }
+
+  /** A public-chat message opened, or undefined (incomplete, or refused and counted). */
+  async #open(
+    wire: PublicChatWire,
+    pubsubTopic: string,
+    w: WakuV2Message,
+  ): Promise<RelayMessage | undefined> {
+    try {
+      return await wire.open(pubsubTopic, w);
+    } catch {
+      this.dropped++;
+      return undefined;
+    }
   }
 
   #deliver(msg: RelayMessage): void {
@@ -270,12 +305,15 @@ export class Libp2pMessaging implements Messaging {
   async publish(msg: RelayMessage): Promise<void> {
     const node = this.#requireNode();
     this.#relay(msg.pubsubTopic);
-    const bytes = encodeWakuV2(msg);
-    if (this.store && (this.#options.storeTopics ?? []).includes(msg.pubsubTopic)) {
-      const w = decodeWakuV2(bytes);
-      if (w) this.store.record(msg.pubsubTopic, w);
+    const sealed = this.wire?.handles(msg.contentTopic) ? await this.wire.seal(msg) : undefined;
+    const all = sealed ? sealed.map((w) => proto_message.WakuMessage.encode(w)) : [encodeWakuV2(msg)];
+    for (const bytes of all) {
+      if (this.store && (this.#options.storeTopics ?? []).includes(msg.pubsubTopic)) {
+        const w = decodeWakuV2(bytes);
+        if (w) this.store.record(msg.pubsubTopic, w);
+      }
+      await node.services.pubsub.publish(msg.pubsubTopic, bytes);
     }
-    await node.services.pubsub.publish(msg.pubsubTopic, bytes);
   }
 
   subscribe(pubsubTopic: string, contentTopics: string[], handler: (msg: RelayMessage) => void): Unsubscribe {
@@ -349,7 +387,10 @@ export class Libp2pMessaging implements Messaging {
         throw new Error(`store node answered ${response.statusCode} ${response.statusDesc ?? ''}`);
       for (const kv of response.messages) {
         if (!kv.message) continue;
-        const msg = fromWakuV2(kv.pubsubTopic ?? query.pubsubTopic, kv.message);
+        const pubsubTopic = kv.pubsubTopic ?? query.pubsubTopic;
+        const msg = this.wire?.handles(kv.message.contentTopic)
+          ? await this.#open(this.wire, pubsubTopic, kv.message)
+          : fromWakuV2(pubsubTopic, kv.message);
         if (msg && msg.message.timestamp >= query.from && msg.message.timestamp < query.to) out.push(msg);
       }
       if (!response.paginationCursor || response.paginationCursor.length === 0) return out;

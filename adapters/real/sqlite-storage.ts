@@ -5,6 +5,7 @@
 // migrated forward on open, each migration in its own transaction.
 
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
+import type { CommunityDescriptions } from '../../ports/community-descriptions.ts';
 import type { ArchiveRecord, CommunityArchiveState, Storage } from '../../ports/storage.ts';
 import type { WakuMessage } from '../../proto/types.ts';
 
@@ -34,6 +35,11 @@ const MIGRATIONS: readonly string[] = [
      to_s INTEGER NOT NULL,
      imported INTEGER NOT NULL DEFAULT 0,
      PRIMARY KEY (community_id, id)
+   ) WITHOUT ROWID;`,
+  // 1 -> 2: the communities' encoded descriptions (archive_magnetlink_clock, protocol.md §12).
+  `CREATE TABLE community_descriptions (
+     community_id TEXT PRIMARY KEY,
+     description BLOB NOT NULL
    ) WITHOUT ROWID;`,
 ];
 
@@ -76,7 +82,7 @@ function rowToMessage(row: Row): WakuMessage {
   };
 }
 
-export class SqliteStorage implements Storage {
+export class SqliteStorage implements Storage, CommunityDescriptions {
   readonly path: string;
   readonly #db: DatabaseSync;
   readonly #stmts = new Map<string, StatementSync>();
@@ -289,6 +295,23 @@ export class SqliteStorage implements Storage {
     this.#tx(() => {
       this.#stmt('DELETE FROM archives WHERE community_id = ?').run(communityId);
       this.#stmt('DELETE FROM archive_state WHERE community_id = ?').run(communityId);
+    });
+  }
+
+  // --- CommunityDescriptions ---
+
+  readDescription(communityId: string): Uint8Array | undefined {
+    const row = this.#stmt('SELECT description FROM community_descriptions WHERE community_id = ?').get(
+      communityId,
+    ) as { description: Uint8Array } | undefined;
+    return row ? new Uint8Array(row.description) : undefined;
+  }
+
+  writeDescription(communityId: string, description: Uint8Array): void {
+    this.#tx(() => {
+      this.#stmt(
+        'INSERT INTO community_descriptions (community_id, description) VALUES (?, ?) ON CONFLICT (community_id) DO UPDATE SET description = excluded.description',
+      ).run(communityId, description);
     });
   }
 }

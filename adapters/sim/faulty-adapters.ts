@@ -91,7 +91,7 @@ const FS: Every<FileSystem> = {
   remove: true,
 };
 const MESSAGING: Every<Messaging> = { publish: true, subscribe: true, queryStore: true };
-const KEYS: Every<KeyStore> = { communityPrivateKey: true };
+const KEYS: Every<KeyStore> = { communityPrivateKey: true, nodeIdentity: true };
 
 const PORT_METHODS: Record<string, readonly string[]> = {
   torrent: Object.keys(TORRENT),

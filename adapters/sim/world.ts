@@ -190,7 +190,7 @@ export class SimWorld {
       storage: new MemoryStorage(),
       messaging: new SimMessaging(id, this.network, this.kernel),
       torrent: new SimTorrentClient(id, this.swarm, this.kernel),
-      keys: new MemoryKeyStore(),
+      keys: new MemoryKeyStore(id),
     };
     const node = new WorldNode(this, id, sim);
     this.#nodes.set(id, node);
