@@ -9,6 +9,14 @@ import type { Storage } from './storage.ts';
 import type { TorrentClient } from './torrent.ts';
 
 export type { Clock, TimerHandle } from './clock.ts';
+export {
+  ContentNotHeld,
+  type ContentStore,
+  ContentStoreStopped,
+  type FetchOptions,
+  type FetchProgress,
+  InvalidContentId,
+} from './content-store.ts';
 export { FileNotFound, type FileSystem } from './filesystem.ts';
 export type { KeyStore } from './keys.ts';
 export type { Messaging, RelayMessage, StoreQuery, Unsubscribe } from './messaging.ts';
