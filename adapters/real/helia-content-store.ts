@@ -129,10 +129,15 @@ export class HeliaContentStore implements ContentStore {
   }
 
   async #dial(node: Node, address: string): Promise<void> {
+    // A timer of our own, cleared at once: a pending timeout would keep the process alive.
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(new Error(`dial ${address}: timed out`)), 5000);
     try {
-      await node.libp2p.dial(multiaddr(address), { signal: AbortSignal.timeout(5000) });
+      await node.libp2p.dial(multiaddr(address), { signal: abort.signal });
     } catch {
       // A peer that is not up yet is tried again before the next fetch.
+    } finally {
+      clearTimeout(timer);
     }
   }
 
