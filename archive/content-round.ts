@@ -282,3 +282,36 @@ export async function readCidArchive(
   if (!entry) throw new UnknownArchiveError(id);
   return decodeCidArchive(id, entry, await store.readLocal(entry.cid), codec);
 }
+
+/**
+ * Whether an index has archives the member has not downloaded. The reference's current
+ * revision compares ids; its earlier ones (and the torrent backend, §6.2 step 4) compare
+ * counts: `countCompare` is that quirk, so an index whose entries changed but whose count
+ * equals the downloaded count is taken for "no new archives".
+ */
+export function cidIndexHasNew(
+  downloaded: Iterable<string>,
+  index: CidIndex,
+  countCompare: boolean,
+): boolean {
+  const have = new Set(downloaded);
+  if (countCompare) return have.size !== index.archives.size;
+  for (const id of index.archives.keys()) if (!have.has(id)) return true;
+  return false;
+}
+
+/**
+ * Index links the owner unseeds after a round (§11.1). The reference's current revision
+ * unseeds the previous index once a round made a new, different one (a round without
+ * archives keeps it seeded). Its earlier revisions test the wrong branch (`invertedUnseed`):
+ * they unseed only when reading the last link failed, and then with an empty link, so they
+ * never unseed and every old index stays held and served.
+ */
+export function cidIndexesToUnseed(
+  previousLink: string | undefined,
+  newLink: string | undefined,
+  invertedUnseed: boolean,
+): string[] {
+  if (invertedUnseed) return [];
+  return previousLink && newLink && previousLink !== newLink ? [previousLink] : [];
+}

@@ -14,6 +14,8 @@ export {
   cidArchiveIdOf,
   cidEntriesByFrom,
   cidEntriesNewestFirst,
+  cidIndexesToUnseed,
+  cidIndexHasNew,
   createCidRound,
   decodeCidArchive,
   decodeStoredCidIndex,

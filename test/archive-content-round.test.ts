@@ -12,6 +12,8 @@ import {
   buildArchives,
   cidArchiveIdOf,
   cidEntriesNewestFirst,
+  cidIndexesToUnseed,
+  cidIndexHasNew,
   createCidRound,
   decodeCidArchive,
   decodeStoredCidIndex,
@@ -234,5 +236,26 @@ describe('reading and checking', () => {
     await expect(readCidArchive(store, r.index, '0x00', undefined)).rejects.toBeInstanceOf(
       UnknownArchiveError,
     );
+  });
+});
+
+describe('the reference quirks, as switches', () => {
+  test('new archives: ids compared, or counts (the earlier revisions and the torrent backend)', async () => {
+    const store = new MapStore();
+    const r = await createCidRound(store, round);
+    const [a, b] = r.archives.map((x) => x.id);
+    expect(cidIndexHasNew([a!, b!], r.index, false)).toBe(false);
+    expect(cidIndexHasNew([a!], r.index, false)).toBe(true);
+    // the count quirk: as many ids as entries, one of them not in the index -> "no new archives"
+    expect(cidIndexHasNew([a!, '0xold'], r.index, true)).toBe(false);
+    expect(cidIndexHasNew([a!, '0xold'], r.index, false)).toBe(true);
+  });
+
+  test('unseeding the previous index: after a round with a new link, or never (the inverted condition)', () => {
+    expect(cidIndexesToUnseed('zOld', 'zNew', false)).toEqual(['zOld']);
+    expect(cidIndexesToUnseed('zOld', undefined, false)).toEqual([]);
+    expect(cidIndexesToUnseed('zOld', 'zOld', false)).toEqual([]);
+    expect(cidIndexesToUnseed(undefined, 'zNew', false)).toEqual([]);
+    expect(cidIndexesToUnseed('zOld', 'zNew', true)).toEqual([]);
   });
 });
