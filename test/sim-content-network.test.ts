@@ -213,7 +213,7 @@ describe('determinism', () => {
   async function run(seed: number): Promise<string> {
     const w = new SimWorld({ seed, startTime: T0, content: { traceTransfers: true } });
     const nodes = await started(w, { id: 'a', up: 2 * MB }, { id: 'b' }, { id: 'c' }, { id: 'd' });
-    const cids = [];
+    const cids: string[] = [];
     for (let i = 0; i < 3; i++)
       cids.push(await nodes[0]!.sim.content.upload(contractBytes(`det/${i}`, 700_000)));
     w.content.corruptNextBlocks('a', 1);
