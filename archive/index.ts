@@ -2,6 +2,30 @@
 // thin layer over the FileSystem port (folder.ts).
 
 export { type ArchiveCodec, decodeStoredArchive, decodeStoredIndex, plainCodec } from './codec.ts';
+export {
+  type CidIndex,
+  type CidIndexEntry,
+  type CidPlanInput,
+  type CidRoundParams,
+  type CidRoundResult,
+  type ContentReader,
+  type ContentUploader,
+  type CreatedCidArchive,
+  cidArchiveIdOf,
+  cidEntriesByFrom,
+  cidEntriesNewestFirst,
+  cidIndexesToUnseed,
+  cidIndexHasNew,
+  createCidRound,
+  decodeCidArchive,
+  decodeStoredCidIndex,
+  encodeStoredCidIndex,
+  loadPreviousCidIndex,
+  type PlannedCidArchive,
+  planCidArchives,
+  readCidArchive,
+  verifyCidIndex,
+} from './content-round.ts';
 export { ArchiveFormatError, MissingKeyError, TorrentFormatError, UnknownArchiveError } from './errors.ts';
 export {
   type CreatedArchive,

@@ -1,8 +1,12 @@
 // npm run bench:real — a member downloading a 50 MB community torrent from an archivist
 // seeder over 127.0.0.1, next to python3-libtorrent downloading from the same seeder in the
-// same run. Each tool runs as its own process (`archivist fetch`, the libtorrent peer of
-// test/fixtures) and reports its own download time; the seeder is one `archivist seed`
-// process. Prints per-run figures, medians, and the throughput ratio archivist/libtorrent.
+// same run, and next to a member fetching the same community over the content-addressed
+// backend (Helia: `archivist seed --backend cid` of the same folder, `archivist fetch
+// --backend cid`). Each tool runs as its own process and reports its own download time;
+// each seeder is one process. Prints per-run figures, medians, the throughput ratio
+// archivist/libtorrent, and the ratio cid/torrent (the torrent figure of the same run as
+// the baseline). Each backend's throughput counts its own payload: the torrent's `data` +
+// `index` (archives padded to pieces), the round's archives + index (unpadded).
 //
 //   BENCH_MB=50 BENCH_RUNS=5 npm run bench:real
 
@@ -52,24 +56,37 @@ function runJson(cmd: string, args: string[], timeoutMs: number): Promise<Record
   });
 }
 
-function startSeeder(
-  folder: string,
-  torrentFile: string,
-): Promise<{ child: ChildProcess; port: number; magnet: string }> {
-  const child = spawn(process.execPath, [BIN, 'seed', folder, '--torrent', torrentFile], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+function startProcess<L>(args: string[]): Promise<{ child: ChildProcess; line: L }> {
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (c: Buffer) => {
       out += c.toString();
-      if (out.includes('\n')) {
-        const line = JSON.parse(out.split('\n')[0]!) as { port: number; magnet: string };
-        resolve({ child, ...line });
-      }
+      if (out.includes('\n')) resolve({ child, line: JSON.parse(out.split('\n')[0]!) as L });
     });
-    child.on('exit', (code) => reject(new Error(`seeder exited with ${code}`)));
+    child.on('exit', (code) => reject(new Error(`${args[0]} exited with ${code}`)));
   });
+}
+
+async function startSeeder(
+  folder: string,
+  torrentFile: string,
+): Promise<{ child: ChildProcess; port: number; magnet: string }> {
+  const { child, line } = await startProcess<{ port: number; magnet: string }>([
+    'seed',
+    folder,
+    '--torrent',
+    torrentFile,
+  ]);
+  return { child, ...line };
+}
+
+async function stopChild(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null) return;
+  child.removeAllListeners('exit');
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await exited;
 }
 
 function sha1File(path: string): string {
@@ -78,6 +95,7 @@ function sha1File(path: string): string {
 
 const root = mkdtempSync(join(tmpdir(), 'archivist-bench-real-'));
 let seeder: ChildProcess | undefined;
+let cidSeeder: ChildProcess | undefined;
 try {
   // A real community of MB megabytes: five weeks of messages archived by the archive module.
   const fs = new NodeFileSystem();
@@ -125,15 +143,53 @@ try {
   seeder = s.child;
   const peer = `127.0.0.1:${s.port}`;
   const plainMagnet = s.magnet.replace(/&x\.pe=[^&]*/, '');
+  const indexBytes = fs.size(join(folder, 'index'));
+  const cs = await startProcess<{ indexCid: string; bytes: number; multiaddrs: string[] }>([
+    'seed',
+    '--backend',
+    'cid',
+    folder,
+  ]);
+  cidSeeder = cs.child;
   const ours: number[] = [];
   const theirs: number[] = [];
+  const cid: number[] = [];
+  let cidPayload = 0;
   console.log(
-    `bench:real  community ${NAME.slice(0, 12)}…: ${round.archives.length} archives, data ${(dataBytes / 1e6).toFixed(1)} MB, piece ${P} B, ${RUNS} runs; seeder: archivist seed (webtorrent) on ${peer}`,
+    `bench:real  community ${NAME.slice(0, 12)}…: ${round.archives.length} archives, data ${(dataBytes / 1e6).toFixed(1)} MB, piece ${P} B, ${RUNS} runs; seeders: archivist seed (webtorrent) on ${peer}, archivist seed --backend cid (Helia) on ${cs.line.multiaddrs[0]}`,
   );
   for (let run = 0; run < RUNS; run++) {
-    const order = run % 2 === 0 ? ['archivist', 'libtorrent'] : ['libtorrent', 'archivist'];
+    const order = [
+      ['archivist', 'libtorrent', 'cid'],
+      ['cid', 'libtorrent', 'archivist'],
+      ['libtorrent', 'cid', 'archivist'],
+    ][run % 3]!;
     for (const who of order) {
       const out = join(root, `${who}-${run}`);
+      if (who === 'cid') {
+        const r = await runJson(
+          process.execPath,
+          [
+            BIN,
+            'fetch',
+            '--backend',
+            'cid',
+            cs.line.indexCid,
+            '--peer',
+            cs.line.multiaddrs[0]!,
+            '--out',
+            out,
+            '--timeout',
+            '120',
+          ],
+          150_000,
+        );
+        if (!r.ok) throw new Error(`archivist fetch --backend cid failed: ${r.error}`);
+        cid.push(Number(r.downloadSeconds));
+        cidPayload = Number(r.bytes) + (fs.size(join(out, cs.line.indexCid, 'index')) ?? 0);
+        rmSync(out, { recursive: true, force: true });
+        continue;
+      }
       if (who === 'archivist') {
         const r = await runJson(
           process.execPath,
@@ -151,9 +207,10 @@ try {
         throw new Error(`${who} run ${run}: downloaded data differs`);
       rmSync(out, { recursive: true, force: true });
     }
-    const mbps = (t: number) => (dataBytes / 1e6 / t).toFixed(1);
+    const mbps = (t: number) => ((dataBytes + indexBytes) / 1e6 / t).toFixed(1);
+    const cidMbps = (t: number) => (cidPayload / 1e6 / t).toFixed(1);
     console.log(
-      `run ${run + 1}: archivist ${ours.at(-1)!.toFixed(3)} s (${mbps(ours.at(-1)!)} MB/s)   libtorrent ${theirs.at(-1)!.toFixed(3)} s (${mbps(theirs.at(-1)!)} MB/s)`,
+      `run ${run + 1}: archivist ${ours.at(-1)!.toFixed(3)} s (${mbps(ours.at(-1)!)} MB/s)   libtorrent ${theirs.at(-1)!.toFixed(3)} s (${mbps(theirs.at(-1)!)} MB/s)   cid ${cid.at(-1)!.toFixed(3)} s (${cidMbps(cid.at(-1)!)} MB/s)`,
     );
   }
   const mo = median(ours);
@@ -165,12 +222,15 @@ try {
   console.log(
     `ratio archivist/libtorrent throughput: ${ratio.toFixed(2)} (target >= 0.5: ${ratio >= 0.5 ? 'met' : 'NOT met'})`,
   );
+  const mc = median(cid);
+  const torrentMBps = (dataBytes + indexBytes) / 1e6 / mo;
+  const cidMBps = cidPayload / 1e6 / mc;
+  console.log(
+    `median cid (Helia, bitswap): ${mc.toFixed(3)} s = ${cidMBps.toFixed(1)} MB/s of ${(cidPayload / 1e6).toFixed(1)} MB (archives + index); torrent (webtorrent) baseline of the same run: ${torrentMBps.toFixed(1)} MB/s`,
+  );
+  console.log(`ratio cid/torrent throughput: ${(cidMBps / torrentMBps).toFixed(2)}`);
 } finally {
-  if (seeder && seeder.exitCode === null) {
-    seeder.removeAllListeners('exit');
-    const exited = new Promise((r) => seeder!.once('exit', r));
-    seeder.kill('SIGTERM');
-    await exited;
-  }
+  await stopChild(seeder);
+  await stopChild(cidSeeder);
   rmSync(root, { recursive: true, force: true });
 }

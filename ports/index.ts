@@ -11,6 +11,14 @@ import type { TorrentClient } from './torrent.ts';
 
 export type { Clock, TimerHandle } from './clock.ts';
 export type { CommunityDescriptions } from './community-descriptions.ts';
+export {
+  ContentNotHeld,
+  type ContentStore,
+  ContentStoreStopped,
+  type FetchOptions,
+  type FetchProgress,
+  InvalidContentId,
+} from './content-store.ts';
 export { FileNotFound, type FileSystem } from './filesystem.ts';
 export type { KeyStore } from './keys.ts';
 export type { Messaging, RelayMessage, StoreQuery, Unsubscribe } from './messaging.ts';

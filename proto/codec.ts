@@ -12,7 +12,12 @@ import { writeWakuMessageArchive } from './archive-writer.ts';
 import { wire } from './schema.ts';
 import type {
   ApplicationMetadataMessage,
+  CommunityDescriptionArchiveClocks,
+  CommunityMessageArchiveLink,
   CommunityMessageArchiveMagnetlink,
+  CommunityRequestToJoinResponseArchiveLink,
+  LogosStorageWakuMessageArchiveIndex,
+  LogosStorageWakuMessageArchiveIndexMetadata,
   WakuMessage,
   WakuMessageArchive,
   WakuMessageArchiveIndex,
@@ -246,6 +251,121 @@ export function decodeCommunityMessageArchiveMagnetlink(
 ): CommunityMessageArchiveMagnetlink {
   const o = decodeWith(wire.CommunityMessageArchiveMagnetlink, bytes);
   return { clock: numberOf(o.clock), magnetUri: typeof o.magnet_uri === 'string' ? o.magnet_uri : '' };
+}
+
+// --- CommunityMessageArchiveLink (the current name; same bytes as the magnetlink message) ---
+
+export function encodeCommunityMessageArchiveLink(m: CommunityMessageArchiveLink): Uint8Array {
+  return encodeWith(
+    wire.CommunityMessageArchiveLink,
+    withoutDefaults({ clock: checkUint('clock', m.clock), archive_link: m.archiveLink }),
+  );
+}
+
+export function decodeCommunityMessageArchiveLink(bytes: Uint8Array): CommunityMessageArchiveLink {
+  const o = decodeWith(wire.CommunityMessageArchiveLink, bytes);
+  return { clock: numberOf(o.clock), archiveLink: typeof o.archive_link === 'string' ? o.archive_link : '' };
+}
+
+// --- LogosStorageWakuMessageArchiveIndexMetadata / LogosStorageWakuMessageArchiveIndex ---
+
+function cidEntryToWire(m: LogosStorageWakuMessageArchiveIndexMetadata): WireObject {
+  const fields = withoutDefaults({ version: checkUint('version', m.version) });
+  // A set sub-message is written even when empty (Go writes a non-nil pointer).
+  fields.metadata = metadataToWire(m.metadata);
+  Object.assign(fields, withoutDefaults({ cid: m.cid }));
+  return fields;
+}
+
+function cidEntryFromWire(o: unknown): LogosStorageWakuMessageArchiveIndexMetadata {
+  const m = (o ?? {}) as WireObject;
+  return {
+    version: numberOf(m.version),
+    metadata: metadataFromWire(m.metadata),
+    cid: typeof m.cid === 'string' ? m.cid : '',
+  };
+}
+
+export function encodeLogosStorageWakuMessageArchiveIndexMetadata(
+  m: LogosStorageWakuMessageArchiveIndexMetadata,
+): Uint8Array {
+  return encodeWith(wire.LogosStorageWakuMessageArchiveIndexMetadata, cidEntryToWire(m));
+}
+
+export function decodeLogosStorageWakuMessageArchiveIndexMetadata(
+  bytes: Uint8Array,
+): LogosStorageWakuMessageArchiveIndexMetadata {
+  return cidEntryFromWire(decodeWith(wire.LogosStorageWakuMessageArchiveIndexMetadata, bytes));
+}
+
+/** Map entries in ascending key order, as for the torrent index (Go's order is random). */
+export function encodeLogosStorageWakuMessageArchiveIndex(
+  index: LogosStorageWakuMessageArchiveIndex,
+): Uint8Array {
+  const archives: Record<string, WireObject> = {};
+  for (const id of [...index.archives.keys()].sort()) archives[id] = cidEntryToWire(index.archives.get(id)!);
+  return encodeWith(
+    wire.LogosStorageWakuMessageArchiveIndex,
+    Object.keys(archives).length > 0 ? { archives } : {},
+  );
+}
+
+export function decodeLogosStorageWakuMessageArchiveIndex(
+  bytes: Uint8Array,
+): LogosStorageWakuMessageArchiveIndex {
+  const o = decodeWith(wire.LogosStorageWakuMessageArchiveIndex, bytes);
+  const archives = new Map<string, LogosStorageWakuMessageArchiveIndexMetadata>();
+  const entries = (o.archives ?? {}) as Record<string, unknown>;
+  for (const id of Object.keys(entries).sort()) archives.set(id, cidEntryFromWire(entries[id]));
+  return { archives };
+}
+
+// --- CommunityDescription (clock and archive link clock only) ---
+
+export function encodeCommunityDescriptionArchiveClocks(m: CommunityDescriptionArchiveClocks): Uint8Array {
+  return encodeWith(
+    wire.CommunityDescription,
+    withoutDefaults({
+      clock: checkUint('clock', m.clock),
+      archive_link_clock: checkUint('archiveLinkClock', m.archiveLinkClock),
+    }),
+  );
+}
+
+/** Reads fields 1 and 9 of a whole encoded CommunityDescription; every other field is skipped. */
+export function decodeCommunityDescriptionArchiveClocks(
+  bytes: Uint8Array,
+): CommunityDescriptionArchiveClocks {
+  const o = decodeWith(wire.CommunityDescription, bytes);
+  return { clock: numberOf(o.clock), archiveLinkClock: numberOf(o.archive_link_clock) };
+}
+
+// --- CommunityRequestToJoinResponse (the archive link and what identifies the response) ---
+
+export function encodeCommunityRequestToJoinResponseArchiveLink(
+  m: CommunityRequestToJoinResponseArchiveLink,
+): Uint8Array {
+  return encodeWith(
+    wire.CommunityRequestToJoinResponse,
+    withoutDefaults({
+      clock: checkUint('clock', m.clock),
+      accepted: m.accepted,
+      community_id: m.communityId,
+      archive_link: m.archiveLink,
+    }),
+  );
+}
+
+export function decodeCommunityRequestToJoinResponseArchiveLink(
+  bytes: Uint8Array,
+): CommunityRequestToJoinResponseArchiveLink {
+  const o = decodeWith(wire.CommunityRequestToJoinResponse, bytes);
+  return {
+    clock: numberOf(o.clock),
+    accepted: o.accepted === true,
+    communityId: bytesOf(o.community_id),
+    archiveLink: typeof o.archive_link === 'string' ? o.archive_link : '',
+  };
 }
 
 // --- ApplicationMetadataMessage ---

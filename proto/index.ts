@@ -1,3 +1,4 @@
+export * from './archive-link.ts';
 export * from './codec.ts';
 export * from './hex.ts';
 export * from './signing.ts';

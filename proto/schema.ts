@@ -1,5 +1,6 @@
-// The wire schema of protocol.md §3, as protobufjs reflection types. Field numbers are the
-// wire truth; the names are the reference client's.
+// The wire schema of protocol.md §3 and of the content-addressed backend (docs/content-addressed.md),
+// as protobufjs reflection types. Field numbers are the wire truth; the names are the
+// reference client's (its current internal/protocol/protobuf/communities.proto).
 import protobuf from 'protobufjs';
 
 const SCHEMA = `
@@ -43,6 +44,34 @@ message WakuMessageArchiveIndex {
 message CommunityMessageArchiveMagnetlink {
   uint64 clock = 1;
   string magnet_uri = 2;
+}
+
+message CommunityMessageArchiveLink {
+  uint64 clock = 1;
+  string archive_link = 2;
+}
+
+message LogosStorageWakuMessageArchiveIndexMetadata {
+  uint32 version = 1;
+  WakuMessageArchiveMetadata metadata = 2;
+  string cid = 3;
+}
+
+message LogosStorageWakuMessageArchiveIndex {
+  map<string, LogosStorageWakuMessageArchiveIndexMetadata> archives = 1;
+}
+
+// Only the fields archivist uses; protobufjs skips the others when decoding.
+message CommunityDescription {
+  uint64 clock = 1;
+  uint64 archive_link_clock = 9;
+}
+
+message CommunityRequestToJoinResponse {
+  uint64 clock = 1;
+  bool accepted = 3;
+  bytes community_id = 5;
+  string archive_link = 6;
 }
 
 message ApplicationMetadataMessage {
@@ -91,6 +120,11 @@ export const wire = {
   WakuMessageArchiveIndexMetadata: root.lookupType('WakuMessageArchiveIndexMetadata'),
   WakuMessageArchiveIndex: root.lookupType('WakuMessageArchiveIndex'),
   CommunityMessageArchiveMagnetlink: root.lookupType('CommunityMessageArchiveMagnetlink'),
+  CommunityMessageArchiveLink: root.lookupType('CommunityMessageArchiveLink'),
+  LogosStorageWakuMessageArchiveIndexMetadata: root.lookupType('LogosStorageWakuMessageArchiveIndexMetadata'),
+  LogosStorageWakuMessageArchiveIndex: root.lookupType('LogosStorageWakuMessageArchiveIndex'),
+  CommunityDescription: root.lookupType('CommunityDescription'),
+  CommunityRequestToJoinResponse: root.lookupType('CommunityRequestToJoinResponse'),
   ApplicationMetadataMessage: root.lookupType('ApplicationMetadataMessage'),
   SignedPreKey: root.lookupType('SignedPreKey'),
   Bundle: root.lookupType('Bundle'),

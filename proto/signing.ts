@@ -11,8 +11,10 @@ import { keccak_256 } from '@noble/hashes/sha3.js';
 import * as secp256k1 from 'tiny-secp256k1';
 import {
   decodeApplicationMetadataMessage,
+  decodeCommunityMessageArchiveLink,
   decodeCommunityMessageArchiveMagnetlink,
   encodeApplicationMetadataMessage,
+  encodeCommunityMessageArchiveLink,
   encodeCommunityMessageArchiveMagnetlink,
 } from './codec.ts';
 import { hexDigits, toHex } from './hex.ts';
@@ -198,4 +200,37 @@ export function decodeMagnetlinkMessage(bytes: Uint8Array): {
   }
   const { clock, magnetUri } = decodeCommunityMessageArchiveMagnetlink(payload);
   return { signer, clock, magnetUri };
+}
+
+/**
+ * The archive link message of the reference's current revision: type 43 again, payload
+ * `CommunityMessageArchiveLink {clock, archive_link}` (the same bytes as a magnetlink message
+ * carrying the same string), signed by the community key. The link is a magnet URI or the
+ * content id of a content-addressed index (see archiveLinkKind).
+ */
+export function encodeArchiveLinkMessage(
+  privateKey: Uint8Array,
+  clockMs: number,
+  archiveLink: string,
+): Uint8Array {
+  const payload = encodeCommunityMessageArchiveLink({ clock: clockMs, archiveLink });
+  return signApplicationMessage(
+    privateKey,
+    ApplicationMetadataMessageType.COMMUNITY_MESSAGE_ARCHIVE_LINK,
+    payload,
+  );
+}
+
+/** Authenticated archive link message; throws DecodeError or SignatureError (also for another type). */
+export function decodeArchiveLinkMessage(bytes: Uint8Array): {
+  signer: string;
+  clock: number;
+  archiveLink: string;
+} {
+  const { signer, type, payload } = recoverApplicationMessage(bytes);
+  if (type !== ApplicationMetadataMessageType.COMMUNITY_MESSAGE_ARCHIVE_LINK) {
+    throw new SignatureError(`application message type ${type} is not an archive link (43)`);
+  }
+  const { clock, archiveLink } = decodeCommunityMessageArchiveLink(payload);
+  return { signer, clock, archiveLink };
 }

@@ -49,8 +49,55 @@ export interface CommunityMessageArchiveMagnetlink {
   magnetUri: string;
 }
 
+/**
+ * The reference's current name of the link message (internal/protocol/protobuf/communities.proto):
+ * the same two fields as the magnetlink message, so the same bytes; `archiveLink` is a magnet
+ * URI (torrent backend) or the index's content id (content-addressed backend).
+ */
+export interface CommunityMessageArchiveLink {
+  /** Sender's time in milliseconds. */
+  clock: number;
+  archiveLink: string;
+}
+
+/** One entry of a content-addressed index: the archive's metadata and its content id. */
+export interface LogosStorageWakuMessageArchiveIndexMetadata {
+  version: number;
+  metadata: WakuMessageArchiveMetadata;
+  cid: string;
+}
+
+export interface LogosStorageWakuMessageArchiveIndex {
+  /** archive id (`0x` + 64 lowercase hex of Keccak-256 of the encoded entry) -> entry */
+  archives: Map<string, LogosStorageWakuMessageArchiveIndexMetadata>;
+}
+
+/**
+ * The two CommunityDescription fields archivist reads and writes: `clock` (1) and the
+ * archive link clock (9; `archive_magnetlink_clock` in older revisions, `archive_link_clock`
+ * now, same number). Every other field of a description is skipped on decoding and not
+ * written on encoding.
+ */
+export interface CommunityDescriptionArchiveClocks {
+  clock: number;
+  archiveLinkClock: number;
+}
+
+/** The archive-related fields of CommunityRequestToJoinResponse (clock 1, accepted 3, community_id 5, archive_link 6). */
+export interface CommunityRequestToJoinResponseArchiveLink {
+  clock: number;
+  accepted: boolean;
+  communityId: Uint8Array;
+  /** `magnet_uri` in older revisions; same field number. */
+  archiveLink: string;
+}
+
 export const ApplicationMetadataMessageType = {
   COMMUNITY_MESSAGE_ARCHIVE_MAGNETLINK: 43,
+  /** The same number under its current name: one type for both backends' links. */
+  COMMUNITY_MESSAGE_ARCHIVE_LINK: 43,
+  COMMUNITY_DESCRIPTION: 25,
+  COMMUNITY_REQUEST_TO_JOIN_RESPONSE: 48,
 } as const;
 
 export interface ApplicationMetadataMessage {

@@ -275,6 +275,15 @@ export class SimNetwork {
     return this.#sample(this.link(from, to).latency, this.#node(from).rng);
   }
 
+  /**
+   * A one-way latency sample for from -> to drawn from the caller's stream: a model with
+   * randomness of its own (the content network) leaves the relay's and the swarm's draws,
+   * and so their traces, as they are.
+   */
+  sampleLatencyWith(from: string, to: string, rng: Prng): number {
+    return this.#sample(this.link(from, to).latency, rng);
+  }
+
   #sample(d: LatencyDist, rng: Prng): number {
     let v: number;
     switch (d.kind) {

@@ -3,6 +3,7 @@
 import { MemoryStorage } from '../adapters/sim/memory-storage.ts';
 import { SimWorld } from '../adapters/sim/world.ts';
 import { describeClockContract } from './contract/clock.contract.ts';
+import { describeContentStoreContract } from './contract/content-store.contract.ts';
 import { describeMessagingContract } from './contract/messaging.contract.ts';
 import { describeStorageContract } from './contract/storage.contract.ts';
 import { describeTorrentContract } from './contract/torrent.contract.ts';
@@ -56,4 +57,10 @@ describeTorrentContract('SimTorrentClient', async () => {
     return { client: n.adapters.torrent, fs: n.adapters.fs, dir: n.adapters.dataDir };
   });
   return { peers, settle: (ms) => w.runForAsync(ms) };
+});
+
+describeContentStoreContract('SimContentStore', async () => {
+  const w = world();
+  const stores = ['a', 'b', 'c'].map((id) => w.addNode({ id }).sim.content);
+  return { stores, settle: (ms) => w.runForAsync(ms) };
 });

@@ -1,8 +1,13 @@
 // The simulated world: one kernel, one trace, the network with its store service, the
-// swarm, and nodes whose adapters (the ports of ports) live in it. This is the
-// façade the scenario runner, the explorer and the benchmarks drive.
+// swarm, the content network, and nodes whose adapters (the ports of ports) live in it.
+// This is the façade the scenario runner, the explorer and the benchmarks drive.
+//
+// The content network records nothing and draws nothing until a node uses its store, so a
+// world that only uses the torrent backend has the trace it had before the content network
+// existed.
 
 import type { NodeAdapters } from '../../ports/index.ts';
+import { ContentNetwork, type ContentNetworkOptions } from '../../sim/content-network.ts';
 import { Kernel } from '../../sim/kernel.ts';
 import { type NetworkOptions, SimNetwork } from '../../sim/network.ts';
 import { Prng } from '../../sim/prng.ts';
@@ -13,6 +18,7 @@ import { MemoryFileSystem } from './memory-fs.ts';
 import { MemoryKeyStore } from './memory-keys.ts';
 import { MemoryStorage } from './memory-storage.ts';
 import { SimClock } from './sim-clock.ts';
+import { SimContentStore } from './sim-content-store.ts';
 import { SimMessaging } from './sim-messaging.ts';
 import { SimTorrentClient } from './sim-torrent.ts';
 
@@ -26,6 +32,7 @@ export interface SimWorldOptions {
   /** Store node retention (default 30 days). */
   storeRetentionMs?: number;
   swarm?: Partial<SwarmOptions>;
+  content?: Partial<ContentNetworkOptions>;
   trace?: TraceOptions;
 }
 
@@ -45,6 +52,8 @@ export interface SimAdapters {
   storage: MemoryStorage;
   messaging: SimMessaging;
   torrent: SimTorrentClient;
+  /** The node's content-addressed store (protocol.md §11); the machines reach it through the archive service. */
+  content: SimContentStore;
   keys: MemoryKeyStore;
 }
 
@@ -67,6 +76,8 @@ export interface SimNode {
   restart(): void;
   /** Torrent bytes (pieces and metadata) received and sent. */
   bytes(): { down: number; up: number };
+  /** Content-network bytes (manifests and blocks) received and sent. */
+  contentBytes(): { down: number; up: number };
 }
 
 class WorldNode implements SimNode {
@@ -119,6 +130,7 @@ class WorldNode implements SimNode {
     this.sim.clock.crash();
     this.sim.messaging.crash();
     this.sim.torrent.crash();
+    this.sim.content.crash();
     this.sim.storage.crash();
     (this.sim.fs as { crash?: () => void }).crash?.();
     this.#world.network.setUp(this.id, false);
@@ -130,12 +142,19 @@ class WorldNode implements SimNode {
     this.sim.clock.restart();
     this.sim.messaging.restart();
     this.sim.torrent.restart();
+    this.sim.content.restart();
     this.#world.network.setOnline(this.id, true);
     this.#world.network.setUp(this.id, true);
   }
 
   bytes(): { down: number; up: number } {
     const s = this.#world.swarm.stats(this.id);
+    return { down: s.bytesDown, up: s.bytesUp };
+  }
+
+  /** Content-network bytes (manifests and blocks) received and sent. */
+  contentBytes(): { down: number; up: number } {
+    const s = this.#world.content.stats(this.id);
     return { down: s.bytesDown, up: s.bytesUp };
   }
 }
@@ -147,6 +166,7 @@ export class SimWorld {
   readonly network: SimNetwork;
   readonly store: SimStore;
   readonly swarm: Swarm;
+  readonly content: ContentNetwork;
   readonly #nodes = new Map<string, WorldNode>();
   readonly #order: WorldNode[] = [];
   readonly #streams = new Map<string, Prng>();
@@ -160,6 +180,8 @@ export class SimWorld {
     this.network = new SimNetwork(this.kernel, this.trace, opts.seed, this.store, opts.network);
     this.swarm = new Swarm(this.kernel, this.trace, this.network, opts.seed, opts.swarm);
     this.swarm.onSettle = () => this.kernel.noteAsyncWork();
+    this.content = new ContentNetwork(this.kernel, this.trace, this.network, opts.seed, opts.content);
+    this.content.onSettle = () => this.kernel.noteAsyncWork();
     this.trace.record('world.start', { seed: opts.seed, start: this.kernel.now() });
   }
 
@@ -184,12 +206,14 @@ export class SimWorld {
     fs.mkdirp('/data');
     fs.mkdirp('/torrents');
     this.swarm.addNode(id, fs, up, down);
+    this.content.addNode(id, up, down);
     const sim: SimAdapters = {
       clock: new SimClock(this.kernel),
       fs,
       storage: new MemoryStorage(),
       messaging: new SimMessaging(id, this.network, this.kernel),
       torrent: new SimTorrentClient(id, this.swarm, this.kernel),
+      content: new SimContentStore(id, this.content, this.kernel),
       keys: new MemoryKeyStore(id),
     };
     const node = new WorldNode(this, id, sim);

@@ -7,6 +7,7 @@
 //   archivist fetch <magnet> --peer <host:port> --out <dir> [--index-only] [--timeout s]
 //     downloads the index (and, unless --index-only, every piece), verified piece by piece
 //     against the info dictionary, checks the index against `data`, prints a JSON result.
+// With `--backend cid` both run the content-addressed backend instead (cli/commands/real-cid.ts).
 
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -25,11 +26,24 @@ function parsePort(value: string): number {
   return n;
 }
 
-function parsePeer(value: string, previous: string[] = []): string[] {
+function checkHostPort(value: string): string {
   const m = /^([^\s:/]+|\[[0-9a-fA-F:]+\]):(\d{1,5})$/.exec(value);
   if (!m || Number(m[2]) > 65535 || Number(m[2]) === 0)
     throw new UserError(`--peer: ${value} is not host:port`);
+  return value;
+}
+
+/** Peers are host:port for the torrent backend and multiaddrs for the cid one: checked in the action. */
+function collectPeer(value: string, previous: string[] = []): string[] {
   return [...previous, value];
+}
+
+type Backend = 'torrent' | 'cid';
+
+function parseBackend(value: string): Backend {
+  if (value !== 'torrent' && value !== 'cid')
+    throw new UserError(`--backend: ${value} is not torrent or cid`);
+  return value;
 }
 
 function writeJson(obj: unknown): void {
@@ -203,21 +217,50 @@ export function register(program: Command): void {
 
   program
     .command('seed')
-    .description('Seed a community folder (data + index) over BitTorrent until SIGINT/SIGTERM')
-    .argument('<communityFolder>', 'folder named after the community id, holding data and index')
+    .description(
+      'Seed a community folder (data + index) over BitTorrent, or with --backend cid over the content-addressed backend, until SIGINT/SIGTERM',
+    )
+    .argument(
+      '<folder>',
+      'community folder (data, index); with --backend cid also a round folder (index, archives/)',
+    )
+    .option('--backend <torrent|cid>', 'distribution backend', parseBackend, 'torrent' as Backend)
     .option('--torrent <file>', 'the .torrent of the folder (default: rebuilt from the folder)')
+    .option('--store <dir>', 'cid backend: folder of the content store (default: in memory)')
     .option('--port <n>', 'TCP port to listen on (0 = any free port)', parsePort, 0)
     .option('--host <address>', 'address to listen on', '127.0.0.1')
-    .action(async (folder: string, opts: { torrent?: string; port: number; host: string }) => {
-      await seedCommand(folder, opts);
-    });
+    .action(
+      async (
+        folder: string,
+        opts: { backend: Backend; torrent?: string; store?: string; port: number; host: string },
+      ) => {
+        if (opts.backend === 'cid') {
+          if (opts.torrent) throw new UserError('--torrent: only for --backend torrent');
+          const { seedCidCommand } = await import('./real-cid.ts');
+          await seedCidCommand(folder, opts, waitForStopSignal, writeJson);
+          return;
+        }
+        if (opts.store) throw new UserError('--store: only for --backend cid');
+        await seedCommand(folder, opts);
+      },
+    );
 
   program
     .command('fetch')
-    .description('Download a community torrent from given peers, verified, and print a JSON result')
-    .argument('<magnet>', 'magnet link of the community torrent')
-    .requiredOption('--peer <host:port>', 'peer to fetch from (repeatable)', parsePeer)
-    .requiredOption('--out <dir>', 'folder to write <communityId>/{data,index} into')
+    .description(
+      'Download a community torrent (or with --backend cid a content-addressed round) from given peers, verified, and print a JSON result',
+    )
+    .argument('<link>', 'magnet link of the community torrent; with --backend cid the index cid')
+    .option('--backend <torrent|cid>', 'distribution backend', parseBackend, 'torrent' as Backend)
+    .requiredOption(
+      '--peer <address>',
+      'peer to fetch from, host:port (torrent) or /ip4/<host>/tcp/<port>/p2p/<id> (cid); repeatable',
+      collectPeer,
+    )
+    .requiredOption(
+      '--out <dir>',
+      'folder to write <communityId>/{data,index} (cid: <indexCid>/{index,archives/}) into',
+    )
     .option('--index-only', 'fetch only the index file')
     .option(
       '--timeout <seconds>',
@@ -233,8 +276,9 @@ export function register(program: Command): void {
     .option('--community <id>', 'refuse the torrent unless its folder is this community id')
     .action(
       async (
-        magnet: string,
+        link: string,
         opts: {
+          backend: Backend;
           peer: string[];
           out: string;
           indexOnly?: boolean;
@@ -243,7 +287,16 @@ export function register(program: Command): void {
           community?: string;
         },
       ) => {
-        const result = await fetchCommand(magnet, opts);
+        if (opts.backend === 'cid') {
+          if (opts.community) throw new UserError('--community: only for --backend torrent');
+          const { fetchCidCommand } = await import('./real-cid.ts');
+          const result = await fetchCidCommand(link, opts);
+          writeJson(result);
+          if (!result.ok) process.exitCode = 1;
+          return;
+        }
+        for (const p of opts.peer) checkHostPort(p);
+        const result = await fetchCommand(link, opts);
         writeJson(result);
         if (!result.ok) process.exitCode = 1;
       },
