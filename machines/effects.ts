@@ -20,6 +20,9 @@ export interface EffectSlot {
 
 export const newEffectSlot = (): EffectSlot => ({ ticket: 0, controller: undefined });
 
+/** Why a call was aborted: one shared reason (a DOMException per abort costs its stack trace). */
+const LEFT = new DOMException('the state waiting for this call was left', 'AbortError');
+
 /** The outcome events of the call named `N`. */
 export type EffectEvent<N extends string, T> =
   | { type: `${N}.DONE`; output: T }
@@ -41,10 +44,13 @@ export function startEffect<T>(
   work: (signal: AbortSignal) => Promise<T>,
   orphaned?: (output: T) => void,
 ): void {
-  slot.controller?.abort();
+  slot.controller?.abort(LEFT);
   const controller = new AbortController();
   slot.controller = controller;
   const ticket = ++slot.ticket;
+  const settled = (): void => {
+    if (slot.controller === controller) slot.controller = undefined;
+  };
   let pending: Promise<T>;
   try {
     pending = work(controller.signal);
@@ -53,11 +59,13 @@ export function startEffect<T>(
   }
   pending.then(
     (output) => {
+      settled();
       if (slot.ticket !== ticket) return;
       if (self.getSnapshot().status === 'active') self.send({ type: `${name}.DONE`, output });
       else orphaned?.(output);
     },
     (error: unknown) => {
+      settled();
       if (slot.ticket === ticket && self.getSnapshot().status === 'active')
         self.send({ type: `${name}.FAILED`, error });
     },
@@ -67,12 +75,12 @@ export function startEffect<T>(
 /** Aborts the slot's call, if any, and drops its outcome. */
 export function cancelEffect(slot: EffectSlot): void {
   slot.ticket++;
-  slot.controller?.abort();
+  slot.controller?.abort(LEFT);
   slot.controller = undefined;
 }
 
 /** Invoked at a machine's root: aborts the slot's wait when the actor stops (outcomes go to `orphaned`). */
 export const slotLifetime = fromCallback<EventObject, { slot: EffectSlot }>(({ input }) => () => {
-  input.slot.controller?.abort();
+  input.slot.controller?.abort(LEFT);
   input.slot.controller = undefined;
 });
