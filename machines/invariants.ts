@@ -5,8 +5,15 @@
 //
 // Checks and when they run:
 // 1 dataAppendOnly / 2 piecesStable / 3 archiveLayout / 4 messagesArchivedOnce — on each
-//   `archive.roundCreated` of a control node, over its `data` and `index` (2 follows from
-//   1 byte for byte, plus: every earlier index entry is unchanged and inside the old data).
+//   `archive.roundCreated` of a control node, incrementally: a round reads only what it
+//   appended. 1: `data` did not shrink, and no write replaced bytes the monitor had checked
+//   (the node's files go through an AppendOnlyWatch, `watchFiles`, which compares a
+//   replacement of `data` with what it replaces when it happens). 2: every earlier index
+//   entry is unchanged and inside the old data, the torrent's earlier piece hashes are the
+//   previous torrent's, and its new pieces hash to the appended bytes. 3: sizes, offsets,
+//   the end of `data`. 4: each new archive's messages lie in its range, no message is in two
+//   archives of the round, new ranges do not overlap earlier rounds' (so no message can be
+//   in archives of two rounds), and every stored message of the round's range is archived.
 // 5 onlyControlNodeDispatches — on `archive.magnetlinkDispatched` (the sender must hold the
 //   community key) and on an accepted `archive.magnetlinkReceived` (signer = community).
 // 6 clocksMonotonic — dispatched clocks strictly increase per node and community; a
@@ -21,11 +28,19 @@
 // 9 convergence — on demand at the end of a run (`checkConvergence`).
 
 import { createHash } from 'node:crypto';
-import { type ArchiveCodec, communityFolder, readArchiveMessages, readIndex } from '../archive/index.ts';
-import type { NodeAdapters } from '../ports/index.ts';
+import {
+  type ArchiveCodec,
+  communityFolder,
+  parseTorrentFile,
+  readArchiveMessages,
+  readIndex,
+  torrentPath,
+} from '../archive/index.ts';
+import type { FileSystem, NodeAdapters } from '../ports/index.ts';
 import { byteKey } from '../proto/byte-key.ts';
 import { toHex } from '../proto/topics.ts';
 import type { WakuMessageArchiveIndexMetadata } from '../proto/types.ts';
+import { AppendOnlyWatch } from './append-only-watch.ts';
 import type { NodeSignal } from './signals.ts';
 
 export const INVARIANTS = [
@@ -65,31 +80,29 @@ export interface MonitorOptions {
 }
 
 interface OwnerState {
-  /** SHA-256 of the bytes each earlier round appended, in order (together: the previous data). */
-  segments: DataSegment[];
-  /** The next older segment to re-read (round robin). */
-  nextAudit: number;
+  /** `data` bytes checked so far (the previous round's length). */
   dataLength: number;
+  /** SHA-1 of every `data` piece of the previous round's torrent, concatenated. */
+  pieces: Uint8Array;
+  /** Index entries of the previous round. */
   entries: Map<string, WakuMessageArchiveIndexMetadata>;
-  archived: Set<string>;
 }
 
-interface DataSegment {
-  offset: number;
-  length: number;
-  sha256: string;
+function sha1(bytes: Uint8Array): Uint8Array {
+  return createHash('sha1').update(bytes).digest();
 }
 
-/**
- * Below this much data every round re-reads all of it. Above, a round re-reads the newest
- * earlier segment and one older one in turn, so a year of ~15 MB rounds costs a few
- * seconds of hashing in all instead of a copy of `data` held for the whole run (and 52
- * full re-reads).
- */
-const FULL_AUDIT_BYTES = 16 * 2 ** 20;
+function concatHashes(hashes: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(hashes.length * 20);
+  hashes.forEach((h, i) => {
+    out.set(h, i * 20);
+  });
+  return out;
+}
 
-function sha256Of(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
+function sameBytes(a: Uint8Array, b: Uint8Array, n: number): boolean {
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 interface MemberState {
@@ -101,6 +114,8 @@ interface MemberState {
   source?: string;
   /** Archive id -> the source it was downloaded from. */
   sourceOf: Map<string, string>;
+  /** The storage's archive records as last attributed. */
+  attributed?: readonly unknown[];
   taskOpen: boolean;
   seeded?: string;
   dispatchedClock?: number;
@@ -115,6 +130,7 @@ export class InvariantMonitor {
   readonly #checked = new Set<InvariantName>();
   /** Info-hash -> the node that seeded it first: its creator, a torrent source (invariant 8). */
   readonly #torrentSource = new Map<string, string>();
+  readonly #watches = new Map<string, AppendOnlyWatch>();
   #violation: Violation | undefined;
   #convergence: string | undefined;
 
@@ -124,6 +140,17 @@ export class InvariantMonitor {
 
   get violation(): Violation | undefined {
     return this.#violation;
+  }
+
+  /**
+   * The node's FileSystem as the monitor watches it (invariant 1 at the writes): hand the
+   * returned one to the node instead of `fs`. Without it, rewrites of earlier `data` bytes
+   * are only seen when they change a piece the torrent still lists.
+   */
+  watchFiles(nodeId: string, fs: FileSystem, dataDir: string): FileSystem {
+    const watch = new AppendOnlyWatch(fs, dataDir);
+    this.#watches.set(nodeId, watch);
+    return watch;
   }
 
   /** Watch a node; pass its signals to `observe` (or use the returned listener). */
@@ -289,8 +316,11 @@ export class InvariantMonitor {
   /** Records of downloaded archives not attributed yet came from `source`. */
   #attribute(node: MonitoredNode, communityId: string, source: string): void {
     const st = this.#st(node.id, communityId);
-    for (const r of node.adapters.storage.archives(communityId))
-      if (!st.sourceOf.has(r.id)) st.sourceOf.set(r.id, source);
+    const records = node.adapters.storage.archives(communityId);
+    // The in-memory storage hands out the same snapshot until its records change.
+    if (records === st.attributed) return;
+    st.attributed = records;
+    for (const r of records) if (!st.sourceOf.has(r.id)) st.sourceOf.set(r.id, source);
   }
 
   #checkSubsets(node: MonitoredNode, communityId: string, s: NodeSignal): void {
@@ -319,57 +349,46 @@ export class InvariantMonitor {
     }
   }
 
-  /** Which earlier segments this round re-reads (all of them while `data` is small). */
-  #segmentsToAudit(own: OwnerState): DataSegment[] {
-    const segs = own.segments;
-    if (own.dataLength <= FULL_AUDIT_BYTES || segs.length <= 2) return segs;
-    const newest = segs[segs.length - 1] as DataSegment;
-    const older = segs[own.nextAudit % (segs.length - 1)] as DataSegment;
-    own.nextAudit++;
-    return [older, newest];
-  }
-
   #checkRound(node: MonitoredNode, s: Extract<NodeSignal, { type: 'archive.roundCreated' }>): boolean {
-    const { fs, dataDir } = node.adapters;
+    const { fs, dataDir, torrentDir } = node.adapters;
     const folder = communityFolder(dataDir, s.communityId);
     const key = `${s.node}\u0000${s.communityId}`;
     let own = this.#owners.get(key);
     if (!own) {
-      own = { entries: new Map(), archived: new Set(), segments: [], nextAudit: 0, dataLength: 0 };
+      own = { dataLength: 0, pieces: new Uint8Array(0), entries: new Map() };
       this.#owners.set(key, own);
     }
-    if (!fs.exists(`${folder}/data`)) {
+    const dataPath = `${folder}/data`;
+    if (!fs.exists(dataPath)) {
       if (s.archives.length > 0)
-        return this.#fail('archiveLayout', s.node, `round made archives but ${folder}/data is absent`, s);
+        return this.#fail('archiveLayout', s.node, `round made archives but ${dataPath} is absent`, s);
       return true;
     }
-    const dataPath = `${folder}/data`;
     const dataSize = fs.size(dataPath);
     const P = this.#o.pieceLength;
+    const prevLength = own.dataLength;
 
     // 1. data only grows and starts with the previous round's bytes.
     this.#checked.add('dataAppendOnly');
-    const prevLength = own.dataLength;
-    const hadData = own.segments.length > 0;
-    if (hadData) {
-      if (dataSize < prevLength) {
-        return this.#fail('dataAppendOnly', s.node, `data shrank from ${prevLength} to ${dataSize} bytes`, s);
-      }
-      for (const seg of this.#segmentsToAudit(own)) {
-        if (sha256Of(fs.readRange(dataPath, seg.offset, seg.length)) !== seg.sha256) {
-          return this.#fail(
-            'dataAppendOnly',
-            s.node,
-            `bytes [${seg.offset}, ${seg.offset + seg.length}) of data changed (of the first ${prevLength})`,
-            s,
-          );
-        }
-      }
+    const watch = this.#watches.get(s.node);
+    const rewrite = watch?.takeRewrites().find((r) => r.path === dataPath);
+    if (rewrite) {
+      const from = Math.floor(rewrite.at / P) * P;
+      return this.#fail(
+        'dataAppendOnly',
+        s.node,
+        `bytes [${from}, ${prevLength}) of data changed (of the first ${prevLength}): rewritten at byte ${rewrite.at}`,
+        s,
+      );
+    }
+    if (dataSize < prevLength) {
+      return this.#fail('dataAppendOnly', s.node, `data shrank from ${prevLength} to ${dataSize} bytes`, s);
     }
 
     // 3. layout.
     this.#checked.add('archiveLayout');
-    const index = readIndex(fs, folder, this.#o.codecOf?.(s.communityId));
+    const codec = this.#o.codecOf?.(s.communityId);
+    const index = readIndex(fs, folder, codec);
     const entries = [...index.archives.entries()].sort((a, b) => a[1].offset - b[1].offset);
     let expected = 0;
     for (const [id, m] of entries) {
@@ -398,34 +417,73 @@ export class InvariantMonitor {
       );
     }
 
-    // 2. earlier archives unchanged: same entry, inside the old data (whose bytes did not change).
+    // 2. earlier archives unchanged: same entry, inside the old data; the torrent keeps the
+    // earlier pieces' hashes and its new pieces are the appended bytes'.
     this.#checked.add('piecesStable');
     for (const [id, old] of own.entries) {
       const now = index.archives.get(id);
       if (!now || now.offset !== old.offset || now.size !== old.size || now.padding !== old.padding) {
         return this.#fail('piecesStable', s.node, `archive ${id} moved or vanished from the index`, s);
       }
-      if (hadData && old.offset + old.size > prevLength) {
+      if (old.offset + old.size > prevLength) {
         return this.#fail('piecesStable', s.node, `archive ${id} was not inside the previous data`, s);
+      }
+    }
+    const torrentFile = torrentPath(torrentDir, s.communityId);
+    let pieces = own.pieces;
+    if (fs.exists(torrentFile)) {
+      // The torrent's pieces run over `data` then `index`; `data` is piece-aligned, so its
+      // pieces come first and are the ones to keep.
+      const all = parseTorrentFile(fs.read(torrentFile)).pieceHashes;
+      pieces = concatHashes(all.slice(0, Math.ceil(dataSize / P)));
+      const kept = own.pieces.length;
+      if (pieces.length < kept || !sameBytes(pieces, own.pieces, kept)) {
+        return this.#fail(
+          'piecesStable',
+          s.node,
+          'the torrent no longer lists the earlier pieces with their hashes',
+          s,
+        );
+      }
+      for (let p = Math.ceil(prevLength / P); p * P < dataSize; p++) {
+        const bytes = fs.readRange(dataPath, p * P, Math.min(P, dataSize - p * P));
+        if (!sameBytes(sha1(bytes), pieces.subarray(p * 20, p * 20 + 20), 20)) {
+          return this.#fail('piecesStable', s.node, `piece ${p} does not hash to the torrent's SHA-1`, s);
+        }
       }
     }
 
     // 4. every stored message of the round's range in exactly one archive (unless dropped).
     this.#checked.add('messagesArchivedOnce');
-    const codec = this.#o.codecOf?.(s.communityId);
+    const inRound = new Set<string>();
     for (const [id, m] of entries) {
       if (own.entries.has(id)) continue;
-      const archive = readArchiveMessages(fs, folder, m, codec);
-      for (const msg of archive.messages) {
+      for (const old of own.entries.values()) {
+        if (m.metadata.from < old.metadata.to && old.metadata.from < m.metadata.to)
+          return this.#fail(
+            'messagesArchivedOnce',
+            s.node,
+            `archive ${id} [${m.metadata.from}, ${m.metadata.to}) overlaps an earlier round's [${old.metadata.from}, ${old.metadata.to})`,
+            s,
+          );
+      }
+      for (const msg of readArchiveMessages(fs, folder, m, codec).messages) {
+        if (msg.timestamp < m.metadata.from || msg.timestamp >= m.metadata.to)
+          return this.#fail(
+            'messagesArchivedOnce',
+            s.node,
+            `message ${toHex(msg.hash)} at ${msg.timestamp} is outside its archive's [${m.metadata.from}, ${m.metadata.to})`,
+            s,
+          );
         const h = byteKey(msg.hash);
-        if (own.archived.has(h))
+        if (inRound.has(h))
           return this.#fail(
             'messagesArchivedOnce',
             s.node,
             `message ${toHex(msg.hash)} is in two archives`,
             s,
           );
-        own.archived.add(h);
+        inRound.add(h);
       }
     }
     let missing = 0;
@@ -434,7 +492,7 @@ export class InvariantMonitor {
       s.start,
       s.end,
     )) {
-      if (!own.archived.has(byteKey(msg.hash))) missing++;
+      if (!inRound.has(byteKey(msg.hash))) missing++;
     }
     if (missing > s.dropped) {
       return this.#fail(
@@ -445,14 +503,9 @@ export class InvariantMonitor {
       );
     }
     own.entries = new Map(index.archives);
-    if (dataSize > prevLength) {
-      own.segments.push({
-        offset: prevLength,
-        length: dataSize - prevLength,
-        sha256: sha256Of(fs.readRange(dataPath, prevLength, dataSize - prevLength)),
-      });
-    }
+    own.pieces = pieces;
     own.dataLength = dataSize;
+    watch?.guard(dataPath, dataSize);
     return true;
   }
 

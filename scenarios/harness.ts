@@ -246,7 +246,9 @@ export async function createHarness(config: HarnessConfig): Promise<Harness> {
       ...(spec.downloadBps !== undefined ? { downloadBps: spec.downloadBps } : {}),
     });
     if (role === 'owner') for (const c of communities) sim.sim.keys.set(c.id, c.key);
-    const own = config.adaptersFor ? config.adaptersFor(sim) : sim.adapters;
+    const given = config.adaptersFor ? config.adaptersFor(sim) : sim.adapters;
+    // Invariant 1 is checked at the writes of the node's files (machines/append-only-watch.ts).
+    const own = { ...given, fs: monitor.watchFiles(id, given.fs, given.dataDir) };
     const faults = config.portFaults ? withFaults(own) : undefined;
     const adapters = faults ? faults.adapters : own;
     return {
