@@ -140,6 +140,14 @@ export class InvariantMonitor {
     }
   }
 
+  /**
+   * The node came back on a new device (restored from a backup: empty storage and files):
+   * what the monitor knew of its old storage does not hold for the new one.
+   */
+  nodeReplaced(nodeId: string): void {
+    this.#state.delete(nodeId);
+  }
+
   /** "ok", "not checked", or the first violation of each invariant. */
   verdicts(): Record<InvariantName, string> {
     const out = {} as Record<InvariantName, string>;
