@@ -142,6 +142,12 @@ export const memberMachine = setup({
       return s === 'done' || s === 'noNewArchives';
     },
     importNotMember: ({ event }) => (event as { output?: ImportOutput }).output?.status === 'notMember',
+    /** The running task's own link again, and the switch says to let that task go on. */
+    keepRunningTask: ({ context, event }) =>
+      event.type === 'MAGNETLINK' &&
+      !context.env.options.restartTaskOnSameLink &&
+      event.magnetUri === context.link &&
+      ignoreReason(context.env, event) === undefined,
   },
   actions: {
     noteLink: ({ context, event }) => {
@@ -254,6 +260,7 @@ export const memberMachine = setup({
       on: {
         // A newer accepted link cancels the running task (the AbortSignals end its waits).
         MAGNETLINK: [
+          { guard: 'keepRunningTask', actions: ['noteLink', 'storeClock'] },
           { guard: 'accept', actions: ['noteLink', 'storeClock', 'takeLink'], target: 'quietOrTask' },
           { actions: 'noteLink' },
         ],

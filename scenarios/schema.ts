@@ -159,6 +159,10 @@ export const Quirks = z
     extraPaddingPiece: z.boolean().optional().meta({ description: '§4 whole extra piece of zeros' }),
     dispatchCrashOnMissingCommunity: z.boolean().optional().meta({ description: '§5.5 reference bug' }),
     retryUndecodableForever: z.boolean().optional().meta({ description: '§6.3 retry loop' }),
+    restartTaskOnSameLink: z
+      .boolean()
+      .optional()
+      .meta({ description: "§6.1: the running task's own link, re-announced, cancels and restarts it" }),
   })
   .meta({ description: 'Reference-client quirks; unset ones follow `mode`.' });
 
