@@ -80,6 +80,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   const bandwidth = scenario.network.bandwidth;
   // Members read through codecs of their own only when some may lack keys (run/key-gate.ts).
   let built: Harness | undefined;
+  let history: RequiredHistory | undefined;
   const keys =
     plan.codec && scenario.timeline.some((a) => a.do === 'withholdKey' || a.do === 'restoreFromBackup')
       ? new KeyGate(plan.codec, catalog, (id) => (built as Harness).node(id).adapters)
@@ -107,6 +108,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       w.trace.record('signal', { node: plan.name(n.id), type, ...payload });
       if (signal.type === 'community.historyArchivesSeeding') disk.onSeeding(n, signal.communityId, w);
       catalog.onSignal(n.id, signal);
+      if (signal.type === 'archive.roundCreated') history?.noteRound(n, signal.communityId);
       checks.onSignal(n, signal);
       monitors.onSignal(n, signal);
       measures.onSignal(n, signal);
@@ -161,7 +163,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     setSeedDelay,
   };
 
-  const history = new RequiredHistory(run);
+  history = new RequiredHistory(run);
   measures.use(history, h.communities);
   const sampling = options.sampleHistory !== false;
   const sampleEvery = sampleInterval(scenario.duration);
