@@ -5,6 +5,10 @@
 // as every node holds the archives). Prints per run the virtual import time of each member,
 // the slow/fast ratio (the §2 rates give 100x), the wall time and the peak RSS; then the
 // medians. The virtual times are the same every run (deterministic); the wall times are not.
+// The switcher switches at the scenario's fixed time: at a large scale its download is still
+// running then, and it imports at the fast rate throughout.
+// On this machine (2 cores, shared): scale 100 (2.05 GB), slow 20,082 s, fast 200.8 s
+// (virtual), 100x; wall 335 s, peak RSS 8.9 GiB; scale 10: 2,008 s / 20.1 s, wall 7.7 s, 1.0 GiB.
 
 import { parseArgs } from 'node:util';
 import { loadScenario } from '../scenarios/load.ts';

@@ -2,7 +2,8 @@
 // communities (and their settings), not its messages, its archive folder or its archive
 // records, and not the channel keys of an encrypted community (the keys of archives made
 // before the restore; the current one comes with the community). The new device starts
-// where the old process stopped.
+// where the old process stopped; a node that is down at the time stays down until its
+// `restart`, and comes back on the new device.
 
 import type { ActionHandler, FaultKind } from './fault-kind.ts';
 
@@ -25,7 +26,9 @@ export const backupHandlers: { restoreFromBackup: ActionHandler<'restoreFromBack
     }
     const id = plan.id(a.node);
     const node = h.node(id);
-    if (!node.sim.crashed) h.crash(id);
+    // a node that is down gets its new device when it comes back (its `restart`)
+    const wasDown = node.sim.crashed || node.archive === undefined;
+    if (!wasDown) h.crash(id);
     const { fs, storage, dataDir, torrentDir } = node.adapters;
     fs.remove(dataDir);
     fs.remove(torrentDir);
@@ -40,6 +43,7 @@ export const backupHandlers: { restoreFromBackup: ActionHandler<'restoreFromBack
     );
     // a new device: what the monitors knew of the old one's storage is gone with it
     h.monitor.nodeReplaced(id);
+    if (wasDown) return;
     h.restart(id);
     for (const c of h.communities) run.membership.set(id, c.id, undefined);
     for (const i of plan.joinedAtStart(plan.node(a.node))) run.membership.set(id, h.communities[i]!.id, true);

@@ -22,6 +22,11 @@ export const localFileHandlers: { deleteFile: ActionHandler<'deleteFile'> } = {
   deleteFile: (a, run) => {
     const node = run.h.node(run.plan.id(a.node));
     const c = run.community(a.community);
+    if (node.sim.sim.keys.communityPrivateKey(c.id)) {
+      // a control node's folder is the archive itself (§10.1 would break by design)
+      run.skipped(a, 'the node is the control node');
+      return;
+    }
     const path = `${communityFolder(node.adapters.dataDir, c.id)}/${a.file}`;
     if (!node.adapters.fs.exists(path)) {
       run.skipped(a, `no ${a.file} file yet`);

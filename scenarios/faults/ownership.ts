@@ -29,6 +29,10 @@ export const ownershipHandlers: { handOver: ActionHandler<'handOver'> } = {
       run.skipped(a, 'the new owner is not running');
       return;
     }
+    if (next.sim.sim.keys.communityPrivateKey(c.id)) {
+      run.skipped(a, 'the node is the control node already');
+      return;
+    }
     const previous = run.allNodes.filter((n) => n !== next && n.sim.sim.keys.communityPrivateKey(c.id));
     for (const n of previous) n.sim.sim.keys.delete(c.id);
     // the new owner's member actor stops first (it unseeds what it downloaded)
@@ -38,6 +42,8 @@ export const ownershipHandlers: { handOver: ActionHandler<'handOver'> } = {
       const { fs, dataDir, torrentDir } = next.adapters;
       fs.remove(communityFolder(dataDir, c.id));
       fs.remove(torrentPath(torrentDir, c.id));
+      // its archive folder starts over: what the monitors knew of the old one is gone
+      h.monitor.nodeReplaced(next.id, c.id);
     }
     next.archive.setArchiveSupport(c.id, true);
     for (const n of previous) {
