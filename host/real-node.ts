@@ -99,7 +99,8 @@ export interface RealNodeInfo {
   nodeId: string;
   /** The node's identity public key, uncompressed, 0x-hex (the `created by` of its torrents). */
   identity: string;
-  torrentPort: number;
+  /** null when the torrent client could not start (its port in use, …): the node runs on without it. */
+  torrentPort: number | null;
   multiaddrs: string[];
 }
 
@@ -278,12 +279,20 @@ export async function startRealNode(args: StartRealNodeArgs): Promise<RealNode> 
   try {
     await messaging.start();
     // The machines start and stop the torrent client themselves (protocol enabled); it is
-    // started here too so its port is known before the first signal.
-    await torrent.start();
+    // started here too so its port is known before the first signal. A client that cannot
+    // start (its port in use) does not stop the node: the machines try again, report
+    // `archive.torrentClientFailed` and run on with the archive protocol disabled.
+    let torrentPort: number | null = null;
+    try {
+      await torrent.start();
+      torrentPort = torrent.port;
+    } catch {
+      torrentPort = null;
+    }
     const info: RealNodeInfo = {
       nodeId: config.nodeId,
       identity: toHex(identity.publicKey),
-      torrentPort: torrent.port,
+      torrentPort,
       multiaddrs: messaging.multiaddrs(),
     };
     args.onListening?.(info);

@@ -167,6 +167,22 @@ export class InvariantMonitor {
     }
   }
 
+  /**
+   * The node's storage and files — of one community, or of all (a new device restored from
+   * a backup) — were replaced by empty ones: what the monitor knew of the old ones does not
+   * hold for the new.
+   */
+  nodeReplaced(nodeId: string, communityId?: string): void {
+    if (communityId === undefined) this.#state.delete(nodeId);
+    else this.#state.get(nodeId)?.delete(communityId);
+    for (const key of [...this.#owners.keys()])
+      if (
+        key === `${nodeId}\u0000${communityId}` ||
+        (communityId === undefined && key.startsWith(`${nodeId}\u0000`))
+      )
+        this.#owners.delete(key);
+  }
+
   /** "ok", "not checked", or the first violation of each invariant. */
   verdicts(): Record<InvariantName, string> {
     const out = {} as Record<InvariantName, string>;

@@ -130,6 +130,12 @@ export const memberMachine = setup({
     nothingToImport: ({ context }) => nextArchiveToImport(context.env).kind === 'none',
     missingKey: ({ event }) => isMissingKey(failure(event)),
     skipCorrupt: ({ context }) => !context.env.options.retryCorruptArchiveForever,
+    /** The running task's own link again, and the switch says to let that task go on. */
+    keepRunningTask: ({ context, event }) =>
+      event.type === 'MAGNETLINK' &&
+      !context.env.options.restartTaskOnSameLink &&
+      event.magnetUri === context.link &&
+      ignoreReason(context.env, event) === undefined,
   },
   actions: {
     noteLink: ({ context, event }) => {
@@ -339,6 +345,7 @@ export const memberMachine = setup({
       on: {
         // A newer accepted link cancels the running task (leaving `task` aborts its wait).
         MAGNETLINK: [
+          { guard: 'keepRunningTask', actions: ['noteLink', 'storeClock'] },
           { guard: 'accept', actions: ['noteLink', 'storeClock', 'takeLink'], target: 'quietOrTask' },
           { actions: 'noteLink' },
         ],

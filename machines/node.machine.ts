@@ -238,7 +238,12 @@ export const nodeMachine = setup({
         src: 'startClient',
         input: ({ context }) => ({ adapters: context.adapters }),
         onDone: 'enabled',
-        onError: 'disabled',
+        // The node lives on without the archive protocol; the host learns why.
+        onError: {
+          target: 'disabled',
+          actions: ({ context, event }) =>
+            context.bus.emit({ type: 'archive.torrentClientFailed', error: String(event.error) }),
+        },
       },
     },
     enabled: {

@@ -62,6 +62,12 @@ export interface MachineOptions {
   retryCorruptArchiveForever: boolean;
   /** §5.5: dispatch for a community that cannot be looked up fails the node actor. */
   crashOnMissingCommunity: boolean;
+  /**
+   * §6.1: an accepted link cancels the running task and starts a new one, even when it is
+   * the running task's own link re-announced (a restarting owner). Off: the running task
+   * goes on (the link's clock is still stored).
+   */
+  restartTaskOnSameLink: boolean;
   /** §4: a raw archive that is an exact multiple of P (> P) gets one whole extra piece. */
   extraPaddingPiece: boolean;
 
@@ -113,6 +119,7 @@ export const DEFAULT_OPTIONS: Readonly<MachineOptions> = Object.freeze({
   countCompareNoNewArchives: true,
   retryCorruptArchiveForever: true,
   crashOnMissingCommunity: false,
+  restartTaskOnSameLink: true,
   extraPaddingPiece: true,
   pubsubTopicOf: defaultPubsubTopic,
 } satisfies MachineOptions);

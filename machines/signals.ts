@@ -108,6 +108,8 @@ export type Observation = Base &
         ok: boolean;
       }
     | { type: 'archive.nodeFailed'; error: string }
+    /** Starting the torrent client failed (e.g. its port is in use); the protocol stays disabled. */
+    | { type: 'archive.torrentClientFailed'; error: string }
   );
 
 export type TaskStatus =

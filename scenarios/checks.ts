@@ -26,10 +26,11 @@ export const STUCK_IMPORT_FAILURES = 3;
 export interface CheckWatch {
   /** Pass every node signal, in emission order. */
   onSignal(node: HarnessNode, signal: NodeSignal): void;
-  /** "ok" or the first failure of each check, with node names as `nameOf` gives them. */
+  /** "ok" or the first failure of each check (of `node` only, when given), node names as `nameOf` gives them. */
   verdicts(options: {
     download: 'all' | 'latest' | 'range';
     nameOf?: (id: string) => string;
+    node?: string;
   }): Record<CheckName, string>;
 }
 
@@ -94,9 +95,9 @@ export function watchChecks(): CheckWatch {
     }
   };
 
-  const verdicts: CheckWatch['verdicts'] = ({ download, nameOf = (id) => id }) => {
+  const verdicts: CheckWatch['verdicts'] = ({ download, nameOf = (id) => id, node }) => {
     const first = (found: Found[]) => {
-      const f = found[0];
+      const f = found.find((x) => node === undefined || nameOf(x.node) === node);
       return f ? `${nameOf(f.node)}: ${f.text}` : 'ok';
     };
     return {

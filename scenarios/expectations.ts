@@ -4,6 +4,27 @@
 import type { Expectation, InvariantName, Range, Scenario } from './schema.ts';
 import { formatDuration } from './units.ts';
 
+function durationRangeText(range: Range): string {
+  const f = (ms: number) => formatDuration(ms);
+  if (range.min !== undefined && range.min === range.max) return f(range.min);
+  if (range.min !== undefined && range.max !== undefined) return `${f(range.min)}..${f(range.max)}`;
+  if (range.min !== undefined) return `>= ${f(range.min)}`;
+  if (range.max !== undefined) return `<= ${f(range.max)}`;
+  return 'any time';
+}
+
+/** A duration measured on one node (undefined: it never happened, which no range accepts). */
+function durationVerdict(
+  label: string,
+  actual: number | undefined,
+  range: Range,
+): { text: string; ok: boolean } {
+  return {
+    text: `${label} ${durationRangeText(range)} (got ${actual === undefined ? 'never' : formatDuration(actual)})`,
+    ok: actual !== undefined && inRange(actual, range),
+  };
+}
+
 /** A signal as it was emitted: by which node, for which community (scenario names). */
 export interface ObservedSignal {
   t: number;
@@ -28,6 +49,24 @@ export interface ObservedMember {
   magnetlinksReceived: number;
   /** Tasks by how they ended. */
   tasks: Record<string, number>;
+  /** Ms from the node's latest start to the first moment after it that it held the full history. */
+  timeToHistory?: number;
+  /** Ms from its first import signal to its last archive imported. */
+  importDuration?: number;
+  /** Ms from the start of its node to its first import. */
+  importStartedAfter?: number;
+  /** Bytes of the largest archive it read for an import. */
+  peakImportBytes?: number;
+  /** Percent of the archives of the latest index it read that it imported. */
+  progress?: number;
+  /** Archives downloaded but not imported at the end. */
+  pendingImports?: number;
+  /** Failed imports by reason. */
+  importFailures?: Record<string, number>;
+  /** The highest temperature it reached (scenarios/monitors/temperature.ts). */
+  temperature?: number;
+  /** Times its torrent client failed to start. */
+  torrentClientFailures?: number;
 }
 
 export interface ObservedRound {
@@ -49,8 +88,10 @@ export interface Observations {
   magnetlinks: ObservedMagnetlink[];
   /** "ok" or a reason, per invariant the monitors checked. */
   invariants: Record<string, string>;
-  /** "ok", "not checked" or a reason, per check beyond §10 (scenarios/checks.ts). */
+  /** "ok", "not checked" or a reason, per check beyond §10 (scenarios/checks.ts, scenarios/monitors/). */
   checks?: Record<string, string>;
+  /** The same, counting only each node's own failures, by node name. */
+  checksByNode?: Record<string, Record<string, string>>;
 }
 
 /** An invariant's or a check's verdict ("ok" or the failure; undefined: not checked) against what was expected. */
@@ -128,9 +169,14 @@ export function evaluateExpectation(e: Expectation, seen: Observations): { text:
   if ('invariant' in e)
     return own(heldOrNot(`invariant ${e.invariant}`, 'is violated', seen.invariants[e.invariant], e.holds));
   if ('check' in e) {
-    const result = seen.checks?.[e.check];
+    const result = e.node === undefined ? seen.checks?.[e.check] : seen.checksByNode?.[e.node]?.[e.check];
     return own(
-      heldOrNot(`check ${e.check}`, 'fails', result === 'not checked' ? undefined : result, e.holds),
+      heldOrNot(
+        `check ${e.check}${e.node ? ` at ${e.node}` : ''}`,
+        'fails',
+        result === 'not checked' ? undefined : result,
+        e.holds,
+      ),
     );
   }
   // node expectation
@@ -165,6 +211,59 @@ export function evaluateExpectation(e: Expectation, seen: Observations): { text:
         verdict(
           `tasks ended ${status}`,
           sum((m) => m.tasks[status] ?? 0),
+          range,
+        ),
+      );
+  const measured = (f: (m: ObservedMember) => number | undefined): number | undefined => {
+    const values = entries.map(f).filter((v): v is number => v !== undefined);
+    return values.length === 0 ? undefined : Math.max(...values);
+  };
+  const durations = [
+    ['timeToHistory', 'time to the full history'],
+    ['importDuration', 'import took'],
+    ['importStartedAfter', 'first import after its start'],
+  ] as const;
+  for (const [field, label] of durations) {
+    const range = e[field];
+    if (range)
+      parts.push(
+        durationVerdict(
+          label,
+          measured((m) => m[field]),
+          range,
+        ),
+      );
+  }
+  const maxima = [
+    ['peakImportBytes', 'peak import bytes'],
+    ['progress', 'progress %'],
+    ['temperature', 'highest temperature'],
+  ] as const;
+  for (const [field, label] of maxima) {
+    const range = e[field];
+    if (range) parts.push(verdict(label, measured((m) => m[field]) ?? 0, range));
+  }
+  const sums = [
+    ['pendingImports', 'archives waiting for import'],
+    ['torrentClientFailures', 'torrent client start failures'],
+  ] as const;
+  for (const [field, label] of sums) {
+    const range = e[field];
+    if (range)
+      parts.push(
+        verdict(
+          label,
+          sum((m) => m[field] ?? 0),
+          range,
+        ),
+      );
+  }
+  for (const [reason, range] of Object.entries(e.importFailures ?? {}))
+    if (range)
+      parts.push(
+        verdict(
+          `imports failed (${reason})`,
+          sum((m) => m.importFailures?.[reason] ?? 0),
           range,
         ),
       );

@@ -90,6 +90,8 @@ export interface HarnessConfig {
   trace?: TraceOptions;
   /** Called for every signal of every node, across restarts, before it is logged. */
   onSignal?: (node: HarnessNode, signal: NodeSignal, world: SimWorld) => void;
+  /** Called when a node's actor is about to start (at joinAt and at every restart). */
+  onBoot?: (node: HarnessNode, world: SimWorld) => void;
   codec?: ArchiveCodec;
   /** Replace a node's adapters (e.g. a lighter storage in benchmarks). */
   adaptersFor?: (node: SimNode) => NodeAdapters;
@@ -312,6 +314,7 @@ export async function createHarness(config: HarnessConfig): Promise<Harness> {
   };
 
   const boot = (n: HarnessNode): void => {
+    config.onBoot?.(n, world);
     listen(n);
     n.archive = createArchiveNode({
       adapters: n.adapters,

@@ -28,6 +28,8 @@ export interface MemberResult {
   messagesImported: number;
   bytesDown: number;
   bytesUp: number;
+  /** Bytes of the largest archive it read whole for an import (size - padding): its import's memory. */
+  peakImportBytes: number;
 }
 
 export interface ExpectationResult {

@@ -11,16 +11,21 @@
 // same trace and the same result.
 
 import type { SimWorld } from '../adapters/sim/world.ts';
+import { resolveOptions } from '../machines/options.ts';
 import type { NodeSignal } from '../machines/signals.ts';
 import { watchChecks } from './checks.ts';
-import { createHarness, type HarnessCommunity, type HarnessNode } from './harness.ts';
+import { createHarness, type Harness, type HarnessCommunity, type HarnessNode } from './harness.ts';
+import { watchMonitors } from './monitors/index.ts';
 import type { RunDetails, RunResult } from './result.ts';
 import { Adversary } from './run/adversary.ts';
+import { ArchiveCatalog } from './run/archive-catalog.ts';
 import type { RunContext } from './run/context.ts';
 import { checkConvergence } from './run/convergence.ts';
 import { DiskDamage } from './run/disk-damage.ts';
 import { gatherResult } from './run/gather.ts';
 import { RequiredHistory, sampleInterval } from './run/history.ts';
+import { KeyGate } from './run/key-gate.ts';
+import { MemberMeasures } from './run/member-measures.ts';
 import { Membership } from './run/membership.ts';
 import { compileScenario } from './run/plan.ts';
 import { scheduleTimeline } from './run/timeline.ts';
@@ -68,13 +73,25 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   const seed = options.seed ?? scenario.seed;
   const plan = compileScenario(scenario, seed);
   const checks = watchChecks();
+  const catalog = new ArchiveCatalog();
+  const monitors = watchMonitors({ importDelayMs: resolveOptions(plan.options).importDelayMs, catalog });
+  const measures = new MemberMeasures(catalog);
   const disk = new DiskDamage(plan.codec, plan.name);
   const bandwidth = scenario.network.bandwidth;
+  // Members read through codecs of their own only when some may lack keys (run/key-gate.ts).
+  let built: Harness | undefined;
+  let history: RequiredHistory | undefined;
+  const keys =
+    plan.codec && scenario.timeline.some((a) => a.do === 'withholdKey' || a.do === 'restoreFromBackup')
+      ? new KeyGate(plan.codec, catalog, (id) => (built as Harness).node(id).adapters)
+      : undefined;
 
   const h = await createHarness({
     seed,
     startTime: scenario.start,
-    members: plan.memberSpecs,
+    members: keys
+      ? plan.memberSpecs.map((m) => ({ ...m, codec: keys.codecFor(m.id as string) }))
+      : plan.memberSpecs,
     communities: plan.communities.length,
     chats: Math.max(...plan.communities.map((c) => c.chats.length)),
     messagesPerDay: 0,
@@ -90,13 +107,22 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       const { t: _t, node: _node, type, ...payload } = signal;
       w.trace.record('signal', { node: plan.name(n.id), type, ...payload });
       if (signal.type === 'community.historyArchivesSeeding') disk.onSeeding(n, signal.communityId, w);
+      catalog.onSignal(n.id, signal);
+      if (signal.type === 'archive.roundCreated') history?.noteRound(n, signal.communityId);
       checks.onSignal(n, signal);
+      monitors.onSignal(n, signal);
+      measures.onSignal(n, signal);
       options.onSignal?.(n, signal, w);
+    },
+    onBoot: (n, w) => {
+      monitors.onBoot(n, w.kernel.now());
+      measures.onBoot(n, w.kernel.now());
     },
     trace: { keepLines: options.keepTrace === true, hash: options.hashTrace ?? true },
     ...(plan.codec ? { codec: plan.codec } : {}),
     ...(bandwidth !== undefined ? { ownerUploadBps: bandwidth } : {}),
   });
+  built = h;
   const { world } = h;
   const community = (name: string): HarnessCommunity =>
     h.communities[plan.communityIndex.get(name) as number] as HarnessCommunity;
@@ -131,12 +157,14 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     membership,
     adversary: new Adversary(h, allNodes, plan.name),
     disk,
+    keys,
     community,
     skipped: (action, reason) => world.trace.record('scenario.skipped', { do: action.do, reason }),
     setSeedDelay,
   };
 
-  const history = new RequiredHistory(run);
+  history = new RequiredHistory(run);
+  measures.use(history, h.communities);
   const sampling = options.sampleHistory !== false;
   const sampleEvery = sampleInterval(scenario.duration);
   if (sampling)
@@ -152,12 +180,20 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     if (h.monitor.violation) break;
   }
   const summary = h.summary();
+  monitors.finish(world.kernel.now());
   if (sampling) history.sample();
   if (!summary.violation) checkConvergence(run);
   const invariants: Record<string, string> = { ...h.monitor.verdicts() };
   world.trace.record('scenario.end', { invariants });
 
-  const { result, details } = gatherResult(run, { invariants, history, published, checks });
+  const { result, details } = gatherResult(run, {
+    invariants,
+    history,
+    published,
+    checks,
+    monitors,
+    measures,
+  });
   // The world keeps its own lines from its first event on (world.start, node.add, …).
   const traceLines = options.keepTrace ? [traceHeaderLine(scenario, seed), ...world.trace.lines()] : [];
   return { result, details, traceLines };

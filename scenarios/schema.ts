@@ -8,6 +8,7 @@ import { PORT_CALLS } from '../adapters/sim/faulty-adapters.ts';
 import { INVARIANTS } from '../machines/invariants.ts';
 import { PROTOCOL_SIGNALS } from '../machines/signals.ts';
 import { CHECKS } from './checks.ts';
+import { MONITORS } from './monitors/index.ts';
 import { durationPattern, parseDuration, parseRate, parseSize, ratePattern, sizePattern } from './units.ts';
 
 const DURATION_HINT = 'expected a duration like "7d" or a number of ms';
@@ -89,6 +90,13 @@ export const Range = z
   .transform((value) => (typeof value === 'number' ? { min: value, max: value } : value));
 export type Range = z.output<typeof Range>;
 
+/** A duration, or bounds of durations: `5m` (exactly), `{min: 5m}`, `{max: 1h}`. Parsed to ms. */
+export const DurationRange = z
+  .union([Duration, z.strictObject({ min: Duration.optional(), max: Duration.optional() })], {
+    error: `${DURATION_HINT}, or {min, max} of those`,
+  })
+  .transform((value): Range => (typeof value === 'number' ? { min: value, max: value } : value));
+
 // The names are the machines' own lists, so a scenario can name exactly what the machines emit.
 export const signalNames = PROTOCOL_SIGNALS;
 export type SignalName = (typeof signalNames)[number];
@@ -151,6 +159,10 @@ export const Quirks = z
     extraPaddingPiece: z.boolean().optional().meta({ description: '§4 whole extra piece of zeros' }),
     dispatchCrashOnMissingCommunity: z.boolean().optional().meta({ description: '§5.5 reference bug' }),
     retryUndecodableForever: z.boolean().optional().meta({ description: '§6.3 retry loop' }),
+    restartTaskOnSameLink: z
+      .boolean()
+      .optional()
+      .meta({ description: "§6.1: the running task's own link, re-announced, cancels and restarts it" }),
   })
   .meta({ description: 'Reference-client quirks; unset ones follow `mode`.' });
 
@@ -277,6 +289,48 @@ export const Action = z.discriminatedUnion(
     }),
     z.strictObject({
       at,
+      do: z.literal('deleteFile'),
+      node: node.meta({ description: 'The node whose local file goes' }),
+      community,
+      file: z.enum(['index', 'data'], { error: 'expected "index" or "data"' }).meta({
+        description: "Which file of the community's archive folder is deleted",
+      }),
+    }),
+    z.strictObject({
+      at,
+      do: z.literal('withholdKey'),
+      node: node.meta({
+        description: 'The member that lacks the decryption key of the archives (encrypted communities)',
+      }),
+      community,
+    }),
+    z.strictObject({
+      at,
+      do: z.literal('keyArrives'),
+      node: node.meta({ description: 'The member that receives the missing decryption keys' }),
+      community,
+    }),
+    z.strictObject({
+      at,
+      do: z.literal('restoreFromBackup'),
+      node: node.meta({
+        description:
+          'A member restored on a new device from a backup: no messages, files or archive records, the same communities, and no keys of earlier archives',
+      }),
+    }),
+    z.strictObject({
+      at,
+      do: z.literal('handOver'),
+      node: node.meta({
+        description: 'The node that receives the community key and becomes its control node',
+      }),
+      community,
+      keepData: z.boolean().default(false).meta({
+        description: 'Whether the new owner keeps the archive folder it had (default: it starts without)',
+      }),
+    }),
+    z.strictObject({
+      at,
       do: z.literal('dispatchWithoutIndex'),
       node: node.meta({ description: 'An owner that announces a torrent lacking the `index` file' }),
       community,
@@ -285,7 +339,7 @@ export const Action = z.discriminatedUnion(
   {
     error: (issue) =>
       issue.code === 'invalid_union'
-        ? 'expected `do` to be one of: offline, online, crash, restart, join, leave, protocol, archiveSupport, importRate, partition, heal, network, forgeMagnetlink, replayMagnetlink, corruptPieces, corruptStoredArchive, portFault, dispatchWithoutIndex'
+        ? 'expected `do` to be one of: offline, online, crash, restart, join, leave, protocol, archiveSupport, importRate, partition, heal, network, forgeMagnetlink, replayMagnetlink, corruptPieces, corruptStoredArchive, portFault, dispatchWithoutIndex, deleteFile, withholdKey, keyArrives, restoreFromBackup, handOver'
         : undefined,
   },
 );
@@ -334,6 +388,32 @@ export const NodeExpectation = z.strictObject({
     .partialRecord(taskStatuses, Range)
     .optional()
     .meta({ description: 'Download/import tasks by how they ended, e.g. {cancelled: {min: 1}, timeout: 1}' }),
+  timeToHistory: DurationRange.optional().meta({
+    description: "From the node's latest start to the first moment after it that it held the full history",
+  }),
+  importDuration: DurationRange.optional().meta({
+    description: 'From its first importingHistoryArchiveMessages to its last archive imported',
+  }),
+  importStartedAfter: DurationRange.optional().meta({
+    description: 'From the start of its node to its first import (the 5 min delay of §6.3)',
+  }),
+  peakImportBytes: Range.optional().meta({
+    description: 'Bytes of the largest archive it read whole for an import (size - padding)',
+  }),
+  progress: Range.optional().meta({
+    description: 'Percent of the archives of the latest index it read that it imported',
+  }),
+  pendingImports: Range.optional().meta({ description: 'Archives downloaded but not imported at the end' }),
+  importFailures: z
+    .partialRecord(z.enum(['missingKey', 'corrupt']), Range)
+    .optional()
+    .meta({ description: 'Failed imports by reason, e.g. {missingKey: {min: 3}}' }),
+  temperature: Range.optional().meta({
+    description: 'The highest temperature it reached (consecutive retries without progress)',
+  }),
+  torrentClientFailures: Range.optional().meta({
+    description: 'Times its torrent client failed to start (e.g. its port in use)',
+  }),
 });
 
 export const RoundsExpectation = z.strictObject({
@@ -364,8 +444,9 @@ export const InvariantExpectation = z.strictObject({
 export const CheckExpectation = z.strictObject({
   text,
   check: z
-    .enum([...CHECKS], { error: `expected one of: ${CHECKS.join(', ')}` })
-    .meta({ description: 'A check beyond §10 judged from the node signals (docs/scenarios.md)' }),
+    .enum([...CHECKS, ...MONITORS], { error: `expected one of: ${[...CHECKS, ...MONITORS].join(', ')}` })
+    .meta({ description: 'A check or monitor beyond §10 judged from the node signals (docs/scenarios.md)' }),
+  node: Name.optional().meta({ description: "Judge only this node's failures" }),
   holds: z.boolean().default(true),
 });
 

@@ -222,6 +222,32 @@ export const WORLDS: [string, () => Promise<WorldRun>][] = [
       }),
   ],
   [
+    "the running download's own link re-announced, with restartTaskOnSameLink off",
+    async () => {
+      const run = await drive(
+        {
+          durationMs: 8 * DAY,
+          members: [{ downloadBps: 2000 }],
+          options: { restartTaskOnSameLink: false },
+        },
+        (h) =>
+          h.at(WEEK + 10 * SECOND, () => {
+            // a restarting owner announces the unchanged torrent again, with a newer clock
+            const link = h.summary().magnetlinks.at(-1);
+            if (link) publishMagnetlink(h, 'owner', h.communityKey, link.clock + 1000, link.magnetUri);
+          }),
+      );
+      const m1 = run.harness.node('m1').log;
+      const copies = m1.filter((s) => s.type === 'archive.magnetlinkReceived' && s.accepted).length;
+      const cancelled = m1.filter((s) => s.type === 'archive.taskEnded' && s.status === 'cancelled').length;
+      if (copies < 2 || cancelled > 0)
+        throw new Error(
+          `the re-announced link should leave the task running (${copies} accepted, ${cancelled} cancelled)`,
+        );
+      return run;
+    },
+  ],
+  [
     'a member crashes during its import and resumes it on restart',
     () =>
       drive({ durationMs: 8 * DAY, members: 1, messagesPerDay: 60 }, (h) => {

@@ -58,7 +58,15 @@ describe('archivist run', () => {
       'checks',
       'expectations',
     ]);
-    expect(result.checks).toEqual({ noNodeFailure: 'ok', noMissedArchives: 'ok', noStuckImport: 'ok' });
+    expect(result.checks).toEqual({
+      noNodeFailure: 'ok',
+      noMissedArchives: 'ok',
+      noStuckImport: 'ok',
+      temperatureBounded: 'ok',
+      importedRangesCover: 'ok',
+      noImportBeforeDelay: 'ok',
+      archiveCreationFinishes: 'ok',
+    });
     expect(result).toMatchObject({ scenario: 'cli-small', seed: 3, ok: true, virtualMs: 9 * 86_400_000 });
     expect(result.traceHash).toMatch(/^[0-9a-f]{64}$/);
     expect(Object.keys(result.rounds[0])).toEqual(['communityId', 'start', 'end', 'archives', 'infoHash']);
@@ -77,6 +85,7 @@ describe('archivist run', () => {
       'messagesImported',
       'bytesDown',
       'bytesUp',
+      'peakImportBytes',
     ]);
     expect(result.expectations).toHaveLength(2);
     expect(existsSync(report)).toBe(true);

@@ -24,6 +24,28 @@ const seen: Observations = {
       member: true,
       magnetlinksReceived: 2,
       tasks: { done: 1, cancelled: 1 },
+      timeToHistory: 330_000,
+      importDuration: 14_000,
+      importStartedAfter: 300_000,
+      peakImportBytes: 100_162,
+      progress: 50,
+      pendingImports: 1,
+      importFailures: { missingKey: 5 },
+      temperature: 5,
+      torrentClientFailures: 0,
+    },
+    {
+      node: 'bob',
+      community: 'c1',
+      downloaded: 0,
+      imported: 0,
+      messagesImported: 0,
+      bytesDown: 0,
+      missingMessages: 10,
+      fullHistory: false,
+      member: true,
+      magnetlinksReceived: 0,
+      tasks: {},
     },
   ],
   nodeStates: { owner: 'online', alice: 'crashed' },
@@ -36,6 +58,15 @@ const seen: Observations = {
     { community: 'c1', sender: 'owner', accepted: true },
     { community: 'c1', sender: 'mallory', accepted: false },
   ],
+  checks: {
+    temperatureBounded: 'alice: 25 hot steps',
+    noNodeFailure: 'ok',
+    importedRangesCover: 'not checked',
+  },
+  checksByNode: {
+    alice: { temperatureBounded: 'alice: 25 hot steps', noNodeFailure: 'ok' },
+    bob: { temperatureBounded: 'ok', noNodeFailure: 'ok' },
+  },
   invariants: {
     singleTask: 'ok',
     convergence: 'alice lacks 3 archived messages',
@@ -90,6 +121,39 @@ describe('expectations', () => {
     expect(judge({ invariant: 'piecesStable' }).ok).toBe(false);
     expect(judge({ invariant: 'archiveLayout' })).toEqual({
       text: 'invariant archiveLayout was not checked',
+      ok: false,
+    });
+  });
+
+  it('judges durations, peaks, progress and failures measured on a node', () => {
+    expect(
+      judge({ node: 'alice', timeToHistory: { max: '10m' }, importStartedAfter: { min: '5m' } }),
+    ).toEqual({
+      text: 'alice: time to the full history <= 10m (got 5m30s); first import after its start >= 5m (got 5m)',
+      ok: true,
+    });
+    expect(judge({ node: 'alice', importDuration: '15s' }).ok).toBe(false);
+    // a node that never held the full history has no time to it, which no range accepts
+    expect(judge({ node: 'bob', timeToHistory: { min: 0 } })).toEqual({
+      text: 'bob: time to the full history >= 0s (got never)',
+      ok: false,
+    });
+    expect(judge({ node: 'alice', peakImportBytes: { max: 100_000 } }).ok).toBe(false);
+    expect(judge({ node: 'alice', progress: 50, pendingImports: 1, temperature: { max: 24 } }).ok).toBe(true);
+    expect(judge({ node: 'alice', importFailures: { missingKey: 5, corrupt: 0 } }).ok).toBe(true);
+    expect(judge({ node: 'bob', importFailures: { missingKey: { min: 1 } } }).ok).toBe(false);
+    expect(judge({ node: 'alice', torrentClientFailures: 0 }).ok).toBe(true);
+  });
+
+  it('judges a check for the whole run or for one node', () => {
+    expect(judge({ check: 'temperatureBounded', holds: false }).ok).toBe(true);
+    expect(judge({ check: 'temperatureBounded', node: 'bob' })).toEqual({
+      text: 'check temperatureBounded at bob holds (held)',
+      ok: true,
+    });
+    expect(judge({ check: 'temperatureBounded', node: 'alice' }).ok).toBe(false);
+    expect(judge({ check: 'importedRangesCover' })).toEqual({
+      text: 'check importedRangesCover was not checked',
       ok: false,
     });
   });

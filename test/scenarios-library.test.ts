@@ -57,6 +57,39 @@ describe('scenario library', () => {
     );
   });
 
+  it('has the failures users reported (issue 12 §2), each as a scenario', () => {
+    expect(files).toEqual(
+      expect.arrayContaining([
+        'owner-offline-new-member.yaml',
+        'first-seeder-late.yaml',
+        'first-seeder-late-long-wait.yaml',
+        'crash-between-download-and-import.yaml',
+        'local-file-deleted.yaml',
+        'local-file-deleted-bounded.yaml',
+        'encrypted-key-late.yaml',
+        'encrypted-key-never.yaml',
+        'restore-from-backup.yaml',
+        'gaps-in-imported-ranges.yaml',
+        'long-empty-tail.yaml',
+        'burst-week.yaml',
+        'memory-at-import.yaml',
+        'memory-at-import-small-chunks.yaml',
+        'import-rate.yaml',
+        'no-import-before-delay.yaml',
+        'no-import-before-delay-off.yaml',
+        'owner-restart-storm.yaml',
+        'owner-restart-storm-keep-task.yaml',
+        'new-link-mid-download.yaml',
+        'handover-rebased-index.yaml',
+        'handover-rebased-index-by-ids.yaml',
+        'two-owners-conflicting-links.yaml',
+        'two-owners-conflicting-links-by-ids.yaml',
+        'torrent-port-in-use.yaml',
+        'archive-support-toggled.yaml',
+      ]),
+    );
+  });
+
   it.each(files)('%s meets its expectations and replays identically', async (file) => {
     const scenario = loadScenario(join('scenarios', file));
     expect(scenario.expect.length).toBeGreaterThan(0);

@@ -184,6 +184,26 @@ describe('scenario loading', () => {
       'scenarios/x.yaml: start: expected an ISO date',
     ],
     [
+      'a bad file to delete',
+      base.replace('do: heal', 'do: deleteFile\n    node: alice\n    community: c1\n    file: journal'),
+      'scenarios/x.yaml: timeline[3].file: expected "index" or "data"',
+    ],
+    [
+      'a bad duration range',
+      `${base}  - node: alice\n    timeToHistory: {max: soon}\n`,
+      'scenarios/x.yaml: expect[3].timeToHistory.max: expected a duration like "7d" or a number of ms (line 36)',
+    ],
+    [
+      'an unknown check',
+      `${base}  - check: allGood\n`,
+      'scenarios/x.yaml: expect[3].check: expected one of: noNodeFailure, noMissedArchives, noStuckImport, temperatureBounded',
+    ],
+    [
+      'a check of an unknown node',
+      `${base}  - check: temperatureBounded\n    node: bob\n`,
+      'scenarios/x.yaml: expect[3].node: unknown node "bob"',
+    ],
+    [
       'a bad expectation',
       `${base}  - somebody: happy\n`,
       'scenarios/x.yaml: expect[3]: expected an expectation with one of: signal, node, rounds, magnetlinks, invariant, check',

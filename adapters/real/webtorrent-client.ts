@@ -255,7 +255,9 @@ export class WebTorrentClient implements TorrentClient {
       client.once('error', onError);
       client.once('listening', onListening);
     }).catch(async (err) => {
-      await new Promise<void>((r) => client.destroy(() => r()));
+      // webtorrent destroys itself on a listen error (EADDRINUSE); destroying it again
+      // would throw "client already destroyed" instead of the error that says why
+      if (!client.destroyed) await new Promise<void>((r) => client.destroy(() => r()));
       throw err;
     });
     client.on('error', (err: Error) => this.warnings.push(String(err?.message ?? err)));

@@ -137,7 +137,7 @@ export function register(program: Command): void {
     .option('--seed <n>', 'seed of the exploration', '1')
     .option(
       '--faults <list>',
-      `fault kinds, comma separated (${EXPLORABLE_KINDS.join(', ')}; all = those but portFault; none)`,
+      `fault kinds, comma separated (${EXPLORABLE_KINDS.join(', ')}; all = those but ${EXPLORABLE_KINDS.filter((k) => !FAULT_KINDS.includes(k)).join(', ')}; none)`,
       'all',
     )
     .option(

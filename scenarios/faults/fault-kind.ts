@@ -16,6 +16,7 @@ export type FaultLayer =
   | 'torrent client' // the node's torrent client: slow seeding
   | 'disk' // the node's files: damage after download
   | 'ports' // any port call of a node: fails or hangs
+  | 'keys' // the decryption keys of an encrypted community a node holds
   | 'relay adversary' // messages on the magnetlink channel nobody honest sent
   | 'community'; // the community's shape: a second control node
 

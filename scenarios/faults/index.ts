@@ -3,9 +3,12 @@
 // them through this file, so a fault is declared once, in the file of its layer.
 
 import type { Action } from '../schema.ts';
+import { backupHandlers, restoreFromBackup } from './backup-restore.ts';
 import { corruptionHandlers, corruptPieces, corruptStoredArchive } from './corruption.ts';
+import { keyHandlers, lateKey } from './decryption-keys.ts';
 import type { ActionHandler, FaultKind } from './fault-kind.ts';
 import { archiveSupport, hostHandlers, importRate, leave, protocol } from './host-settings.ts';
+import { deleteFile, localFileHandlers } from './local-files.ts';
 import {
   bandwidth,
   duplication,
@@ -17,6 +20,7 @@ import {
   slowSeeding,
 } from './network-faults.ts';
 import { crash, nodeHandlers, offline } from './node-faults.ts';
+import { handOver, ownershipHandlers } from './ownership.ts';
 import { portFault, portHandlers } from './port-faults.ts';
 import {
   adversaryHandlers,
@@ -51,6 +55,11 @@ export const FAULTS: readonly FaultKind[] = [
   secondControlNode,
   portFault,
   importRate,
+  // not drawn unless `--faults` names them (the default draws, and so the seeds, stay as they were)
+  deleteFile,
+  lateKey,
+  restoreFromBackup,
+  handOver,
 ];
 
 export function faultKind(name: string): FaultKind | undefined {
@@ -65,4 +74,8 @@ export const ACTION_HANDLERS: { [D in Action['do']]: ActionHandler<D> } = {
   ...corruptionHandlers,
   ...adversaryHandlers,
   ...portHandlers,
+  ...localFileHandlers,
+  ...keyHandlers,
+  ...backupHandlers,
+  ...ownershipHandlers,
 };

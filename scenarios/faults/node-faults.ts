@@ -41,6 +41,11 @@ export const nodeHandlers: {
   restart: (a, run) => {
     // the harness boots the node with its communities from the start
     const id = run.plan.id(a.node);
+    if (!run.h.node(id).sim.crashed) {
+      // a second actor on a running node would be two apps on one storage
+      run.skipped(a, 'node is running');
+      return;
+    }
     run.h.restart(id);
     for (const c of run.h.communities) run.membership.set(id, c.id, undefined);
     for (const i of run.plan.joinedAtStart(run.plan.node(a.node)))

@@ -7,6 +7,7 @@ import type { Harness, HarnessCommunity, HarnessNode } from '../harness.ts';
 import type { Action } from '../schema.ts';
 import type { Adversary } from './adversary.ts';
 import type { DiskDamage } from './disk-damage.ts';
+import type { KeyGate } from './key-gate.ts';
 import type { Membership } from './membership.ts';
 import type { RunPlan } from './plan.ts';
 
@@ -20,6 +21,8 @@ export interface ActionContext {
   membership: Membership;
   adversary: Adversary;
   disk: DiskDamage;
+  /** Decryption keys members lack (encrypted runs whose timeline withholds keys or restores a node). */
+  keys: KeyGate | undefined;
   /** The harness community of a scenario community name. */
   community(name: string): HarnessCommunity;
   /** Record that an action could not be carried out, and why. */

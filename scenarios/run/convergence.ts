@@ -1,6 +1,6 @@
 // §10.9 at the end of a run: every member that is up, online, joined, has the feature on
-// (at the end of the timeline), whose node did not fail and whose disk did not destroy a
-// verified archive, holds the history of the latest index (merge: a superset; spec: exactly).
+// (at the end of the timeline), whose node did not fail, whose disk did not destroy a
+// verified archive and who is not missing decryption keys, holds the history of the latest index (merge: a superset; spec: exactly).
 
 import type { RunContext } from './context.ts';
 import { memberKey } from './membership.ts';
@@ -29,6 +29,9 @@ export function checkConvergence(run: RunContext): void {
         // its disk destroyed an archive it had verified (`corruptStoredArchive`): the
         // protocol has no repair for that, so §10.9 cannot be demanded of it
         !run.disk.damaged(n.id, c.id) &&
+        // it lacks the decryption keys (`withholdKey`, `restoreFromBackup`): no protocol
+        // step can import what it cannot decrypt
+        !run.keys?.lacks(n.id, c.id) &&
         n.archive.state() === 'enabled' &&
         !n.log.some((s) => s.type === 'archive.nodeFailed'),
     );

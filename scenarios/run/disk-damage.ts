@@ -24,6 +24,11 @@ export class DiskDamage {
     this.#armed.add(memberKey(nodeId, communityId));
   }
 
+  /** The node's disk lost a file of the community's archive folder (`deleteFile`). */
+  lost(nodeId: string, communityId: string): void {
+    this.#damaged.add(memberKey(nodeId, communityId));
+  }
+
   /** Whether this node's disk destroyed an archive of the community it had verified. */
   damaged(nodeId: string, communityId: string): boolean {
     return this.#damaged.has(memberKey(nodeId, communityId));

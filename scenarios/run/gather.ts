@@ -11,6 +11,7 @@ import {
   type ObservedMember,
   type ObservedSignal,
 } from '../expectations.ts';
+import type { MonitorWatch } from '../monitors/index.ts';
 import type {
   ActivityEvent,
   MagnetlinkResult,
@@ -22,6 +23,7 @@ import type {
 import type { SentLink } from './adversary.ts';
 import type { RunContext } from './context.ts';
 import type { RequiredHistory } from './history.ts';
+import type { MemberMeasures } from './member-measures.ts';
 import type { PublishedMessage } from './traffic.ts';
 
 export interface Gathered {
@@ -36,6 +38,8 @@ export function gatherResult(
     history: RequiredHistory;
     published: PublishedMessage[];
     checks: CheckWatch;
+    monitors: MonitorWatch;
+    measures: MemberMeasures;
   },
 ): Gathered {
   const { plan, h, world, allNodes } = run;
@@ -147,6 +151,7 @@ export function gatherResult(
     }
     // torrent bytes are counted per node, not per community
     const bytes = n.sim.bytes();
+    const measure = args.measures.measure(n, c);
     members.push({
       node: name(n.id),
       communityId: c.id,
@@ -155,9 +160,12 @@ export function gatherResult(
       messagesImported,
       bytesDown: bytes.down,
       bytesUp: bytes.up,
+      peakImportBytes: measure.peakImportBytes ?? 0,
     });
     const have = history.held(n, c);
     observedMembers.push({
+      ...measure,
+      temperature: args.monitors.temperature.highest(n.id, c.id),
       node: name(n.id),
       community: communityNameOf.get(c.id) as string,
       downloaded,
@@ -179,10 +187,18 @@ export function gatherResult(
 
   const scenario = plan.scenario;
   const download = scenario.options.download;
-  const checks = args.checks.verdicts({
-    download: download === undefined || typeof download === 'string' ? (download ?? 'all') : 'range',
-    nameOf: name,
-  });
+  const downloadPolicy =
+    download === undefined || typeof download === 'string' ? (download ?? 'all') : 'range';
+  const checks: Record<string, string> = {
+    ...args.checks.verdicts({ download: downloadPolicy, nameOf: name }),
+    ...args.monitors.verdicts(name),
+  };
+  const checksByNode: Record<string, Record<string, string>> = {};
+  for (const n of allNodes)
+    checksByNode[name(n.id)] = {
+      ...args.checks.verdicts({ download: downloadPolicy, nameOf: name, node: name(n.id) }),
+      ...args.monitors.verdicts(name, name(n.id)),
+    };
   const nodeStates: Observations['nodeStates'] = {};
   for (const n of allNodes)
     nodeStates[name(n.id)] = n.sim.crashed ? 'crashed' : n.sim.online ? 'online' : 'offline';
@@ -202,6 +218,7 @@ export function gatherResult(
     })),
     invariants,
     checks,
+    checksByNode,
   };
   const expectations = scenario.expect.map((e) => evaluateExpectation(e, observations));
   const expected = expectedViolations(scenario);

@@ -40,6 +40,7 @@ export function harnessRunContext(h: Harness): ActionContext {
     membership,
     adversary: new Adversary(h, allNodes, plan.name),
     disk: new DiskDamage(h.community.codec, plan.name),
+    keys: undefined,
     community: (id) => h.communities[communityIndex.get(id) as number] as HarnessCommunity,
     skipped: (action, reason) => h.world.trace.record('scenario.skipped', { do: action.do, reason }),
     setSeedDelay: (ms) => {

@@ -1,6 +1,8 @@
-// The history a member should end up with: every message of every archive of the first
-// owner's latest index of a community (re-read when the owner made a new round), whether
-// a node holds all of it, and the report's samples of the share of readers that do.
+// The history a member should end up with: every message of every archive of the latest
+// index of a community, the one of the control node that made the community's latest round
+// (the first owner's, unless another node holds the key too or was handed the community),
+// re-read when a new round is made; whether a node holds all of it, and the report's
+// samples of the share of readers that do.
 
 import { communityFolder, readArchiveMessages, readIndex } from '../../archive/index.ts';
 import { byteKey } from '../../proto/byte-key.ts';
@@ -12,6 +14,8 @@ export class RequiredHistory {
   readonly #run: RunContext;
   readonly #required = new Map<string, string[]>();
   readonly #requiredRound = new Map<string, number>();
+  /** Community id -> rounds made so far by any node, and the node that made the latest. */
+  readonly #rounds = new Map<string, { count: number; node: HarnessNode }>();
   readonly samples: HistorySample[] = [];
 
   constructor(run: RunContext) {
@@ -23,9 +27,15 @@ export class RequiredHistory {
     return this.#required.get(communityId) ?? [];
   }
 
-  /** Hashes of every message of every archive of the first owner's latest index of `c`. */
+  /** A node made a round (`archive.roundCreated`) of a community. */
+  noteRound(n: HarnessNode, communityId: string): void {
+    this.#rounds.set(communityId, { count: (this.#rounds.get(communityId)?.count ?? 0) + 1, node: n });
+  }
+
+  /** Hashes of every message of every archive of the latest index of `c`. */
   #read(c: HarnessCommunity): string[] {
-    const { fs, dataDir } = this.#run.h.owner.adapters;
+    const maker = this.#rounds.get(c.id)?.node ?? this.#run.h.owner;
+    const { fs, dataDir } = maker.adapters;
     const codec = this.#run.plan.codec;
     const folder = communityFolder(dataDir, c.id);
     if (!fs.exists(`${folder}/index`)) return [];
@@ -35,13 +45,11 @@ export class RequiredHistory {
     return out.sort();
   }
 
-  /** Re-read the required history of every community the owner made a new round of. */
+  /** Re-read the required history of every community a new round was made of. */
   refresh(): void {
     const { h } = this.#run;
     for (const c of h.communities) {
-      const rounds = h.owner.log.filter(
-        (s) => s.type === 'archive.roundCreated' && s.communityId === c.id,
-      ).length;
+      const rounds = this.#rounds.get(c.id)?.count ?? 0;
       if (rounds !== (this.#requiredRound.get(c.id) ?? 0)) {
         this.#required.set(c.id, this.#read(c));
         this.#requiredRound.set(c.id, rounds);

@@ -82,6 +82,7 @@ export function machineOptions(s: Scenario): Partial<MachineOptions> {
   set('extraPaddingPiece', q.extraPaddingPiece);
   set('crashOnMissingCommunity', q.dispatchCrashOnMissingCommunity);
   set('retryCorruptArchiveForever', q.retryUndecodableForever);
+  set('restartTaskOnSameLink', q.restartTaskOnSameLink);
   return out;
 }
 
