@@ -128,7 +128,7 @@ try {
   const ours: number[] = [];
   const theirs: number[] = [];
   console.log(
-    `bench:real  community ${NAME.slice(0, 12)}…: ${round.archives.length} archives, data ${(dataBytes / 1e6).toFixed(1)} MB, piece ${P} B, ${RUNS} runs; seeder: archivist seed (webtorrent) on ${peer}`,
+    `bench:real  community ${NAME.slice(0, 12)}…: ${round.archives.length} archives, data ${(dataBytes / 1e6).toFixed(1)} MB, piece ${P} B, ${RUNS} runs; seeder: archivist seed on ${peer}`,
   );
   for (let run = 0; run < RUNS; run++) {
     const order = run % 2 === 0 ? ['archivist', 'libtorrent'] : ['libtorrent', 'archivist'];

@@ -1,13 +1,13 @@
-// One archivist node on the real adapters: node:sqlite storage, webtorrent, libp2p Waku
+// One archivist node on the real adapters: node:sqlite storage, BitTorrent over TCP, libp2p Waku
 // relay (+ the store service when configured), the system clock and node:fs, handed to the
 // machines through the embedding API. `archivist node --config <file>` runs this.
 
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
+import { BitTorrentClient, parseMagnet } from '../adapters/real/bittorrent-client.ts';
 import { Libp2pMessaging } from '../adapters/real/libp2p-messaging.ts';
 import { SqliteStorage } from '../adapters/real/sqlite-storage.ts';
 import { SystemClock } from '../adapters/real/system-clock.ts';
-import { parseMagnet, WebTorrentClient } from '../adapters/real/webtorrent-client.ts';
 import { type ArchiveNode, createArchiveNode } from '../machines/embed.ts';
 import { type MachineOptions, resolveOptions } from '../machines/options.ts';
 import type { NodeSignal } from '../machines/signals.ts';
@@ -156,7 +156,7 @@ function guardedMessaging(inner: Messaging, announced: AnnouncedTorrents): Messa
   };
 }
 
-function guardedTorrent(inner: WebTorrentClient, announced: AnnouncedTorrents): TorrentClient {
+function guardedTorrent(inner: BitTorrentClient, announced: AnnouncedTorrents): TorrentClient {
   return {
     get running() {
       return inner.running;
@@ -201,7 +201,7 @@ export async function startRealNode(args: StartRealNodeArgs): Promise<RealNode> 
   fs.mkdirp(dataDir);
   fs.mkdirp(torrentDir);
   const storage = new SqliteStorage(at(config.database));
-  const torrent = new WebTorrentClient({
+  const torrent = new BitTorrentClient({
     host: config.torrent.host,
     port: config.torrent.port,
     peers: config.torrent.peers,

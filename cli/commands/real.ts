@@ -1,5 +1,5 @@
 // Commands on the real backends: `archivist seed` and `archivist fetch` (plain BitTorrent
-// over webtorrent, TCP, peers given directly).
+// over TCP, peers given directly).
 //
 //   archivist seed <communityFolder> [--torrent <file>] [--port N] [--host A]
 //     seeds the folder; prints one JSON line {"infoHash","magnet","port"} once peers can
@@ -12,9 +12,9 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
+import { BitTorrentClient, parseMagnet, TorrentRefused } from '../../adapters/real/bittorrent-client.ts';
 import { checkFetchedFolder, magnetFor, torrentForFolder } from '../../adapters/real/community-folder.ts';
 import { NodeFileSystem } from '../../adapters/real/node-fs.ts';
-import { parseMagnet, TorrentRefused, WebTorrentClient } from '../../adapters/real/webtorrent-client.ts';
 import { UserError } from '../../errors/user-error.ts';
 import type { RealNode } from '../../host/real-node.ts';
 
@@ -70,7 +70,7 @@ export async function seedCommand(
       throw new UserError(`${folder}: ${(err as Error).message}`);
     }
   }
-  const client = new WebTorrentClient({ port: opts.port, host: opts.host });
+  const client = new BitTorrentClient({ port: opts.port, host: opts.host });
   const stopped = waitForStopSignal();
   try {
     await client.start();
@@ -122,7 +122,7 @@ export async function fetchCommand(
   } catch (err) {
     throw new UserError(`magnet: ${(err as Error).message}`);
   }
-  const client = new WebTorrentClient({ host: opts.host, peers: opts.peer });
+  const client = new BitTorrentClient({ host: opts.host, peers: opts.peer });
   const started = performance.now();
   const result: FetchResult = { ok: false, infoHash: parsed.infoHash, bytesDown: 0, seconds: 0 };
   try {
