@@ -18,7 +18,7 @@ export interface ControlNodeInput {
   env: CommunityEnv;
 }
 
-interface ControlNodeContext {
+export interface ControlNodeContext {
   env: CommunityEnv;
   /** Range of the round to create, Unix seconds. */
   start: number;

@@ -28,7 +28,7 @@ export interface DownloadOutput {
   detail?: string;
 }
 
-interface DownloadContext {
+export interface DownloadContext {
   env: CommunityEnv;
   magnetUri: string;
   attempt: number;

@@ -32,7 +32,7 @@ export interface ImportOutput {
   messages: number;
 }
 
-interface ImportContext {
+export interface ImportContext {
   env: CommunityEnv;
   current?: LoadedArchive;
   skipped: number;

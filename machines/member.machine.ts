@@ -21,7 +21,7 @@ export type MemberEvent =
   | { type: 'MAGNETLINK'; signer: string; clock: number; magnetUri: string }
   | { type: 'REQUEST_TO_JOIN.RESPONSE'; magnetUri: string };
 
-interface MemberContext {
+export interface MemberContext {
   env: CommunityEnv;
   /** Link of the running (or pending) task. */
   link?: string;
