@@ -256,13 +256,25 @@ function build(flags: BuildFlags): void {
   );
 }
 
+/**
+ * Bad input (no such folder, not named after a community, no index file, a torrent of
+ * another community) exits 2; a community folder whose contents fail a check (an index that
+ * does not decode, a truncated data, wrong padding, a piece that does not match) prints the
+ * report and exits 1, one stderr line per problem.
+ */
 function inspect(arg: string): void {
   const { folder, communityId, torrent } = openFolder(arg);
   const fs = new NodeFileSystem();
-  const index = userErrors(() => readIndex(fs, folder));
-  if (!fs.exists(indexPath(folder))) throw new UserError(`${indexPath(folder)}: no such file`);
+  if (!fs.exists(indexPath(folder)))
+    throw new UserError(`${indexPath(folder)}: no such file (not a community folder)`);
   const report = verifyCommunityFolder(fs, folder, torrent);
-  const entries = indexEntriesByFrom(index).map(([id, m]) => ({
+  let index: ReturnType<typeof readIndex> | undefined;
+  try {
+    index = readIndex(fs, folder);
+  } catch {
+    index = undefined; // the report says why
+  }
+  const entries = (index ? indexEntriesByFrom(index) : []).map(([id, m]) => ({
     id,
     from: m.metadata.from,
     to: m.metadata.to,
@@ -294,8 +306,10 @@ function inspect(arg: string): void {
       2,
     )}\n`,
   );
-  if (!report.ok)
-    throw new UserError(`${folder}: verification failed: ${report.problems[0] ?? 'unknown problem'}`);
+  if (!report.ok) {
+    const problems = report.problems.length > 0 ? report.problems : ['unknown problem'];
+    throw new UserError(problems.map((p) => `${folder}: verification failed: ${p}`).join('\n'), 1);
+  }
 }
 
 function extract(arg: string, archiveId: string): void {
