@@ -5,6 +5,7 @@
 export {
   BitTorrentClient,
   type BitTorrentClientOptions,
+  ListenError,
   TorrentRefused,
   TorrentRemoved,
 } from '../adapters/real/bittorrent-client.ts';
@@ -25,6 +26,7 @@ export {
   parseRealNodeConfig,
   type RealNode,
   type RealNodeConfig,
+  RealNodeConfigError,
   RealNodeConfigSchema,
   type RealNodeInfo,
   type StartRealNodeArgs,

@@ -3,8 +3,10 @@
 // machines through the embedding API. `archivist node --config <file>` runs this.
 
 import { isAbsolute, resolve } from 'node:path';
+import { peerIdFromString } from '@libp2p/peer-id';
+import { multiaddr } from '@multiformats/multiaddr';
 import { z } from 'zod';
-import { BitTorrentClient, parseMagnet } from '../adapters/real/bittorrent-client.ts';
+import { BitTorrentClient, ListenError, parseMagnet } from '../adapters/real/bittorrent-client.ts';
 import { Libp2pMessaging } from '../adapters/real/libp2p-messaging.ts';
 import { SqliteStorage } from '../adapters/real/sqlite-storage.ts';
 import { SystemClock } from '../adapters/real/system-clock.ts';
@@ -25,6 +27,26 @@ import { chatTopic, contentTopicOf, magnetlinkChannelId } from '../proto/topics.
 
 const hex = (len: number) =>
   z.string().regex(new RegExp(`^(0x)?[0-9a-fA-F]{${len}}$`), `expected ${len} hex digits`);
+
+/** Why `text` is not a multiaddr libp2p can dial (a bad peer id included), or undefined. */
+function multiaddrProblem(text: string): string | undefined {
+  try {
+    for (const c of multiaddr(text).getComponents())
+      if (c.name === 'p2p' && c.value) peerIdFromString(c.value);
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
+const peerAddress = z.string().superRefine((text, ctx) => {
+  const problem = multiaddrProblem(text);
+  if (problem)
+    ctx.addIssue({
+      code: 'custom',
+      message: `${JSON.stringify(text)} is not a multiaddr like /ip4/127.0.0.1/tcp/60000/p2p/12D3Koo… (${problem})`,
+    });
+});
 
 export const RealNodeConfigSchema = z
   .object({
@@ -48,8 +70,8 @@ export const RealNodeConfigSchema = z
         port: z.number().int().min(0).max(65535).default(0),
         /** Also listen for relay peers on websockets (js-waku dials only websockets); 0 = any free port. */
         websocketPort: z.number().int().min(0).max(65535).optional(),
-        peers: z.array(z.string()).default([]),
-        storePeers: z.array(z.string()).default([]),
+        peers: z.array(peerAddress).default([]),
+        storePeers: z.array(peerAddress).default([]),
         /** Run archivist's store service on this node, for the communities' pubsub topics. */
         store: z.object({ retentionSeconds: z.number().positive() }).strict().optional(),
         /** History sync on subscribe (seconds back), from `storePeers`. */
@@ -80,6 +102,47 @@ export const RealNodeConfigSchema = z
   .strict();
 
 export type RealNodeConfig = z.infer<typeof RealNodeConfigSchema>;
+
+/**
+ * A config that parses but cannot run as given: a port in use, an address not on this
+ * machine, a peer that cannot be reached. `field` is the config field to change.
+ */
+export class RealNodeConfigError extends Error {
+  readonly field: string;
+  constructor(field: string, message: string) {
+    super(`${field}: ${message}`);
+    this.name = 'RealNodeConfigError';
+    this.field = field;
+  }
+}
+
+const LISTEN_CODES: Record<string, string> = {
+  EADDRINUSE: 'is in use by another process',
+  EADDRNOTAVAIL: 'is not an address of this machine',
+  EACCES: 'needs privileges this process does not have',
+};
+
+/**
+ * A listen failure as the config field to change, or undefined when `err` is another
+ * failure. libp2p reports only a message naming the failing address and the errno code.
+ */
+function listenProblem(
+  err: unknown,
+  fields: { host: string; port: string; wsPort?: string },
+  address: (ws: boolean) => string,
+): RealNodeConfigError | undefined {
+  const code =
+    err instanceof ListenError
+      ? err.code
+      : /\b(EADDRINUSE|EADDRNOTAVAIL|EACCES)\b/.exec(String((err as Error | undefined)?.message ?? ''))?.[1];
+  if (!code || !LISTEN_CODES[code]) return undefined;
+  const ws = fields.wsPort !== undefined && /\/ws\b[^\n]*E[A-Z]+/.test(String((err as Error).message));
+  const field = code === 'EADDRNOTAVAIL' ? fields.host : ws ? fields.wsPort! : fields.port;
+  return new RealNodeConfigError(
+    field,
+    `cannot listen on ${address(ws)}: it ${LISTEN_CODES[code]} (${code})`,
+  );
+}
 
 export interface RealNodeInfo {
   nodeId: string;
@@ -211,7 +274,8 @@ export async function startRealNode(args: StartRealNodeArgs): Promise<RealNode> 
   const messaging = new Libp2pMessaging({
     host: m.host,
     port: m.port,
-    peers: m.peers,
+    // Dialled below, one by one, so that a peer that cannot be reached is named.
+    peers: [],
     storePeers: m.storePeers,
     ...(m.websocketPort !== undefined ? { websocketPort: m.websocketPort } : {}),
     clock,
@@ -245,10 +309,35 @@ export async function startRealNode(args: StartRealNodeArgs): Promise<RealNode> 
     storage.close();
   };
   try {
-    await messaging.start();
+    await messaging.start().catch((err: unknown) => {
+      throw (
+        listenProblem(
+          err,
+          { host: 'messaging.host', port: 'messaging.port', wsPort: 'messaging.websocketPort' },
+          (ws) => (ws ? `${m.host}:${m.websocketPort} (websockets)` : `${m.host}:${m.port}`),
+        ) ?? err
+      );
+    });
+    for (const [i, peer] of m.peers.entries()) {
+      await messaging.connect(peer, args.signal).catch((err: unknown) => {
+        if (args.signal?.aborted) throw err;
+        throw new RealNodeConfigError(
+          `messaging.peers[${i}]`,
+          `cannot reach ${peer}: ${(err as Error).message}`,
+        );
+      });
+    }
     // The machines start and stop the torrent client themselves (protocol enabled); it is
     // started here too so its port is known before the first signal.
-    await torrent.start();
+    await torrent.start().catch((err: unknown) => {
+      throw (
+        listenProblem(
+          err,
+          { host: 'torrent.host', port: 'torrent.port' },
+          () => `${config.torrent.host}:${config.torrent.port}`,
+        ) ?? err
+      );
+    });
     const info: RealNodeInfo = {
       nodeId: config.nodeId,
       torrentPort: torrent.port,
@@ -287,13 +376,24 @@ export async function startRealNode(args: StartRealNodeArgs): Promise<RealNode> 
   }
 }
 
-/** Parses a config object; errors name the field. */
+/** `['messaging', 'peers', 0]` -> `messaging.peers[0]`. */
+function fieldOf(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const key of path)
+    out += typeof key === 'number' ? `[${key}]` : out === '' ? String(key) : `.${String(key)}`;
+  return out || '(top level)';
+}
+
+/** Parses a config object; `error` has one line per problem, each naming its field. */
 export function parseRealNodeConfig(
   raw: unknown,
 ): { ok: true; config: RealNodeConfig } | { ok: false; error: string } {
   const r = RealNodeConfigSchema.safeParse(raw);
   if (r.success) return { ok: true, config: r.data };
-  const issue = r.error.issues[0]!;
-  const where = issue.path.length > 0 ? issue.path.join('.') : '(top level)';
-  return { ok: false, error: `${where}: ${issue.message}` };
+  const lines = r.error.issues.flatMap((issue) =>
+    issue.code === 'unrecognized_keys'
+      ? issue.keys.map((k) => `${fieldOf([...issue.path, k])}: unknown field`)
+      : [`${fieldOf(issue.path)}: ${issue.message}`],
+  );
+  return { ok: false, error: lines.join('\n') };
 }

@@ -2,6 +2,7 @@
 // verified downloads (index only, then everything), clean exits on SIGTERM and on their own,
 // and one-line errors for bad input.
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -203,6 +204,77 @@ describe('archivist seed / fetch', () => {
     expect(badPort.code).toBe(2);
     expect(badPort.stderr).toMatch(/--port: 70000 is not a TCP port/);
     expect(badConfig.code).toBe(2);
-    expect(badConfig.stderr).toMatch(/bad-node\.yaml: communities\.0\.id: expected 66 hex digits/);
+    expect(badConfig.stderr).toMatch(/bad-node\.yaml: communities\[0\]\.id: expected 66 hex digits/);
+  });
+
+  it('names the config file and field of a node that cannot run as configured, one line each, exit 2', async () => {
+    const busy = createServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
+    const port = (busy.address() as AddressInfo).port;
+    const config = (name: string, body: Record<string, unknown>) => {
+      const file = join(root, `${name}.json`);
+      writeFileSync(
+        file,
+        JSON.stringify({ dataDir: 'd', torrentDir: 't', database: join(root, `${name}.db`), ...body }),
+      );
+      return file;
+    };
+    try {
+      const [badPeer, twoProblems, relayPortBusy, torrentPortBusy, noRelay] = await Promise.all([
+        run(['node', '--config', config('bad-peer', { messaging: { peers: ['127.0.0.1:4000'] } })]),
+        run(['node', '--config', config('two-problems', { messaging: { port: -1 }, torrnt: {} })]),
+        run(['node', '--config', config('relay-busy', { messaging: { port } })]),
+        run(['node', '--config', config('torrent-busy', { torrent: { port } })]),
+        run([
+          'node',
+          '--config',
+          config('no-relay', {
+            messaging: {
+              peers: ['/ip4/127.0.0.1/tcp/9/p2p/12D3KooWGRUVh4fHdbnxEVpAUEkvLtE8WjZVdrzrjqYBFoNhJ7cK'],
+            },
+          }),
+        ]),
+      ]);
+      const oneLine = (r: { code: number | null; stderr: string }, pattern: RegExp) => {
+        expect(r.code, r.stderr).toBe(2);
+        expect(r.stderr).toMatch(pattern);
+        expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+        expect(r.stderr).not.toMatch(/\n\s+at /);
+      };
+      oneLine(
+        badPeer,
+        /^archivist: .*bad-peer\.json: messaging\.peers\[0\]: "127\.0\.0\.1:4000" is not a multiaddr/,
+      );
+      oneLine(
+        relayPortBusy,
+        new RegExp(
+          `^archivist: .*relay-busy\\.json: messaging\\.port: cannot listen on 127\\.0\\.0\\.1:${port}: it is in use by another process \\(EADDRINUSE\\)`,
+        ),
+      );
+      oneLine(
+        torrentPortBusy,
+        new RegExp(
+          `^archivist: .*torrent-busy\\.json: torrent\\.port: cannot listen on 127\\.0\\.0\\.1:${port}: it is in use`,
+        ),
+      );
+      oneLine(
+        noRelay,
+        /^archivist: .*no-relay\.json: messaging\.peers\[0\]: cannot reach \/ip4\/127\.0\.0\.1\/tcp\/9\//,
+      );
+      expect(twoProblems.code).toBe(2);
+      const lines = twoProblems.stderr.trimEnd().split('\n');
+      expect(lines).toHaveLength(2);
+      expect(lines.every((l) => /^archivist: .*two-problems\.json: /.test(l))).toBe(true);
+      expect(twoProblems.stderr).toMatch(/messaging\.port: /);
+      expect(twoProblems.stderr).toMatch(/torrnt: unknown field/);
+
+      const seedBusy = await run(['seed', join(root, 'owner', 'data', NAME), '--port', String(port)]);
+      oneLine(
+        seedBusy,
+        new RegExp(`^archivist: --port: cannot listen on 127\\.0\\.0\\.1:${port}: it is in use`),
+      );
+    } finally {
+      busy.close();
+    }
   });
 });

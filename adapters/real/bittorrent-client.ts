@@ -62,6 +62,19 @@ export interface BitTorrentClientOptions {
   uploadLimit?: number;
 }
 
+/** The listening socket could not be opened (`code`: EADDRINUSE, EADDRNOTAVAIL, EACCES…). */
+export class ListenError extends Error {
+  readonly code: string | undefined;
+  /** `host:port` asked for. */
+  readonly address: string;
+  constructor(address: string, cause: NodeJS.ErrnoException) {
+    super(`torrent client cannot listen on ${address}: ${cause.message}`);
+    this.name = 'ListenError';
+    this.code = cause.code;
+    this.address = address;
+  }
+}
+
 /** Block size of requests (what every client asks for and the most most clients serve). */
 const BLOCK = 16 * 1024;
 /** Block requests kept in flight per connection. */
@@ -264,9 +277,7 @@ export class BitTorrentClient implements TorrentClient {
     const server = createServer((socket) => this.#accept(socket));
     const port = this.#options.port ?? 0;
     await new Promise<void>((resolve, reject) => {
-      server.once('error', (err) =>
-        reject(new Error(`torrent client cannot listen on ${this.host}:${port}: ${err.message}`)),
-      );
+      server.once('error', (err) => reject(new ListenError(`${this.host}:${port}`, err)));
       server.listen(port, this.host, () => resolve());
     });
     server.on('error', () => {});

@@ -12,7 +12,12 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
-import { BitTorrentClient, parseMagnet, TorrentRefused } from '../../adapters/real/bittorrent-client.ts';
+import {
+  BitTorrentClient,
+  ListenError,
+  parseMagnet,
+  TorrentRefused,
+} from '../../adapters/real/bittorrent-client.ts';
 import { checkFetchedFolder, magnetFor, torrentForFolder } from '../../adapters/real/community-folder.ts';
 import { NodeFileSystem } from '../../adapters/real/node-fs.ts';
 import { UserError } from '../../errors/user-error.ts';
@@ -48,6 +53,23 @@ function waitForStopSignal(): Promise<string> {
   });
 }
 
+/** Starts a torrent client; a socket that cannot be opened is the user's --port or --host. */
+async function startListening(client: BitTorrentClient): Promise<void> {
+  try {
+    await client.start();
+  } catch (err) {
+    if (!(err instanceof ListenError)) throw err;
+    const flag = err.code === 'EADDRNOTAVAIL' ? '--host' : '--port';
+    const why =
+      err.code === 'EADDRINUSE'
+        ? 'it is in use by another process'
+        : err.code === 'EADDRNOTAVAIL'
+          ? 'it is not an address of this machine'
+          : (err.code ?? err.message);
+    throw new UserError(`${flag}: cannot listen on ${err.address}: ${why}`);
+  }
+}
+
 export async function seedCommand(
   folder: string,
   opts: { torrent?: string; port: number; host: string },
@@ -73,7 +95,7 @@ export async function seedCommand(
   const client = new BitTorrentClient({ port: opts.port, host: opts.host });
   const stopped = waitForStopSignal();
   try {
-    await client.start();
+    await startListening(client);
     let infoHash: string;
     try {
       infoHash = await client.seed(torrent, dirname(dir));
@@ -164,9 +186,15 @@ export async function nodeCommand(configPath: string): Promise<void> {
     throw new UserError(`${configPath}: not YAML/JSON: ${(err as Error).message.split('\n')[0]}`);
   }
   // Loaded on demand: the machines are not needed by `seed` and `fetch`.
-  const { parseRealNodeConfig, startRealNode } = await import('../../host/real-node.ts');
+  const { parseRealNodeConfig, RealNodeConfigError, startRealNode } = await import('../../host/real-node.ts');
   const parsed = parseRealNodeConfig(raw);
-  if (!parsed.ok) throw new UserError(`${configPath}: ${parsed.error}`);
+  if (!parsed.ok)
+    throw new UserError(
+      parsed.error
+        .split('\n')
+        .map((line) => `${configPath}: ${line}`)
+        .join('\n'),
+    );
   const abort = new AbortController();
   const stopped = waitForStopSignal().then((sig) => {
     abort.abort(new Error(`stopped by ${sig}`));
@@ -184,6 +212,7 @@ export async function nodeCommand(configPath: string): Promise<void> {
     });
   } catch (err) {
     if (abort.signal.aborted) return;
+    if (err instanceof RealNodeConfigError) throw new UserError(`${configPath}: ${err.message}`);
     throw err;
   }
   writeJson({ type: 'node.started', nodeId: node.info.nodeId });
