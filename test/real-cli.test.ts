@@ -102,18 +102,15 @@ describe('archivist seed / fetch', () => {
       );
       expect(existsSync(join(root, 'm3', NAME))).toBe(false);
 
-      const full = await run([
-        'fetch',
-        line.magnet,
-        '--peer',
-        peer,
-        '--out',
-        join(root, 'm1'),
-        '--community',
-        NAME,
-      ]);
+      // The peer from the magnet's x.pe alone, as `seed` prints it.
+      const full = await run(['fetch', line.magnet, '--out', join(root, 'm1'), '--community', NAME]);
       expect(full.code).toBe(0);
-      expect(JSON.parse(full.stdout)).toMatchObject({ ok: true, piecesFetched: pieceCount, archives: 3 });
+      expect(JSON.parse(full.stdout)).toMatchObject({
+        ok: true,
+        peers: [peer],
+        piecesFetched: pieceCount,
+        archives: 3,
+      });
       expect(readFileSync(join(root, 'm1', NAME, 'data'))).toEqual(Buffer.from(data));
     } finally {
       expect(await stopped(child, 'SIGTERM')).toBe(0);
@@ -164,24 +161,66 @@ describe('archivist seed / fetch', () => {
     expect(await stopped(child, 'SIGINT')).toBe(0);
   });
 
-  it('reports a fetch with no reachable seeder as a JSON failure, exit 1', async () => {
-    const magnet = `magnet:?xt=urn:btih:${'1'.repeat(40)}&dn=${NAME}`;
-    const r = await run([
+  it("fails at once when no peer can be used: the magnet's own is a failed fetch (1), a --peer is bad input (2)", async () => {
+    // Each run below would wait for fetch's 60 s timeout if fetch did not give up at once,
+    // and the runner fails any run longer than 20 s.
+    // x.pe only, nobody listening there: a JSON failure without waiting for the timeout.
+    const ih = '1'.repeat(40);
+    const xpe = await run([
       'fetch',
-      magnet,
-      '--peer',
-      '127.0.0.1:9',
+      `magnet:?xt=urn:btih:${ih}&dn=${NAME}&x.pe=127.0.0.1:9`,
       '--out',
       join(root, 'm2'),
-      '--timeout',
-      '1',
     ]);
-    expect(r.code).toBe(1);
-    expect(JSON.parse(r.stdout)).toMatchObject({
+    expect(xpe.code).toBe(1);
+    expect(JSON.parse(xpe.stdout)).toMatchObject({
       ok: false,
-      error: 'no torrent metadata from 127.0.0.1:9 within 1 s',
+      peers: ['127.0.0.1:9'],
+      error: 'no peer could be used: 127.0.0.1:9: connection refused',
     });
     expect(existsSync(join(root, 'm2', NAME))).toBe(false);
+    // A --peer nobody listens on, and one that seeds another torrent: refused, one line each.
+    const { child, line } = await startSeeder([join(root, 'owner', 'data', NAME)]);
+    try {
+      const flags = await run([
+        'fetch',
+        `magnet:?xt=urn:btih:${ih}&dn=${NAME}`,
+        '--peer',
+        '127.0.0.1:9',
+        '--peer',
+        `127.0.0.1:${line.port}`,
+        '--out',
+        join(root, 'm2'),
+      ]);
+      expect(flags.code).toBe(2);
+      expect(flags.stderr.trimEnd().split('\n')).toEqual([
+        'archivist: --peer: 127.0.0.1:9: connection refused',
+        `archivist: --peer: 127.0.0.1:${line.port}: closed the connection before a BitTorrent handshake`,
+      ]);
+      // A wrong --peer next to a magnet peer that works: the fetch goes through.
+      const mixed = await run([
+        'fetch',
+        line.magnet,
+        '--peer',
+        '127.0.0.1:9',
+        '--out',
+        join(root, 'm5'),
+        '--index-only',
+      ]);
+      expect(mixed.code).toBe(0);
+      expect(JSON.parse(mixed.stdout)).toMatchObject({
+        ok: true,
+        peers: [`127.0.0.1:${line.port}`, '127.0.0.1:9'],
+      });
+    } finally {
+      expect(await stopped(child, 'SIGTERM')).toBe(0);
+    }
+    // No peer at all.
+    const none = await run(['fetch', `magnet:?xt=urn:btih:${ih}`, '--out', join(root, 'm2')]);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toBe(
+      'archivist: magnet: no peer to fetch from (the link has no x.pe=host:port); give one with --peer host:port\n',
+    );
   });
 
   it('refuses bad input with one line and exit 2', async () => {

@@ -85,6 +85,8 @@ const REQUEST_TIMEOUT_MS = 30_000;
 const MAX_MESSAGE = 256 * 1024;
 /** Pieces failing their hash before the peer that sent them is dropped for good. */
 const MAX_BAD_PIECES = 3;
+/** A dial with no TCP connection and handshake by then is given up (and tried again later). */
+const CONNECT_TIMEOUT_MS = 10_000;
 /** Delays before dialling a peer again after a connection failed or ended. */
 const REDIAL_MS = [1000, 2000, 5000, 10_000, 30_000];
 
@@ -158,6 +160,19 @@ interface Dial {
   wire?: Wire;
   attempts: number;
   timer?: NodeJS.Timeout;
+  /** How the first attempt went: resolved at the peer's handshake, rejected with why not. */
+  firstContact: Promise<void>;
+  settleFirstContact?: (problem: string | undefined) => void;
+}
+
+/** A dialled peer that could not be used, and why (see BitTorrentClient.firstContact). */
+export class PeerUnusable extends Error {
+  readonly address: string;
+  constructor(address: string, why: string) {
+    super(`${address}: ${why}`);
+    this.name = 'PeerUnusable';
+    this.address = address;
+  }
 }
 
 interface Swarm {
@@ -370,6 +385,17 @@ export class BitTorrentClient implements TorrentClient {
     return this.#addDial(swarm, peer);
   }
 
+  /**
+   * How the first dial of `peer` for a torrent went: resolves once the peer answered the
+   * handshake for this torrent, rejects with a PeerUnusable saying why not (connection
+   * refused, no answer, closed before the handshake, another torrent). Redials go on either
+   * way. Rejects at once for a peer this client does not dial for that torrent.
+   */
+  firstContact(infoHash: string, peer: string): Promise<void> {
+    const dial = this.#swarms.get(infoHash)?.dials.get(peer);
+    return dial ? dial.firstContact : Promise.reject(new PeerUnusable(peer, 'not dialled for this torrent'));
+  }
+
   /** Number of connected peers of a torrent (0 when unknown). */
   peerCount(infoHash: string): number {
     return this.#swarms.get(infoHash)?.wires.size ?? 0;
@@ -459,7 +485,10 @@ export class BitTorrentClient implements TorrentClient {
     for (const w of swarm.metaWaiters.splice(0)) w.reject(swarm.failure);
     for (const w of swarm.waiters) w.reject(swarm.failure);
     swarm.waiters.clear();
-    for (const dial of swarm.dials.values()) clearTimeout(dial.timer);
+    for (const dial of swarm.dials.values()) {
+      clearTimeout(dial.timer);
+      dial.settleFirstContact?.(`torrent removed: ${swarm.failure.message}`);
+    }
     swarm.dials.clear();
     swarm.fetching.clear();
     for (const wire of swarm.wires) wire.destroy();
@@ -472,7 +501,13 @@ export class BitTorrentClient implements TorrentClient {
   #addDial(swarm: Swarm, address: string): boolean {
     if (!splitAddress(address)) return false;
     if (!swarm.dials.has(address)) {
-      const dial: Dial = { address, attempts: 0 };
+      let settle: ((problem: string | undefined) => void) | undefined;
+      const firstContact = new Promise<void>((resolve, reject) => {
+        settle = (problem) =>
+          problem === undefined ? resolve() : reject(new PeerUnusable(address, problem));
+      });
+      firstContact.catch(() => {}); // asked for by whoever cares; never an unhandled rejection
+      const dial: Dial = { address, attempts: 0, firstContact, settleFirstContact: settle };
       swarm.dials.set(address, dial);
       this.#dial(swarm, dial);
     }
@@ -489,17 +524,33 @@ export class BitTorrentClient implements TorrentClient {
     dial.attempts++;
     wire.use(metadataExtension(swarm.torrent?.infoDict));
     let peer: string | undefined;
+    let problem = 'closed the connection before a BitTorrent handshake';
+    socket.setTimeout(CONNECT_TIMEOUT_MS, () => {
+      problem = `no answer within ${CONNECT_TIMEOUT_MS / 1000} s`;
+      socket.destroy();
+    });
+    socket.once('error', (err: NodeJS.ErrnoException) => {
+      problem = err.code === 'ECONNREFUSED' ? 'connection refused' : err.message;
+    });
     wire.once('handshake', (infoHash: string, peerId: string) => {
       peer = peerId;
-      if (infoHash !== swarm.infoHash || peerId === this.#peerId || swarm.banned.has(peerId)) {
-        wire.destroy();
+      socket.setTimeout(0);
+      if (infoHash !== swarm.infoHash) problem = 'answered for another torrent';
+      else if (peerId === this.#peerId) problem = 'is this client itself';
+      else if (swarm.banned.has(peerId)) problem = 'sent pieces that failed their hash';
+      else {
+        dial.attempts = 0;
+        dial.settleFirstContact?.(undefined);
+        dial.settleFirstContact = undefined;
+        this.#attach(swarm, wire);
         return;
       }
-      dial.attempts = 0;
-      this.#attach(swarm, wire);
+      wire.destroy();
     });
     onceGone(wire, () => {
       dial.wire = undefined;
+      dial.settleFirstContact?.(problem);
+      dial.settleFirstContact = undefined;
       if (this.#swarms.get(swarm.infoHash) !== swarm || !this.#server) return;
       if (peer !== undefined && swarm.banned.has(peer)) return;
       const delay = REDIAL_MS[Math.min(dial.attempts, REDIAL_MS.length) - 1] ?? REDIAL_MS[0]!;

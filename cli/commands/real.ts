@@ -4,9 +4,10 @@
 //   archivist seed <communityFolder> [--torrent <file>] [--port N] [--host A]
 //     seeds the folder; prints one JSON line {"infoHash","magnet","port"} once peers can
 //     fetch, serves until SIGINT/SIGTERM, then stops and exits 0.
-//   archivist fetch <magnet> --peer <host:port> --out <dir> [--index-only] [--timeout s]
-//     downloads the index (and, unless --index-only, every piece), verified piece by piece
-//     against the info dictionary, checks the index against `data`, prints a JSON result.
+//   archivist fetch <magnet> [--peer <host:port>] --out <dir> [--index-only] [--timeout s]
+//     downloads the index (and, unless --index-only, every piece) from the magnet's x.pe
+//     peers and the --peer ones, verified piece by piece against the info dictionary, checks
+//     the index against `data`, prints a JSON result.
 
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -15,6 +16,7 @@ import { parse as parseYaml } from 'yaml';
 import {
   BitTorrentClient,
   ListenError,
+  type PeerUnusable,
   parseMagnet,
   TorrentRefused,
 } from '../../adapters/real/bittorrent-client.ts';
@@ -114,6 +116,8 @@ export async function seedCommand(
 export interface FetchResult {
   ok: boolean;
   infoHash: string;
+  /** Peers fetched from: the magnet's x.pe, then --peer. */
+  peers: string[];
   name?: string;
   dir?: string;
   pieces?: number;
@@ -127,6 +131,12 @@ export interface FetchResult {
   error?: string;
 }
 
+/**
+ * Peers come from the magnet's `x.pe=host:port` and from `--peer`. When no peer at all can be
+ * used (refused, silent, not seeding this torrent), fetch does not wait for its timeout: a
+ * `--peer` among them is bad input (exit 2, one line per peer), the magnet's own peers alone
+ * are a failed fetch (exit 1, JSON).
+ */
 export async function fetchCommand(
   magnet: string,
   opts: {
@@ -144,16 +154,29 @@ export async function fetchCommand(
   } catch (err) {
     throw new UserError(`magnet: ${(err as Error).message}`);
   }
+  const peers = [...new Set([...parsed.peers, ...opts.peer])];
+  if (peers.length === 0)
+    throw new UserError(
+      'magnet: no peer to fetch from (the link has no x.pe=host:port); give one with --peer host:port',
+    );
   const client = new BitTorrentClient({ host: opts.host, peers: opts.peer });
+  await startListening(client);
   const started = performance.now();
-  const result: FetchResult = { ok: false, infoHash: parsed.infoHash, bytesDown: 0, seconds: 0 };
+  const result: FetchResult = { ok: false, infoHash: parsed.infoHash, peers, bytesDown: 0, seconds: 0 };
+  let unusable: PeerUnusable[] | undefined;
   try {
-    await client.start();
     const dl = client.add(magnet, resolve(opts.out), opts.community ? { community: opts.community } : {});
     const signal = AbortSignal.timeout(opts.timeout * 1000);
-    const meta = await dl.metadata(signal).catch((err: unknown) => {
+    const noPeer = Promise.allSettled(peers.map((p) => client.firstContact(parsed.infoHash, p))).then(
+      (outcomes) => {
+        if (outcomes.some((o) => o.status === 'fulfilled')) return new Promise<never>(() => {});
+        unusable = outcomes.map((o) => (o as PromiseRejectedResult).reason as PeerUnusable);
+        throw new Error(`no peer could be used: ${unusable.map((u) => u.message).join('; ')}`);
+      },
+    );
+    const meta = await Promise.race([dl.metadata(signal), noPeer]).catch((err: unknown) => {
       if (signal.aborted)
-        throw new Error(`no torrent metadata from ${opts.peer.join(', ')} within ${opts.timeout} s`);
+        throw new Error(`no torrent metadata from ${peers.join(', ')} within ${opts.timeout} s`);
       throw err;
     });
     result.name = meta.name;
@@ -174,6 +197,8 @@ export async function fetchCommand(
     result.seconds = (performance.now() - started) / 1000;
     await client.stop();
   }
+  const wrongFlags = (unusable ?? []).filter((u) => opts.peer.includes(u.address));
+  if (wrongFlags.length > 0) throw new UserError(wrongFlags.map((u) => `--peer: ${u.message}`).join('\n'));
   return result;
 }
 
@@ -245,7 +270,12 @@ export function register(program: Command): void {
     .command('fetch')
     .description('Download a community torrent from given peers, verified, and print a JSON result')
     .argument('<magnet>', 'magnet link of the community torrent')
-    .requiredOption('--peer <host:port>', 'peer to fetch from (repeatable)', parsePeer)
+    .option(
+      '--peer <host:port>',
+      "peer to fetch from besides the magnet's x.pe (repeatable)",
+      parsePeer,
+      [] as string[],
+    )
     .requiredOption('--out <dir>', 'folder to write <communityId>/{data,index} into')
     .option('--index-only', 'fetch only the index file')
     .option(
