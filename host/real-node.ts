@@ -24,6 +24,7 @@ import type {
 } from '../ports/index.ts';
 import { decodeMagnetlinkMessage } from '../proto/signing.ts';
 import { chatTopic, contentTopicOf, magnetlinkChannelId } from '../proto/topics.ts';
+import type { WakuMessage } from '../proto/types.ts';
 
 const hex = (len: number) =>
   z.string().regex(new RegExp(`^(0x)?[0-9a-fA-F]{${len}}$`), `expected ${len} hex digits`);
@@ -245,6 +246,8 @@ export interface StartRealNodeArgs {
   onSignal: (signal: NodeSignal) => void;
   /** Called once the transports listen, before the machines start. */
   onListening?: (info: RealNodeInfo) => void;
+  /** Chat messages saved to storage before the machines start (an owner's history to archive). */
+  preload?: WakuMessage[];
   signal?: AbortSignal;
 }
 
@@ -348,6 +351,7 @@ export async function startRealNode(args: StartRealNodeArgs): Promise<RealNode> 
       if (config.waitForRelayPeers > 0)
         await messaging.waitForRelayPeers(t, config.waitForRelayPeers, args.signal);
     }
+    if (args.preload && args.preload.length > 0) storage.saveMessages(args.preload);
     const node = createArchiveNode({
       adapters,
       options,

@@ -22,12 +22,17 @@ import {
 } from '../../archive/index.ts';
 import { UserError } from '../../errors/user-error.ts';
 import { fromHex, toHex } from '../../proto/hex.ts';
+import { chatTopic } from '../../proto/topics.ts';
 import type { WakuMessage } from '../../proto/types.ts';
 
 const HEX_FIELDS = ['sig', 'topic', 'payload', 'padding', 'hash'] as const;
-const KNOWN_FIELDS = new Set<string>(['timestamp', 'thirdPartyId', ...HEX_FIELDS]);
+const KNOWN_FIELDS = new Set<string>(['timestamp', 'thirdPartyId', 'chat', 'text', ...HEX_FIELDS]);
 
-/** One line of the messages file -> a WakuMessage; throws UserError naming file:line and the field. */
+/**
+ * One line of the messages file -> a WakuMessage; throws UserError naming file:line and the
+ * field. `chat` (a chat id, topic = its Waku v1 topic) may stand for `topic`, and `text`
+ * (UTF-8) for `payload`.
+ */
 export function parseMessageLine(line: string, where: string): WakuMessage {
   let o: unknown;
   try {
@@ -56,11 +61,23 @@ export function parseMessageLine(line: string, where: string): WakuMessage {
   if (third !== undefined && typeof third !== 'string') {
     throw new UserError(`${where}: field "thirdPartyId" must be a string`);
   }
+  const instead = (field: 'chat' | 'text', of: 'topic' | 'payload'): string | undefined => {
+    const v = rec[field];
+    if (v === undefined) return undefined;
+    if (rec[of] !== undefined) throw new UserError(`${where}: give "${of}" or "${field}", not both`);
+    if (typeof v !== 'string' || (field === 'chat' && v === ''))
+      throw new UserError(
+        `${where}: field "${field}" must be a${field === 'chat' ? ' non-empty' : ''} string`,
+      );
+    return v;
+  };
+  const chat = instead('chat', 'topic');
+  const text = instead('text', 'payload');
   return {
     sig: bytes('sig'),
     timestamp: ts,
-    topic: bytes('topic'),
-    payload: bytes('payload'),
+    topic: chat !== undefined ? chatTopic(chat) : bytes('topic'),
+    payload: text !== undefined ? new TextEncoder().encode(text) : bytes('payload'),
     padding: bytes('padding'),
     hash: bytes('hash'),
     thirdPartyId: third ?? '',

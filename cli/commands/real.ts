@@ -24,6 +24,8 @@ import { checkFetchedFolder, magnetFor, torrentForFolder } from '../../adapters/
 import { NodeFileSystem } from '../../adapters/real/node-fs.ts';
 import { UserError } from '../../errors/user-error.ts';
 import type { RealNode } from '../../host/real-node.ts';
+import { followMessageFeed, readMessageFeed } from '../message-feed.ts';
+import { errorLines } from '../terminal.ts';
 
 function parsePort(value: string): number {
   const n = Number(value);
@@ -202,8 +204,11 @@ export async function fetchCommand(
   return result;
 }
 
-export async function nodeCommand(configPath: string): Promise<void> {
+export async function nodeCommand(configPath: string, opts: { messages?: string } = {}): Promise<void> {
   if (!existsSync(configPath)) throw new UserError(`--config: ${configPath}: no such file`);
+  // A file of messages is read, and refused line by line, before anything starts.
+  const preload =
+    opts.messages !== undefined && opts.messages !== '-' ? readMessageFeed(opts.messages) : undefined;
   let raw: unknown;
   try {
     raw = parseYaml(readFileSync(configPath, 'utf8'));
@@ -234,6 +239,7 @@ export async function nodeCommand(configPath: string): Promise<void> {
       onSignal: (s) => writeJson(s),
       onListening: (info) => writeJson({ type: 'node.listening', ...info }),
       signal: abort.signal,
+      ...(preload ? { preload } : {}),
     });
   } catch (err) {
     if (abort.signal.aborted) return;
@@ -241,7 +247,24 @@ export async function nodeCommand(configPath: string): Promise<void> {
     throw err;
   }
   writeJson({ type: 'node.started', nodeId: node.info.nodeId });
+  if (preload) writeJson({ type: 'node.messagesSaved', from: opts.messages, messages: preload.length });
+  if (opts.messages === '-') {
+    const storage = node.adapters.storage;
+    void followMessageFeed(
+      process.stdin,
+      (m, line) =>
+        writeJson({
+          type: 'node.messagesSaved',
+          from: `-:${line}`,
+          messages: 1,
+          added: storage.saveMessages([m]),
+        }),
+      (problem) => process.stderr.write(errorLines(`${problem} (line skipped)`)),
+    );
+  }
   await stopped;
+  // Standard input, when fed from, would keep the process alive after the node stops.
+  if (opts.messages === '-') process.stdin.destroy();
   await node.stop();
   writeJson({ type: 'node.stopped', nodeId: node.info.nodeId });
 }
@@ -251,8 +274,12 @@ export function register(program: Command): void {
     .command('node')
     .description('Run one archivist node on the real backends; prints its signals as JSON lines')
     .requiredOption('--config <file>', 'node configuration (YAML or JSON, see docs/real-backends.md)')
-    .action(async (opts: { config: string }) => {
-      await nodeCommand(opts.config);
+    .option(
+      '--messages <file|->',
+      'chat messages to store, one JSON object per line (archive build format, or chat + text): a file read before the machines start, or - for standard input while the node runs',
+    )
+    .action(async (opts: { config: string; messages?: string }) => {
+      await nodeCommand(opts.config, opts.messages !== undefined ? { messages: opts.messages } : {});
     });
 
   program
