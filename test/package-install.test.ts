@@ -4,7 +4,8 @@
 // shell block line by line (with the tarball for `archivist`), its two example files
 // type-checked against the shipped declarations and run by package name, on the simulated
 // and on the real backends. Also: the tarball holds only what users need, every package the
-// compiled code imports is a dependency, and the installed bin works.
+// compiled code imports is a dependency, the installed bin works, and all of it runs on the
+// oldest Node that `engines` allows, with the same trace as on ours.
 //
 // Installing the tarball's dependencies goes through npm's cache (`--prefer-offline`): the
 // repository's own `npm ci` has filled it with the same packages, so the install reads the
@@ -19,6 +20,7 @@ const ROOT = join(import.meta.dirname, '..');
 const BIN_DIR = join(ROOT, 'node_modules', '.bin');
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
   version: string;
+  engines: { node: string };
   dependencies: Record<string, string>;
   exports: Record<string, string | { types: string; default: string }>;
 };
@@ -224,4 +226,57 @@ describe('the packed package', () => {
     expect(run.status, run.stderr).toBe(0);
     expect(JSON.parse(run.stdout)).toMatchObject({ scenario: 'weekly-rounds', ok: true });
   }, 180_000);
+
+  it('runs on the oldest Node that engines allows: the examples, the bin, the same trace', () => {
+    const floor = /^>=(\d+)\.(\d+)$/.exec(pkg.engines.node);
+    expect(floor, `engines.node is ">=major.minor": ${pkg.engines.node}`).not.toBeNull();
+    const version = `${floor![1]}.${floor![2]}.0`;
+    // That Node from the npm registry's `node` package, as this repository gets its own.
+    const dir = join(work, 'oldest-node');
+    execFileSync('mkdir', ['-p', dir]);
+    const r = timed(`npm i node@${version}`, () =>
+      spawnSync(
+        'bash',
+        ['-c', `npm init -y >/dev/null && npm i --prefer-offline --no-audit --no-fund node@${version}`],
+        {
+          cwd: dir,
+          env,
+          encoding: 'utf8',
+          timeout: 180_000,
+        },
+      ),
+    );
+    expect(r.status, r.stderr).toBe(0);
+    const oldest = join(dir, 'node_modules', '.bin', 'node');
+    expect(execFileSync(oldest, ['--version'], { encoding: 'utf8' }).trim()).toBe(`v${version}`);
+    // Node 22.13 strips types only when asked to.
+    for (const file of ['embed-sim.ts', 'embed-real.ts']) {
+      const run = spawnSync(oldest, ['--experimental-strip-types', '--no-warnings', file], {
+        cwd: host,
+        env,
+        encoding: 'utf8',
+        timeout: 120_000,
+      });
+      expect(run.status, `${file}: ${run.stderr}`).toBe(0);
+      expect(run.stdout).toContain('member holds 7 messages');
+    }
+    const scenario = ['node_modules/archivist/scenarios/weekly-rounds.yaml', '--json'];
+    const bin = join(host, 'node_modules', 'archivist', 'bin', 'archivist.js');
+    const onOldest = spawnSync(oldest, [bin, 'run', ...scenario], {
+      cwd: host,
+      env,
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    const onOurs = spawnSync(process.execPath, [bin, 'run', ...scenario], {
+      cwd: host,
+      env,
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    expect(onOldest.status, onOldest.stderr).toBe(0);
+    expect(onOurs.status, onOurs.stderr).toBe(0);
+    const hash = (out: string) => (JSON.parse(out) as { traceHash: string }).traceHash;
+    expect(hash(onOldest.stdout)).toBe(hash(onOurs.stdout));
+  }, 300_000);
 });
