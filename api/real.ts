@@ -6,6 +6,7 @@ export {
   BitTorrentClient,
   type BitTorrentClientOptions,
   ListenError,
+  PeerUnusable,
   TorrentRefused,
   TorrentRemoved,
 } from '../adapters/real/bittorrent-client.ts';
