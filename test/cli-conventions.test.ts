@@ -90,7 +90,8 @@ describe('the archivist command', () => {
 
   it('colours the archivist: prefix on a colour terminal only, and never under NO_COLOR', () => {
     // `script` (util-linux) runs the command on a pseudo-terminal.
-    const { FORCE_COLOR, NO_COLOR, NODE_DISABLE_COLORS, ...rest } = process.env;
+    // Node counts CI=true (as in .ci/run) as a terminal without colours: left out here too.
+    const { FORCE_COLOR, NO_COLOR, NODE_DISABLE_COLORS, CI, ...rest } = process.env;
     const onTerminal = (env: Record<string, string>) =>
       spawnSync(
         'script',
