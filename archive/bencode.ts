@@ -1,12 +1,12 @@
 // Bencode from the `bencode` package, behind a strict check of its input.
 //
 // `bencode` 4.0.1 trusts the lengths it reads: a string of negative length
-// (`d-900719907199293:`) moves its cursor backwards and `decode` never returns. webtorrent's
-// wire (BEP 10 extended handshake, BEP 9 metadata, PEX) and its torrent parser call that
-// decoder on bytes any peer sends, so one message froze a seeder. `checkBencode` walks the
+// (`d-900719907199293:`) moves its cursor backwards and `decode` never returns. The peer
+// wire (BEP 10 extended handshake, BEP 9 metadata) calls that decoder on bytes any peer
+// sends, so one message froze a seeder. `checkBencode` walks the
 // grammar once, in linear time, with a bounded depth, and throws a BencodeError for anything
 // the decoder could loop or overrun on; `guardBencode` puts that check in front of a bencode
-// module's own `decode`, so every caller of that module is covered, ours and webtorrent's.
+// module's own `decode`, so every caller of that module is covered, ours and the peer wire's.
 
 import bencode from 'bencode';
 

@@ -156,7 +156,7 @@ try {
   const cid: number[] = [];
   let cidPayload = 0;
   console.log(
-    `bench:real  community ${NAME.slice(0, 12)}…: ${round.archives.length} archives, data ${(dataBytes / 1e6).toFixed(1)} MB, piece ${P} B, ${RUNS} runs; seeders: archivist seed (webtorrent) on ${peer}, archivist seed --backend cid (Helia) on ${cs.line.multiaddrs[0]}`,
+    `bench:real  community ${NAME.slice(0, 12)}…: ${round.archives.length} archives, data ${(dataBytes / 1e6).toFixed(1)} MB, piece ${P} B, ${RUNS} runs; seeders: archivist seed (its own BitTorrent client) on ${peer}, archivist seed --backend cid (Helia) on ${cs.line.multiaddrs[0]}`,
   );
   for (let run = 0; run < RUNS; run++) {
     const order = [
@@ -226,7 +226,7 @@ try {
   const torrentMBps = (dataBytes + indexBytes) / 1e6 / mo;
   const cidMBps = cidPayload / 1e6 / mc;
   console.log(
-    `median cid (Helia, bitswap): ${mc.toFixed(3)} s = ${cidMBps.toFixed(1)} MB/s of ${(cidPayload / 1e6).toFixed(1)} MB (archives + index); torrent (webtorrent) baseline of the same run: ${torrentMBps.toFixed(1)} MB/s`,
+    `median cid (Helia, bitswap): ${mc.toFixed(3)} s = ${cidMBps.toFixed(1)} MB/s of ${(cidPayload / 1e6).toFixed(1)} MB (archives + index); torrent (BitTorrent client) baseline of the same run: ${torrentMBps.toFixed(1)} MB/s`,
   );
   console.log(`ratio cid/torrent throughput: ${(cidMBps / torrentMBps).toFixed(2)}`);
 } finally {

@@ -17,6 +17,12 @@ import { Worker } from 'node:worker_threads';
 import { type ExploreConfig, exploreRun, type RunConfig, type RunOutcome } from './explorer.ts';
 import { type ExploreSummary, shardRuns } from './shards.ts';
 
+/**
+ * `.ts` in a checkout run by type stripping, `.js` in the compiled package: the worker is
+ * the sibling of this module, written as this module is.
+ */
+const MODULE_EXTENSION = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+
 /** Messages between the main thread and a worker. */
 export type ToWorker = { type: 'run'; k: number } | { type: 'stop' };
 export type FromWorker =
@@ -88,7 +94,7 @@ export async function exploreInWorkers(config: ExploreConfig, jobs: number): Pro
   };
   const inWorker = (w: number): Promise<void> =>
     new Promise<void>((resolve, reject) => {
-      const worker = new Worker(new URL('./explore-worker.ts', import.meta.url), {
+      const worker = new Worker(new URL(`./explore-worker${MODULE_EXTENSION}`, import.meta.url), {
         workerData: runConfig,
         env: workerEnv(),
       });

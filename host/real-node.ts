@@ -1,14 +1,16 @@
-// One archivist node on the real adapters: node:sqlite storage, webtorrent, libp2p Waku
+// One archivist node on the real adapters: node:sqlite storage, BitTorrent over TCP, libp2p Waku
 // relay (+ the store service when configured), the system clock and node:fs, handed to the
 // machines through the embedding API. `archivist node --config <file>` runs this.
 
 import { isAbsolute, resolve } from 'node:path';
+import { peerIdFromString } from '@libp2p/peer-id';
+import { multiaddr } from '@multiformats/multiaddr';
 import { z } from 'zod';
+import { BitTorrentClient, ListenError, parseMagnet } from '../adapters/real/bittorrent-client.ts';
 import { Libp2pMessaging } from '../adapters/real/libp2p-messaging.ts';
 import { installationIdFor } from '../adapters/real/public-chat-wire.ts';
 import { SqliteStorage } from '../adapters/real/sqlite-storage.ts';
 import { SystemClock } from '../adapters/real/system-clock.ts';
-import { parseMagnet, WebTorrentClient } from '../adapters/real/webtorrent-client.ts';
 import { REFERENCE_TRACKERS } from '../archive/index.ts';
 import { type ArchiveNode, createArchiveNode } from '../machines/embed.ts';
 import { type MachineOptions, resolveOptions } from '../machines/options.ts';
@@ -24,9 +26,30 @@ import type {
 } from '../ports/index.ts';
 import { decodeMagnetlinkMessage, generateCommunityKey, publicKeyOf } from '../proto/signing.ts';
 import { chatTopic, contentTopicOf, fromHex, magnetlinkChannelId, toHex } from '../proto/topics.ts';
+import type { WakuMessage } from '../proto/types.ts';
 
 const hex = (len: number) =>
   z.string().regex(new RegExp(`^(0x)?[0-9a-fA-F]{${len}}$`), `expected ${len} hex digits`);
+
+/** Why `text` is not a multiaddr libp2p can dial (a bad peer id included), or undefined. */
+function multiaddrProblem(text: string): string | undefined {
+  try {
+    for (const c of multiaddr(text).getComponents())
+      if (c.name === 'p2p' && c.value) peerIdFromString(c.value);
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
+const peerAddress = z.string().superRefine((text, ctx) => {
+  const problem = multiaddrProblem(text);
+  if (problem)
+    ctx.addIssue({
+      code: 'custom',
+      message: `${JSON.stringify(text)} is not a multiaddr like /ip4/127.0.0.1/tcp/60000/p2p/12D3Koo… (${problem})`,
+    });
+});
 
 export const RealNodeConfigSchema = z
   .object({
@@ -60,8 +83,8 @@ export const RealNodeConfigSchema = z
         port: z.number().int().min(0).max(65535).default(0),
         /** Also listen for relay peers on websockets (js-waku dials only websockets); 0 = any free port. */
         websocketPort: z.number().int().min(0).max(65535).optional(),
-        peers: z.array(z.string()).default([]),
-        storePeers: z.array(z.string()).default([]),
+        peers: z.array(peerAddress).default([]),
+        storePeers: z.array(peerAddress).default([]),
         /** Run archivist's store service on this node, for the communities' pubsub topics. */
         store: z.object({ retentionSeconds: z.number().positive() }).strict().optional(),
         /** History sync on subscribe (seconds back), from `storePeers`. */
@@ -94,6 +117,47 @@ export const RealNodeConfigSchema = z
   .strict();
 
 export type RealNodeConfig = z.infer<typeof RealNodeConfigSchema>;
+
+/**
+ * A config that parses but cannot run as given: a port in use, an address not on this
+ * machine, a peer that cannot be reached. `field` is the config field to change.
+ */
+export class RealNodeConfigError extends Error {
+  readonly field: string;
+  constructor(field: string, message: string) {
+    super(`${field}: ${message}`);
+    this.name = 'RealNodeConfigError';
+    this.field = field;
+  }
+}
+
+const LISTEN_CODES: Record<string, string> = {
+  EADDRINUSE: 'is in use by another process',
+  EADDRNOTAVAIL: 'is not an address of this machine',
+  EACCES: 'needs privileges this process does not have',
+};
+
+/**
+ * A listen failure as the config field to change, or undefined when `err` is another
+ * failure. libp2p reports only a message naming the failing address and the errno code.
+ */
+function listenProblem(
+  err: unknown,
+  fields: { host: string; port: string; wsPort?: string },
+  address: (ws: boolean) => string,
+): RealNodeConfigError | undefined {
+  const code =
+    err instanceof ListenError
+      ? err.code
+      : /\b(EADDRINUSE|EADDRNOTAVAIL|EACCES)\b/.exec(String((err as Error | undefined)?.message ?? ''))?.[1];
+  if (!code || !LISTEN_CODES[code]) return undefined;
+  const ws = fields.wsPort !== undefined && /\/ws\b[^\n]*E[A-Z]+/.test(String((err as Error).message));
+  const field = code === 'EADDRNOTAVAIL' ? fields.host : ws ? fields.wsPort! : fields.port;
+  return new RealNodeConfigError(
+    field,
+    `cannot listen on ${address(ws)}: it ${LISTEN_CODES[code]} (${code})`,
+  );
+}
 
 export interface RealNodeInfo {
   nodeId: string;
@@ -173,7 +237,7 @@ function guardedMessaging(inner: Messaging, announced: AnnouncedTorrents): Messa
   };
 }
 
-function guardedTorrent(inner: WebTorrentClient, announced: AnnouncedTorrents): TorrentClient {
+function guardedTorrent(inner: BitTorrentClient, announced: AnnouncedTorrents): TorrentClient {
   return {
     get running() {
       return inner.running;
@@ -199,6 +263,10 @@ export interface StartRealNodeArgs {
   onSignal: (signal: NodeSignal) => void;
   /** Called once the transports listen, before the machines start. */
   onListening?: (info: RealNodeInfo) => void;
+  /** A problem the node runs on with (e.g. its torrent port in use), as one line naming the field. */
+  onWarning?: (message: string) => void;
+  /** Chat messages saved to storage before the machines start (an owner's history to archive). */
+  preload?: WakuMessage[];
   signal?: AbortSignal;
 }
 
@@ -225,7 +293,7 @@ export async function startRealNode(args: StartRealNodeArgs): Promise<RealNode> 
   fs.mkdirp(dataDir);
   fs.mkdirp(torrentDir);
   const storage = new SqliteStorage(at(config.database));
-  const torrent = new WebTorrentClient({
+  const torrent = new BitTorrentClient({
     host: config.torrent.host,
     port: config.torrent.port,
     peers: config.torrent.peers,
@@ -235,7 +303,8 @@ export async function startRealNode(args: StartRealNodeArgs): Promise<RealNode> 
   const messaging = new Libp2pMessaging({
     host: m.host,
     port: m.port,
-    peers: m.peers,
+    // Dialled below, one by one, so that a peer that cannot be reached is named.
+    peers: [],
     storePeers: m.storePeers,
     ...(m.websocketPort !== undefined ? { websocketPort: m.websocketPort } : {}),
     clock,
@@ -277,17 +346,40 @@ export async function startRealNode(args: StartRealNodeArgs): Promise<RealNode> 
     storage.close();
   };
   try {
-    await messaging.start();
+    await messaging.start().catch((err: unknown) => {
+      throw (
+        listenProblem(
+          err,
+          { host: 'messaging.host', port: 'messaging.port', wsPort: 'messaging.websocketPort' },
+          (ws) => (ws ? `${m.host}:${m.websocketPort} (websockets)` : `${m.host}:${m.port}`),
+        ) ?? err
+      );
+    });
+    for (const [i, peer] of m.peers.entries()) {
+      await messaging.connect(peer, args.signal).catch((err: unknown) => {
+        if (args.signal?.aborted) throw err;
+        throw new RealNodeConfigError(
+          `messaging.peers[${i}]`,
+          `cannot reach ${peer}: ${(err as Error).message}`,
+        );
+      });
+    }
     // The machines start and stop the torrent client themselves (protocol enabled); it is
     // started here too so its port is known before the first signal. A client that cannot
-    // start (its port in use) does not stop the node: the machines try again, report
-    // `archive.torrentClientFailed` and run on with the archive protocol disabled.
+    // start (its port in use) does not stop the node (the reference app runs on with the
+    // feature off): the machines try again, report `archive.torrentClientFailed` and run on
+    // with the archive protocol disabled; the host is told which field to change.
     let torrentPort: number | null = null;
     try {
       await torrent.start();
       torrentPort = torrent.port;
-    } catch {
-      torrentPort = null;
+    } catch (err) {
+      const problem = listenProblem(
+        err,
+        { host: 'torrent.host', port: 'torrent.port' },
+        () => `${config.torrent.host}:${config.torrent.port}`,
+      );
+      args.onWarning?.(problem?.message ?? `torrent client: ${String(err)}`);
     }
     const info: RealNodeInfo = {
       nodeId: config.nodeId,
@@ -300,6 +392,7 @@ export async function startRealNode(args: StartRealNodeArgs): Promise<RealNode> 
       if (config.waitForRelayPeers > 0)
         await messaging.waitForRelayPeers(t, config.waitForRelayPeers, args.signal);
     }
+    if (args.preload && args.preload.length > 0) storage.saveMessages(args.preload);
     const node = createArchiveNode({
       adapters,
       options,
@@ -328,13 +421,24 @@ export async function startRealNode(args: StartRealNodeArgs): Promise<RealNode> 
   }
 }
 
-/** Parses a config object; errors name the field. */
+/** `['messaging', 'peers', 0]` -> `messaging.peers[0]`. */
+function fieldOf(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const key of path)
+    out += typeof key === 'number' ? `[${key}]` : out === '' ? String(key) : `.${String(key)}`;
+  return out || '(top level)';
+}
+
+/** Parses a config object; `error` has one line per problem, each naming its field. */
 export function parseRealNodeConfig(
   raw: unknown,
 ): { ok: true; config: RealNodeConfig } | { ok: false; error: string } {
   const r = RealNodeConfigSchema.safeParse(raw);
   if (r.success) return { ok: true, config: r.data };
-  const issue = r.error.issues[0]!;
-  const where = issue.path.length > 0 ? issue.path.join('.') : '(top level)';
-  return { ok: false, error: `${where}: ${issue.message}` };
+  const lines = r.error.issues.flatMap((issue) =>
+    issue.code === 'unrecognized_keys'
+      ? issue.keys.map((k) => `${fieldOf([...issue.path, k])}: unknown field`)
+      : [`${fieldOf(issue.path)}: ${issue.message}`],
+  );
+  return { ok: false, error: lines.join('\n') };
 }

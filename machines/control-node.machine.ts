@@ -22,7 +22,7 @@ type ControlNodeEvent =
   | EffectEvent<'CATCH_UP', StartupPlan>
   | EffectEvent<'CREATE', void>;
 
-interface ControlNodeContext {
+export interface ControlNodeContext {
   env: CommunityEnv;
   /** Range of the round to create, Unix seconds. */
   start: number;

@@ -63,7 +63,7 @@ export type MemberEvent =
   | EffectEvent<'READ', LoadedArchive>
   | EffectEvent<'CHUNKS', void>;
 
-interface MemberContext {
+export interface MemberContext {
   env: CommunityEnv;
   /** Link of the running (or pending) task. */
   link?: string;

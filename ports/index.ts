@@ -20,7 +20,7 @@ export {
   InvalidContentId,
 } from './content-store.ts';
 export { FileNotFound, type FileSystem } from './filesystem.ts';
-export type { KeyStore } from './keys.ts';
+export type { KeyStore, NodeIdentity } from './keys.ts';
 export type { Messaging, RelayMessage, StoreQuery, Unsubscribe } from './messaging.ts';
 export type { ArchiveRecord, CommunityArchiveState, Storage } from './storage.ts';
 export type {

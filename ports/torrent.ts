@@ -1,5 +1,5 @@
 // Torrent-like archive distribution (protocol.md §4–§6). The simulated swarm and the
-// webtorrent adapter implement the same interface and pass the same contract suite.
+// BitTorrent adapter implement the same interface and pass the same contract suite.
 // Waiting policy (the 20 s metadata timeout, retries) belongs to the machines: every wait
 // here takes an AbortSignal and otherwise waits as long as it takes.
 //

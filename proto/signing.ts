@@ -142,6 +142,11 @@ export function publicKeyOf(privateKey: Uint8Array, compressed = false): Uint8Ar
   return new Uint8Array(secp256k1.pointFromScalar(privateKey, compressed) as Uint8Array);
 }
 
+/** A node identity from its private key: the key pair a KeyStore's `nodeIdentity()` returns. */
+export function nodeIdentityOf(privateKey: Uint8Array): { privateKey: Uint8Array; publicKey: Uint8Array } {
+  return { privateKey: privateKey.slice(), publicKey: publicKeyOf(privateKey) };
+}
+
 /** The uncompressed form (65 bytes) of a compressed public key; throws SignatureError when it is not a point. */
 export function decompressPublicKey(compressed: Uint8Array): Uint8Array {
   if (compressed.length !== 33 || !secp256k1.isPoint(compressed))

@@ -1,7 +1,9 @@
 // Reading a scenario file: YAML (or JSON, which YAML reads too) -> validated, normalized
-// Scenario. Every error is a ScenarioError of one line naming the file, the path of the
-// wrong field and what was expected, plus the line in the file when it can be found:
+// Scenario. A bad file raises one ScenarioError listing every problem, one line each, naming
+// the file, the path of the wrong field and what was expected, plus the line in the file
+// when it can be found:
 //   scenarios/x.yaml: timeline[3].at: expected a duration like "7d" or a number of ms (line 12)
+//   scenarios/x.yaml: nodes[1].id: missing (expected string) (line 20)
 
 import { readFileSync } from 'node:fs';
 import { isNode, LineCounter, parseDocument } from 'yaml';
@@ -9,15 +11,31 @@ import type { z } from 'zod';
 import { UserError } from '../errors/user-error.ts';
 import { type Scenario, ScenarioSchema } from './schema.ts';
 
-/** A bad scenario file. A UserError, so the CLI prints it as one line and exits 2. */
+export interface ScenarioProblem {
+  /** Path of the wrong field (`timeline[3].at`), "" for the file as a whole. */
+  path: string;
+  detail: string;
+}
+
+const problemLine = (file: string, p: ScenarioProblem): string =>
+  p.path ? `${file}: ${p.path}: ${p.detail}` : `${file}: ${p.detail}`;
+
+/**
+ * A bad scenario file, with every problem found. A UserError, so the CLI prints each
+ * problem as one line and exits 2.
+ */
 export class ScenarioError extends UserError {
   readonly file: string;
+  /** The first problem's path. */
   readonly path: string;
-  constructor(file: string, path: string, detail: string) {
-    super(path ? `${file}: ${path}: ${detail}` : `${file}: ${detail}`);
+  readonly problems: ScenarioProblem[];
+  constructor(file: string, path: string, detail: string, more: ScenarioProblem[] = []) {
+    const problems = [{ path, detail }, ...more];
+    super(problems.map((p) => problemLine(file, p)).join('\n'));
     this.name = 'ScenarioError';
     this.file = file;
     this.path = path;
+    this.problems = problems;
   }
 }
 
@@ -40,16 +58,19 @@ function valueAt(document: unknown, path: readonly PropertyKey[]): unknown {
   return value;
 }
 
-function describeIssue(issue: z.core.$ZodIssue, document: unknown): { path: PropertyKey[]; detail: string } {
+/** The problems one issue stands for (an unknown-keys issue is one per key). */
+function describeIssue(
+  issue: z.core.$ZodIssue,
+  document: unknown,
+): { path: PropertyKey[]; detail: string }[] {
   if (issue.code === 'unrecognized_keys') {
-    const key = issue.keys[0] as string;
-    return { path: [...issue.path, key], detail: 'unknown field' };
+    return issue.keys.map((key) => ({ path: [...issue.path, key], detail: 'unknown field' }));
   }
   const message = issue.message.replace(/^Invalid input: /, '').replace(/, received undefined$/, '');
   if (issue.code !== 'custom' && issue.path.length > 0 && valueAt(document, issue.path) === undefined) {
-    return { path: issue.path, detail: `missing (${message})` };
+    return [{ path: issue.path, detail: `missing (${message})` }];
   }
-  return { path: issue.path, detail: message };
+  return [{ path: issue.path, detail: message }];
 }
 
 /** Validates an already parsed document. `lineOf` maps a path to a 1-based line, when known. */
@@ -60,12 +81,14 @@ export function validateScenario(
 ): Scenario {
   const parsed = ScenarioSchema.safeParse(document);
   if (parsed.success) return parsed.data;
-  const issues = parsed.error.issues;
-  const first = issues[0] as z.core.$ZodIssue;
-  const { path, detail } = describeIssue(first, document);
-  const line = lineOf(path);
-  const more = issues.length > 1 ? `; ${issues.length - 1} more problem${issues.length > 2 ? 's' : ''}` : '';
-  throw new ScenarioError(file, formatPath(path), `${detail}${line ? ` (line ${line})` : ''}${more}`);
+  const problems = parsed.error.issues.flatMap((issue) =>
+    describeIssue(issue, document).map(({ path, detail }): ScenarioProblem => {
+      const line = lineOf(path);
+      return { path: formatPath(path), detail: `${detail}${line ? ` (line ${line})` : ''}` };
+    }),
+  );
+  const [first, ...more] = problems as [ScenarioProblem, ...ScenarioProblem[]];
+  throw new ScenarioError(file, first.path, first.detail, more);
 }
 
 /** Parses YAML or JSON text of a scenario; `file` only names it in errors. */

@@ -33,6 +33,20 @@ const MAY_IMPORT: Record<string, string[]> = {
     'report',
     'errors',
   ],
+  // The package's entry points re-export the public API from every layer but the CLI.
+  api: [
+    'proto',
+    'ports',
+    'archive',
+    'sim',
+    'machines',
+    'adapters',
+    'host',
+    'scenarios',
+    'explore',
+    'report',
+    'errors',
+  ],
 };
 
 function sourceFiles(dir: string): string[] {

@@ -298,6 +298,20 @@ describe('bad input: exit 2, one line on stderr, nothing on disk changed', () =>
     expect(snapshot(root)).toEqual(before);
   }
 
+  /** A community folder that fails its checks: the report on stdout, exit 1, a line per problem. */
+  async function expectVerificationFailed(folder: string, pattern: RegExp, root: string): Promise<void> {
+    const before = snapshot(root);
+    expect(await cli('archive', 'inspect', folder)).toBe(1);
+    const report = JSON.parse(io.out) as { verification: { ok: boolean; problems: string[] } };
+    expect(report.verification.ok).toBe(false);
+    const errLines = io.err.trimEnd().split('\n');
+    expect(errLines).toHaveLength(report.verification.problems.length);
+    for (const line of errLines) expect(line).toMatch(/^archivist: .*: verification failed: /);
+    expect(io.err).toMatch(pattern);
+    expect(io.err).not.toMatch(/\n\s+at /);
+    expect(snapshot(root)).toEqual(before);
+  }
+
   test('a malformed JSONL line names file:line', async () => {
     const { outDir } = await prepared();
     const bad = writeMessages('bad.jsonl', [...lines(20, 2, 3600), '{"timestamp": 5, "sig": "0xzz"}']);
@@ -341,14 +355,18 @@ describe('bad input: exit 2, one line on stderr, nothing on disk changed', () =>
       /data: truncated/,
       dir,
     );
-    await expectRefused(['archive', 'inspect', folder], /verification failed/, dir);
+    await expectVerificationFailed(folder, /verification failed: .*data/, dir);
     expect(file).toBeTruthy();
   });
 
   test('an index that does not decode', async () => {
     const { folder, id, outDir } = await prepared();
     writeFileSync(join(folder, 'index'), Buffer.from([0x0a, 0xff, 0x01]));
-    await expectRefused(['archive', 'inspect', folder], /index: index does not decode/, dir);
+    await expectVerificationFailed(folder, /index: index does not decode/, dir);
+    // Without an index at all it is not a community folder: bad input.
+    const empty = join(dir, 'out2', community);
+    mkdirSync(empty, { recursive: true });
+    await expectRefused(['archive', 'inspect', empty], /index: no such file \(not a community folder\)/, dir);
     await expectRefused(['archive', 'extract', folder, id], /index does not decode/, dir);
     const more = writeMessages('more.jsonl', lines(10, 5, 3600));
     await expectRefused(

@@ -1,12 +1,12 @@
 // Interop with software no one here wrote: Debian's python3-libtorrent downloads a
-// community torrent from archivist's webtorrent seeder over 127.0.0.1, and archivist
+// community torrent from archivist's BitTorrent seeder over 127.0.0.1, and archivist
 // downloads one that libtorrent seeds. Both sides must end with identical bytes.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WebTorrentClient } from '../adapters/real/webtorrent-client.ts';
+import { BitTorrentClient } from '../adapters/real/bittorrent-client.ts';
 import { writeFolderTorrent } from './fixtures/real-torrent.ts';
 
 const PYTHON = '/usr/bin/python3';
@@ -77,7 +77,7 @@ describe('interop with python3-libtorrent', () => {
     const index = payload(1234, 12);
     const seedDir = join(root, 'a-seed');
     const { torrent, infoHash } = writeFolderTorrent(seedDir, NAME, data, index);
-    const seeder = new WebTorrentClient();
+    const seeder = new BitTorrentClient();
     await seeder.start();
     try {
       expect(await seeder.seed(torrent, seedDir)).toBe(infoHash);
@@ -103,7 +103,7 @@ describe('interop with python3-libtorrent', () => {
     const torrentPath = join(root, 'lt.torrent');
     writeFileSync(torrentPath, torrent);
     const { child, first } = startPeer(['seed', torrentPath, ltDir], 20_000);
-    const member = new WebTorrentClient();
+    const member = new BitTorrentClient();
     try {
       const ready = await first;
       expect(ready).toMatchObject({ ok: true, infoHash });

@@ -1,5 +1,6 @@
-// The embedding example of docs/machines.md, run as is on the simulated world: a host app
-// creates an archive node over its ports, subscribes to the signals and drives it.
+// The README's simulated host app inside the repository (test/package-install.test.ts runs
+// it by package name from the packed tarball): a host app creates an archive node over its
+// ports, subscribes to the signals and drives it.
 
 import { expect, test } from 'vitest';
 import { SimWorld } from '../adapters/sim/world.ts';
@@ -10,7 +11,7 @@ import { communityIdOf, generateCommunityKey } from '../proto/signing.ts';
 import { chatTopic } from '../proto/topics.ts';
 
 test('embedding example: a host app runs an owner and a member and listens to the signals', async () => {
-  // --- the example of docs/machines.md (begin)
+  // --- the example (begin)
   const world = new SimWorld({ seed: 1, startTime: Date.UTC(2026, 0, 5) });
   const ownerNode = world.addNode({ id: 'owner' });
   const memberNode = world.addNode({ id: 'member' });

@@ -1,7 +1,9 @@
 // `archivist seed` and `archivist fetch` as separate processes on 127.0.0.1: JSON output,
 // verified downloads (index only, then everything), clean exits on SIGTERM and on their own,
 // and one-line errors for bad input.
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,7 +12,7 @@ import { archiveIdOf, createArchiveRound, parseTorrentFile, readIndex } from '..
 import { encodeWakuMessageArchiveIndex } from '../proto/codec.ts';
 import { communityIdOf, generateCommunityKey } from '../proto/signing.ts';
 import { chatTopic } from '../proto/topics.ts';
-import { run, startSeeder, stopped } from './fixtures/archivist-process.ts';
+import { BIN, run, startSeeder, stopped } from './fixtures/archivist-process.ts';
 
 const P = 102_400;
 const NAME = communityIdOf(generateCommunityKey(new Uint8Array(32).fill(3)));
@@ -101,18 +103,15 @@ describe('archivist seed / fetch', () => {
       );
       expect(existsSync(join(root, 'm3', NAME))).toBe(false);
 
-      const full = await run([
-        'fetch',
-        line.magnet,
-        '--peer',
-        peer,
-        '--out',
-        join(root, 'm1'),
-        '--community',
-        NAME,
-      ]);
+      // The peer from the magnet's x.pe alone, as `seed` prints it.
+      const full = await run(['fetch', line.magnet, '--out', join(root, 'm1'), '--community', NAME]);
       expect(full.code).toBe(0);
-      expect(JSON.parse(full.stdout)).toMatchObject({ ok: true, piecesFetched: pieceCount, archives: 3 });
+      expect(JSON.parse(full.stdout)).toMatchObject({
+        ok: true,
+        peers: [peer],
+        piecesFetched: pieceCount,
+        archives: 3,
+      });
       expect(readFileSync(join(root, 'm1', NAME, 'data'))).toEqual(Buffer.from(data));
     } finally {
       expect(await stopped(child, 'SIGTERM')).toBe(0);
@@ -163,24 +162,66 @@ describe('archivist seed / fetch', () => {
     expect(await stopped(child, 'SIGINT')).toBe(0);
   });
 
-  it('reports a fetch with no reachable seeder as a JSON failure, exit 1', async () => {
-    const magnet = `magnet:?xt=urn:btih:${'1'.repeat(40)}&dn=${NAME}`;
-    const r = await run([
+  it("fails at once when no peer can be used: the magnet's own is a failed fetch (1), a --peer is bad input (2)", async () => {
+    // Each run below would wait for fetch's 60 s timeout if fetch did not give up at once,
+    // and the runner fails any run longer than 20 s.
+    // x.pe only, nobody listening there: a JSON failure without waiting for the timeout.
+    const ih = '1'.repeat(40);
+    const xpe = await run([
       'fetch',
-      magnet,
-      '--peer',
-      '127.0.0.1:9',
+      `magnet:?xt=urn:btih:${ih}&dn=${NAME}&x.pe=127.0.0.1:9`,
       '--out',
       join(root, 'm2'),
-      '--timeout',
-      '1',
     ]);
-    expect(r.code).toBe(1);
-    expect(JSON.parse(r.stdout)).toMatchObject({
+    expect(xpe.code).toBe(1);
+    expect(JSON.parse(xpe.stdout)).toMatchObject({
       ok: false,
-      error: 'no torrent metadata from 127.0.0.1:9 within 1 s',
+      peers: ['127.0.0.1:9'],
+      error: 'no peer could be used: 127.0.0.1:9: connection refused',
     });
     expect(existsSync(join(root, 'm2', NAME))).toBe(false);
+    // A --peer nobody listens on, and one that seeds another torrent: refused, one line each.
+    const { child, line } = await startSeeder([join(root, 'owner', 'data', NAME)]);
+    try {
+      const flags = await run([
+        'fetch',
+        `magnet:?xt=urn:btih:${ih}&dn=${NAME}`,
+        '--peer',
+        '127.0.0.1:9',
+        '--peer',
+        `127.0.0.1:${line.port}`,
+        '--out',
+        join(root, 'm2'),
+      ]);
+      expect(flags.code).toBe(2);
+      expect(flags.stderr.trimEnd().split('\n')).toEqual([
+        'archivist: --peer: 127.0.0.1:9: connection refused',
+        `archivist: --peer: 127.0.0.1:${line.port}: closed the connection before a BitTorrent handshake`,
+      ]);
+      // A wrong --peer next to a magnet peer that works: the fetch goes through.
+      const mixed = await run([
+        'fetch',
+        line.magnet,
+        '--peer',
+        '127.0.0.1:9',
+        '--out',
+        join(root, 'm5'),
+        '--index-only',
+      ]);
+      expect(mixed.code).toBe(0);
+      expect(JSON.parse(mixed.stdout)).toMatchObject({
+        ok: true,
+        peers: [`127.0.0.1:${line.port}`, '127.0.0.1:9'],
+      });
+    } finally {
+      expect(await stopped(child, 'SIGTERM')).toBe(0);
+    }
+    // No peer at all.
+    const none = await run(['fetch', `magnet:?xt=urn:btih:${ih}`, '--out', join(root, 'm2')]);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toBe(
+      'archivist: magnet: no peer to fetch from (the link has no x.pe=host:port); give one with --peer host:port\n',
+    );
   });
 
   it('refuses bad input with one line and exit 2', async () => {
@@ -203,6 +244,98 @@ describe('archivist seed / fetch', () => {
     expect(badPort.code).toBe(2);
     expect(badPort.stderr).toMatch(/--port: 70000 is not a TCP port/);
     expect(badConfig.code).toBe(2);
-    expect(badConfig.stderr).toMatch(/bad-node\.yaml: communities\.0\.id: expected 66 hex digits/);
+    expect(badConfig.stderr).toMatch(/bad-node\.yaml: communities\[0\]\.id: expected 66 hex digits/);
+  });
+
+  it('names the config file and field of a node that cannot run as configured, one line each, exit 2', async () => {
+    const busy = createServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
+    const port = (busy.address() as AddressInfo).port;
+    const config = (name: string, body: Record<string, unknown>) => {
+      const file = join(root, `${name}.json`);
+      writeFileSync(
+        file,
+        JSON.stringify({ dataDir: 'd', torrentDir: 't', database: join(root, `${name}.db`), ...body }),
+      );
+      return file;
+    };
+    try {
+      const [badPeer, twoProblems, relayPortBusy, noRelay] = await Promise.all([
+        run(['node', '--config', config('bad-peer', { messaging: { peers: ['127.0.0.1:4000'] } })]),
+        run(['node', '--config', config('two-problems', { messaging: { port: -1 }, torrnt: {} })]),
+        run(['node', '--config', config('relay-busy', { messaging: { port } })]),
+        run([
+          'node',
+          '--config',
+          config('no-relay', {
+            messaging: {
+              peers: ['/ip4/127.0.0.1/tcp/9/p2p/12D3KooWGRUVh4fHdbnxEVpAUEkvLtE8WjZVdrzrjqYBFoNhJ7cK'],
+            },
+          }),
+        ]),
+      ]);
+      const oneLine = (r: { code: number | null; stderr: string }, pattern: RegExp) => {
+        expect(r.code, r.stderr).toBe(2);
+        expect(r.stderr).toMatch(pattern);
+        expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+        expect(r.stderr).not.toMatch(/\n\s+at /);
+      };
+      oneLine(
+        badPeer,
+        /^archivist: .*bad-peer\.json: messaging\.peers\[0\]: "127\.0\.0\.1:4000" is not a multiaddr/,
+      );
+      oneLine(
+        relayPortBusy,
+        new RegExp(
+          `^archivist: .*relay-busy\\.json: messaging\\.port: cannot listen on 127\\.0\\.0\\.1:${port}: it is in use by another process \\(EADDRINUSE\\)`,
+        ),
+      );
+      // A busy torrent port does not stop the node (the reference app runs on with the
+      // archive feature off): one warning line naming the field, then it serves until SIGTERM.
+      const node = spawn(
+        process.execPath,
+        [BIN, 'node', '--config', config('torrent-busy', { torrent: { port } })],
+        {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
+      const warned = await new Promise<string>((resolve, reject) => {
+        let err = '';
+        const timer = setTimeout(() => reject(new Error(`no warning within 15 s: ${err}`)), 15_000);
+        node.stderr.on('data', (c: Buffer) => {
+          err += c.toString();
+          if (err.includes('\n')) {
+            clearTimeout(timer);
+            resolve(err);
+          }
+        });
+        node.on('exit', (code) => reject(new Error(`node exited with ${code}: ${err}`)));
+      });
+      expect(warned).toMatch(
+        new RegExp(
+          `^archivist: .*torrent-busy\\.json: torrent\\.port: cannot listen on 127\\.0\\.0\\.1:${port}: it is in use`,
+        ),
+      );
+      expect(warned).not.toMatch(/\n\s+at /);
+      expect(await stopped(node, 'SIGTERM')).toBe(0);
+      oneLine(
+        noRelay,
+        /^archivist: .*no-relay\.json: messaging\.peers\[0\]: cannot reach \/ip4\/127\.0\.0\.1\/tcp\/9\//,
+      );
+      expect(twoProblems.code).toBe(2);
+      const lines = twoProblems.stderr.trimEnd().split('\n');
+      expect(lines).toHaveLength(2);
+      expect(lines.every((l) => /^archivist: .*two-problems\.json: /.test(l))).toBe(true);
+      expect(twoProblems.stderr).toMatch(/messaging\.port: /);
+      expect(twoProblems.stderr).toMatch(/torrnt: unknown field/);
+
+      const seedBusy = await run(['seed', join(root, 'owner', 'data', NAME), '--port', String(port)]);
+      oneLine(
+        seedBusy,
+        new RegExp(`^archivist: --port: cannot listen on 127\\.0\\.0\\.1:${port}: it is in use`),
+      );
+    } finally {
+      busy.close();
+    }
   });
 });

@@ -9,9 +9,9 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BitTorrentClient } from '../adapters/real/bittorrent-client.ts';
 import { Libp2pMessaging } from '../adapters/real/libp2p-messaging.ts';
 import { NodeFileSystem } from '../adapters/real/node-fs.ts';
-import { WebTorrentClient } from '../adapters/real/webtorrent-client.ts';
 import {
   archiveIdOf,
   buildTorrentFile,
@@ -26,7 +26,7 @@ import { encodeWakuMessageArchiveIndex } from '../proto/codec.ts';
 import { communityIdOf, encodeMagnetlinkMessage, generateCommunityKey } from '../proto/signing.ts';
 import { chatTopic, contentTopicOf, magnetlinkChannelId } from '../proto/topics.ts';
 import type { WakuMessage } from '../proto/types.ts';
-import { bencode, pieceHashes, plainWebTorrent } from './fixtures/real-torrent.ts';
+import { bencode, metadataSeeder, pieceHashes } from './fixtures/real-torrent.ts';
 
 const P = 102_400;
 const DAY = 86_400;
@@ -41,7 +41,7 @@ const chats = ['general'];
 const pubsubTopic = `/waku/2/${X}`;
 const channel = chatTopic(magnetlinkChannelId(X));
 
-let seeder: WebTorrentClient;
+let seeder: BitTorrentClient;
 let publisher: Libp2pMessaging;
 let member: RealNode;
 const signals: NodeSignal[] = [];
@@ -114,7 +114,7 @@ function waitSignal(pred: (s: NodeSignal) => boolean, what: string, from: number
 const memberDir = join(root, 'member');
 
 beforeAll(async () => {
-  seeder = new WebTorrentClient();
+  seeder = new BitTorrentClient();
   await seeder.start();
   publisher = new Libp2pMessaging();
   await publisher.start();
@@ -241,17 +241,12 @@ describe('a member node refuses hostile archives', () => {
     };
     const torrent = bencode({ info });
     expect(() => parseTorrentFile(torrent)).toThrow();
-    const hostile = await plainWebTorrent();
+    const hostile = await metadataSeeder(info);
     try {
-      const t = hostile.add(torrent, { path: dir });
-      await new Promise((r) => t.once('ready', r));
       const infoHash = createHash('sha1').update(bencode(info)).digest('hex');
       const before = readdirSync(join(memberDir, 'data')).sort();
       const from = signals.length;
-      await dispatch(
-        keyX,
-        `magnet:?xt=urn:btih:${infoHash}&dn=${X}&x.pe=127.0.0.1:${hostile.address()!.port}`,
-      );
+      await dispatch(keyX, `magnet:?xt=urn:btih:${infoHash}&dn=${X}&x.pe=127.0.0.1:${hostile.port}`);
       const ended = await waitSignal((s) => s.type === 'archive.taskEnded', 'taskEnded', from);
       expect(ended).toMatchObject({ communityId: X, status: 'error' });
       expect((ended as { detail?: string }).detail).toMatch(
@@ -260,7 +255,7 @@ describe('a member node refuses hostile archives', () => {
       expect(readdirSync(join(memberDir, 'data')).sort()).toEqual(before);
       expect(existsSync(join(memberDir, 'escape'))).toBe(false);
     } finally {
-      await new Promise((r) => hostile.destroy(r));
+      await hostile.close();
     }
   });
 });

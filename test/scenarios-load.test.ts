@@ -4,6 +4,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { loadScenario, parseScenario, ScenarioError } from '../scenarios/load.ts';
 import { ScenarioSchema, scenarioJsonSchema } from '../scenarios/schema.ts';
@@ -71,6 +72,28 @@ describe('units', () => {
     expect(parseRate('100/d')).toEqual({ count: 100, perMs: DAY });
     expect(parseRate('3/12h')).toEqual({ count: 3, perMs: 12 * 3_600_000 });
     expect(parseRate('often')).toBeUndefined();
+  });
+
+  it('keeps to the scenario grammar: no words, no years, kB = 1000 and KiB = 1024', () => {
+    expect(parseDuration('1 hour')).toBeUndefined();
+    expect(parseDuration('-1h')).toBeUndefined();
+    expect(parseDuration('2w')).toBe(14 * DAY);
+    expect(formatDuration(400 * DAY)).toBe('400d');
+    expect(formatDuration(1500)).toBe('1s500ms');
+    expect(formatDuration(0)).toBe('0s');
+    expect(parseSize('10kB')).toBe(10_000);
+    expect(parseSize('10KiB')).toBe(10_240);
+    expect(parseSize('1.5 MiB')).toBe(1_572_864);
+    expect(parseSize('10 kilobytes')).toBeUndefined();
+  });
+
+  it('reads back every duration it writes', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 3 * 365 * DAY }),
+        (ms) => parseDuration(formatDuration(ms)) === ms,
+      ),
+    );
   });
 });
 

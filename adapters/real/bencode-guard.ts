@@ -1,21 +1,19 @@
-// The bencode check of archive/bencode.ts, on every copy of the `bencode` package that
-// webtorrent's peer-wire packages load.
+// The bencode check of archive/bencode.ts, on every copy of the `bencode` package that the
+// peer-wire packages load.
 //
 // Importing archive/bencode.ts guards the copy this project resolves. A host app's install
-// may nest other copies under webtorrent's own dependencies (npm does when versions differ),
-// and those decode what peers send too: the extended handshake (bittorrent-protocol), the
-// metadata exchange (ut_metadata), PEX (ut_pex) and the received info dictionary
-// (parse-torrent). Each is found the way Node resolves a bare import, from the package that
-// imports it, and guarded in place. DHT and trackers, whose packages use bencode 2, are off
-// in this client (webtorrent-client.ts), so no peer bytes reach those copies.
+// may nest other copies under the peer-wire packages (npm does when versions differ), and
+// those decode what peers send too: the extended handshake (bittorrent-protocol) and the
+// metadata exchange (ut_metadata). Each is found the way Node resolves a bare import, from
+// the package that imports it, and guarded in place.
 
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { type BencodeModule, guardBencode } from '../../archive/bencode.ts';
 
-/** The packages that decode peer bytes with bencode, as webtorrent depends on them. */
-const PEER_WIRE_PACKAGES = ['bittorrent-protocol', 'ut_metadata', 'ut_pex', 'parse-torrent'];
+/** The packages that decode peer bytes with bencode. */
+const PEER_WIRE_PACKAGES = ['bittorrent-protocol', 'ut_metadata'];
 
 /** `<dir>/node_modules/<name>` for `dir` and each of its parents, as Node looks it up. */
 function findPackageDir(name: string, fromDir: string): string | undefined {
@@ -36,13 +34,12 @@ function entryOf(packageDir: string): string {
   return join(packageDir, typeof fromExports === 'string' ? fromExports : (pkg.main ?? 'index.js'));
 }
 
-/** Guards every bencode copy webtorrent's peer-wire packages import; returns their paths. */
+/** Guards every bencode copy the peer-wire packages import; returns their paths. */
 export async function guardPeerWireBencode(): Promise<string[]> {
-  const webtorrentDir = findPackageDir('webtorrent', dirname(fileURLToPath(import.meta.url)));
-  if (webtorrentDir === undefined) return [];
+  const here = dirname(fileURLToPath(import.meta.url));
   const copies = new Set<string>();
   for (const name of PEER_WIRE_PACKAGES) {
-    const consumer = findPackageDir(name, webtorrentDir);
+    const consumer = findPackageDir(name, here);
     if (consumer === undefined) continue;
     const copy = findPackageDir('bencode', consumer);
     if (copy !== undefined) copies.add(copy);

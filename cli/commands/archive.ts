@@ -22,12 +22,17 @@ import {
 } from '../../archive/index.ts';
 import { UserError } from '../../errors/user-error.ts';
 import { fromHex, toHex } from '../../proto/hex.ts';
+import { chatTopic } from '../../proto/topics.ts';
 import type { WakuMessage } from '../../proto/types.ts';
 
 const HEX_FIELDS = ['sig', 'topic', 'payload', 'padding', 'hash'] as const;
-const KNOWN_FIELDS = new Set<string>(['timestamp', 'thirdPartyId', ...HEX_FIELDS]);
+const KNOWN_FIELDS = new Set<string>(['timestamp', 'thirdPartyId', 'chat', 'text', ...HEX_FIELDS]);
 
-/** One line of the messages file -> a WakuMessage; throws UserError naming file:line and the field. */
+/**
+ * One line of the messages file -> a WakuMessage; throws UserError naming file:line and the
+ * field. `chat` (a chat id, topic = its Waku v1 topic) may stand for `topic`, and `text`
+ * (UTF-8) for `payload`.
+ */
 export function parseMessageLine(line: string, where: string): WakuMessage {
   let o: unknown;
   try {
@@ -56,11 +61,23 @@ export function parseMessageLine(line: string, where: string): WakuMessage {
   if (third !== undefined && typeof third !== 'string') {
     throw new UserError(`${where}: field "thirdPartyId" must be a string`);
   }
+  const instead = (field: 'chat' | 'text', of: 'topic' | 'payload'): string | undefined => {
+    const v = rec[field];
+    if (v === undefined) return undefined;
+    if (rec[of] !== undefined) throw new UserError(`${where}: give "${of}" or "${field}", not both`);
+    if (typeof v !== 'string' || (field === 'chat' && v === ''))
+      throw new UserError(
+        `${where}: field "${field}" must be a${field === 'chat' ? ' non-empty' : ''} string`,
+      );
+    return v;
+  };
+  const chat = instead('chat', 'topic');
+  const text = instead('text', 'payload');
   return {
     sig: bytes('sig'),
     timestamp: ts,
-    topic: bytes('topic'),
-    payload: bytes('payload'),
+    topic: chat !== undefined ? chatTopic(chat) : bytes('topic'),
+    payload: text !== undefined ? new TextEncoder().encode(text) : bytes('payload'),
     padding: bytes('padding'),
     hash: bytes('hash'),
     thirdPartyId: third ?? '',
@@ -256,13 +273,25 @@ function build(flags: BuildFlags): void {
   );
 }
 
+/**
+ * Bad input (no such folder, not named after a community, no index file, a torrent of
+ * another community) exits 2; a community folder whose contents fail a check (an index that
+ * does not decode, a truncated data, wrong padding, a piece that does not match) prints the
+ * report and exits 1, one stderr line per problem.
+ */
 function inspect(arg: string): void {
   const { folder, communityId, torrent } = openFolder(arg);
   const fs = new NodeFileSystem();
-  const index = userErrors(() => readIndex(fs, folder));
-  if (!fs.exists(indexPath(folder))) throw new UserError(`${indexPath(folder)}: no such file`);
+  if (!fs.exists(indexPath(folder)))
+    throw new UserError(`${indexPath(folder)}: no such file (not a community folder)`);
   const report = verifyCommunityFolder(fs, folder, torrent);
-  const entries = indexEntriesByFrom(index).map(([id, m]) => ({
+  let index: ReturnType<typeof readIndex> | undefined;
+  try {
+    index = readIndex(fs, folder);
+  } catch {
+    index = undefined; // the report says why
+  }
+  const entries = (index ? indexEntriesByFrom(index) : []).map(([id, m]) => ({
     id,
     from: m.metadata.from,
     to: m.metadata.to,
@@ -294,8 +323,10 @@ function inspect(arg: string): void {
       2,
     )}\n`,
   );
-  if (!report.ok)
-    throw new UserError(`${folder}: verification failed: ${report.problems[0] ?? 'unknown problem'}`);
+  if (!report.ok) {
+    const problems = report.problems.length > 0 ? report.problems : ['unknown problem'];
+    throw new UserError(problems.map((p) => `${folder}: verification failed: ${p}`).join('\n'), 1);
+  }
 }
 
 function extract(arg: string, archiveId: string): void {

@@ -1,23 +1,32 @@
 // Commands on the real backends: `archivist seed` and `archivist fetch` (plain BitTorrent
-// over webtorrent, TCP, peers given directly).
+// over TCP, peers given directly).
 //
 //   archivist seed <communityFolder> [--torrent <file>] [--port N] [--host A]
 //     seeds the folder; prints one JSON line {"infoHash","magnet","port"} once peers can
 //     fetch, serves until SIGINT/SIGTERM, then stops and exits 0.
-//   archivist fetch <magnet> --peer <host:port> --out <dir> [--index-only] [--timeout s]
-//     downloads the index (and, unless --index-only, every piece), verified piece by piece
-//     against the info dictionary, checks the index against `data`, prints a JSON result.
+//   archivist fetch <magnet> [--peer <host:port>] --out <dir> [--index-only] [--timeout s]
+//     downloads the index (and, unless --index-only, every piece) from the magnet's x.pe
+//     peers and the --peer ones, verified piece by piece against the info dictionary, checks
+//     the index against `data`, prints a JSON result.
 // With `--backend cid` both run the content-addressed backend instead (cli/commands/real-cid.ts).
 
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
+import {
+  BitTorrentClient,
+  ListenError,
+  type PeerUnusable,
+  parseMagnet,
+  TorrentRefused,
+} from '../../adapters/real/bittorrent-client.ts';
 import { checkFetchedFolder, magnetFor, torrentForFolder } from '../../adapters/real/community-folder.ts';
 import { NodeFileSystem } from '../../adapters/real/node-fs.ts';
-import { parseMagnet, TorrentRefused, WebTorrentClient } from '../../adapters/real/webtorrent-client.ts';
 import { UserError } from '../../errors/user-error.ts';
 import type { RealNode } from '../../host/real-node.ts';
+import { followMessageFeed, readMessageFeed } from '../message-feed.ts';
+import { errorLines } from '../terminal.ts';
 
 function parsePort(value: string): number {
   const n = Number(value);
@@ -62,6 +71,23 @@ function waitForStopSignal(): Promise<string> {
   });
 }
 
+/** Starts a torrent client; a socket that cannot be opened is the user's --port or --host. */
+async function startListening(client: BitTorrentClient): Promise<void> {
+  try {
+    await client.start();
+  } catch (err) {
+    if (!(err instanceof ListenError)) throw err;
+    const flag = err.code === 'EADDRNOTAVAIL' ? '--host' : '--port';
+    const why =
+      err.code === 'EADDRINUSE'
+        ? 'it is in use by another process'
+        : err.code === 'EADDRNOTAVAIL'
+          ? 'it is not an address of this machine'
+          : (err.code ?? err.message);
+    throw new UserError(`${flag}: cannot listen on ${err.address}: ${why}`);
+  }
+}
+
 export async function seedCommand(
   folder: string,
   opts: { torrent?: string; port: number; host: string },
@@ -84,10 +110,10 @@ export async function seedCommand(
       throw new UserError(`${folder}: ${(err as Error).message}`);
     }
   }
-  const client = new WebTorrentClient({ port: opts.port, host: opts.host });
+  const client = new BitTorrentClient({ port: opts.port, host: opts.host });
   const stopped = waitForStopSignal();
   try {
-    await client.start();
+    await startListening(client);
     let infoHash: string;
     try {
       infoHash = await client.seed(torrent, dirname(dir));
@@ -106,6 +132,8 @@ export async function seedCommand(
 export interface FetchResult {
   ok: boolean;
   infoHash: string;
+  /** Peers fetched from: the magnet's x.pe, then --peer. */
+  peers: string[];
   name?: string;
   dir?: string;
   pieces?: number;
@@ -119,6 +147,12 @@ export interface FetchResult {
   error?: string;
 }
 
+/**
+ * Peers come from the magnet's `x.pe=host:port` and from `--peer`. When no peer at all can be
+ * used (refused, silent, not seeding this torrent), fetch does not wait for its timeout: a
+ * `--peer` among them is bad input (exit 2, one line per peer), the magnet's own peers alone
+ * are a failed fetch (exit 1, JSON).
+ */
 export async function fetchCommand(
   magnet: string,
   opts: {
@@ -136,16 +170,29 @@ export async function fetchCommand(
   } catch (err) {
     throw new UserError(`magnet: ${(err as Error).message}`);
   }
-  const client = new WebTorrentClient({ host: opts.host, peers: opts.peer });
+  const peers = [...new Set([...parsed.peers, ...opts.peer])];
+  if (peers.length === 0)
+    throw new UserError(
+      'magnet: no peer to fetch from (the link has no x.pe=host:port); give one with --peer host:port',
+    );
+  const client = new BitTorrentClient({ host: opts.host, peers: opts.peer });
+  await startListening(client);
   const started = performance.now();
-  const result: FetchResult = { ok: false, infoHash: parsed.infoHash, bytesDown: 0, seconds: 0 };
+  const result: FetchResult = { ok: false, infoHash: parsed.infoHash, peers, bytesDown: 0, seconds: 0 };
+  let unusable: PeerUnusable[] | undefined;
   try {
-    await client.start();
     const dl = client.add(magnet, resolve(opts.out), opts.community ? { community: opts.community } : {});
     const signal = AbortSignal.timeout(opts.timeout * 1000);
-    const meta = await dl.metadata(signal).catch((err: unknown) => {
+    const noPeer = Promise.allSettled(peers.map((p) => client.firstContact(parsed.infoHash, p))).then(
+      (outcomes) => {
+        if (outcomes.some((o) => o.status === 'fulfilled')) return new Promise<never>(() => {});
+        unusable = outcomes.map((o) => (o as PromiseRejectedResult).reason as PeerUnusable);
+        throw new Error(`no peer could be used: ${unusable.map((u) => u.message).join('; ')}`);
+      },
+    );
+    const meta = await Promise.race([dl.metadata(signal), noPeer]).catch((err: unknown) => {
       if (signal.aborted)
-        throw new Error(`no torrent metadata from ${opts.peer.join(', ')} within ${opts.timeout} s`);
+        throw new Error(`no torrent metadata from ${peers.join(', ')} within ${opts.timeout} s`);
       throw err;
     });
     result.name = meta.name;
@@ -166,11 +213,16 @@ export async function fetchCommand(
     result.seconds = (performance.now() - started) / 1000;
     await client.stop();
   }
+  const wrongFlags = (unusable ?? []).filter((u) => opts.peer.includes(u.address));
+  if (wrongFlags.length > 0) throw new UserError(wrongFlags.map((u) => `--peer: ${u.message}`).join('\n'));
   return result;
 }
 
-export async function nodeCommand(configPath: string): Promise<void> {
+export async function nodeCommand(configPath: string, opts: { messages?: string } = {}): Promise<void> {
   if (!existsSync(configPath)) throw new UserError(`--config: ${configPath}: no such file`);
+  // A file of messages is read, and refused line by line, before anything starts.
+  const preload =
+    opts.messages !== undefined && opts.messages !== '-' ? readMessageFeed(opts.messages) : undefined;
   let raw: unknown;
   try {
     raw = parseYaml(readFileSync(configPath, 'utf8'));
@@ -178,9 +230,15 @@ export async function nodeCommand(configPath: string): Promise<void> {
     throw new UserError(`${configPath}: not YAML/JSON: ${(err as Error).message.split('\n')[0]}`);
   }
   // Loaded on demand: the machines are not needed by `seed` and `fetch`.
-  const { parseRealNodeConfig, startRealNode } = await import('../../host/real-node.ts');
+  const { parseRealNodeConfig, RealNodeConfigError, startRealNode } = await import('../../host/real-node.ts');
   const parsed = parseRealNodeConfig(raw);
-  if (!parsed.ok) throw new UserError(`${configPath}: ${parsed.error}`);
+  if (!parsed.ok)
+    throw new UserError(
+      parsed.error
+        .split('\n')
+        .map((line) => `${configPath}: ${line}`)
+        .join('\n'),
+    );
   const abort = new AbortController();
   const stopped = waitForStopSignal().then((sig) => {
     abort.abort(new Error(`stopped by ${sig}`));
@@ -194,14 +252,35 @@ export async function nodeCommand(configPath: string): Promise<void> {
       fs: new NodeFileSystem(),
       onSignal: (s) => writeJson(s),
       onListening: (info) => writeJson({ type: 'node.listening', ...info }),
+      // A problem the node runs on with (its torrent port in use): one line, file and field.
+      onWarning: (message) => process.stderr.write(`archivist: ${configPath}: ${message}\n`),
       signal: abort.signal,
+      ...(preload ? { preload } : {}),
     });
   } catch (err) {
     if (abort.signal.aborted) return;
+    if (err instanceof RealNodeConfigError) throw new UserError(`${configPath}: ${err.message}`);
     throw err;
   }
   writeJson({ type: 'node.started', nodeId: node.info.nodeId });
+  if (preload) writeJson({ type: 'node.messagesSaved', from: opts.messages, messages: preload.length });
+  if (opts.messages === '-') {
+    const storage = node.adapters.storage;
+    void followMessageFeed(
+      process.stdin,
+      (m, line) =>
+        writeJson({
+          type: 'node.messagesSaved',
+          from: `-:${line}`,
+          messages: 1,
+          added: storage.saveMessages([m]),
+        }),
+      (problem) => process.stderr.write(errorLines(`${problem} (line skipped)`)),
+    );
+  }
   await stopped;
+  // Standard input, when fed from, would keep the process alive after the node stops.
+  if (opts.messages === '-') process.stdin.destroy();
   await node.stop();
   writeJson({ type: 'node.stopped', nodeId: node.info.nodeId });
 }
@@ -211,8 +290,12 @@ export function register(program: Command): void {
     .command('node')
     .description('Run one archivist node on the real backends; prints its signals as JSON lines')
     .requiredOption('--config <file>', 'node configuration (YAML or JSON, see docs/real-backends.md)')
-    .action(async (opts: { config: string }) => {
-      await nodeCommand(opts.config);
+    .option(
+      '--messages <file|->',
+      'chat messages to store, one JSON object per line (archive build format, or chat + text): a file read before the machines start, or - for standard input while the node runs',
+    )
+    .action(async (opts: { config: string; messages?: string }) => {
+      await nodeCommand(opts.config, opts.messages !== undefined ? { messages: opts.messages } : {});
     });
 
   program
@@ -252,10 +335,11 @@ export function register(program: Command): void {
     )
     .argument('<link>', 'magnet link of the community torrent; with --backend cid the index cid')
     .option('--backend <torrent|cid>', 'distribution backend', parseBackend, 'torrent' as Backend)
-    .requiredOption(
+    .option(
       '--peer <address>',
-      'peer to fetch from, host:port (torrent) or /ip4/<host>/tcp/<port>/p2p/<id> (cid); repeatable',
+      "peer to fetch from: host:port besides the magnet's x.pe (torrent), or /ip4/<host>/tcp/<port>/p2p/<id> (cid, required); repeatable",
       collectPeer,
+      [] as string[],
     )
     .requiredOption(
       '--out <dir>',
@@ -289,6 +373,7 @@ export function register(program: Command): void {
       ) => {
         if (opts.backend === 'cid') {
           if (opts.community) throw new UserError('--community: only for --backend torrent');
+          if (opts.peer.length === 0) throw new UserError('--peer: the cid backend needs a peer multiaddr');
           const { fetchCidCommand } = await import('./real-cid.ts');
           const result = await fetchCidCommand(link, opts);
           writeJson(result);

@@ -1,4 +1,4 @@
-// Contract of the TorrentClient port, for any implementation (simulated swarm, webtorrent).
+// Contract of the TorrentClient port, for any implementation (simulated swarm, BitTorrent over TCP).
 // The fixture gives two or more peers that can reach each other, each with its own
 // FileSystem and folder for community folders; the suite writes the files, builds the
 // .torrent itself (multi-file, `data` then `index`, as protocol.md §4) and lets time pass

@@ -1,22 +1,24 @@
-// The webtorrent TorrentClient on 127.0.0.1: seeding an archive-shaped folder, magnet with a
+// The BitTorrent TorrentClient on 127.0.0.1: seeding an archive-shaped folder, magnet with a
 // given peer, index first, piece ranges, reuse of pieces already on disk, cancel, counters,
 // and refusal of hostile torrents before any file is written.
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { type AddressInfo, createServer } from 'node:net';
+import { type AddressInfo, connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Wire from 'bittorrent-protocol';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { BitTorrentClient, parseMagnet, TorrentRefused } from '../adapters/real/bittorrent-client.ts';
 import { NodeFileSystem } from '../adapters/real/node-fs.ts';
-import { parseMagnet, TorrentRefused, WebTorrentClient } from '../adapters/real/webtorrent-client.ts';
 import { describeTorrentContract } from './contract/torrent.contract.ts';
-import { plainWebTorrent, writeFolderTorrent } from './fixtures/real-torrent.ts';
+import { extended, handshake, hostileListener } from './fixtures/hostile-peer.ts';
+import { metadataSeeder, writeFolderTorrent } from './fixtures/real-torrent.ts';
 
 const P = 102_400;
 const NAME = '0x02aa00000000000000000000000000000000000000000000000000000000000001';
 let root: string;
-const clients: WebTorrentClient[] = [];
-function client(): WebTorrentClient {
-  const c = new WebTorrentClient();
+const clients: BitTorrentClient[] = [];
+function client(): BitTorrentClient {
+  const c = new BitTorrentClient();
   clients.push(c);
   return c;
 }
@@ -44,7 +46,7 @@ afterAll(() => {
   rmSync(root, { recursive: true, force: true });
 });
 
-describe('WebTorrentClient', () => {
+describe('BitTorrentClient', () => {
   it('parses magnets: hex and base32 info-hashes, dn, x.pe; refuses others', () => {
     const m = parseMagnet(`magnet:?xt=urn:btih:${'AB'.repeat(20)}&dn=c&x.pe=127.0.0.1:6881&x.pe=bad`);
     expect(m).toEqual({ infoHash: 'ab'.repeat(20), name: 'c', peers: ['127.0.0.1:6881'] });
@@ -153,9 +155,9 @@ describe('WebTorrentClient', () => {
   });
 
   it('refuses a torrent whose file paths leave the community folder, before writing anything', async () => {
-    // A hostile seeder (plain webtorrent, no checks) serves files at ../other/data.
+    // A hostile seeder (no checks) hands out an info dictionary with files at ../other/data.
     const seedDir = join(root, 'seed4');
-    const { torrent, infoHash } = writeFolderTorrent(seedDir, NAME, data, index, {
+    const { torrent, infoHash, info } = writeFolderTorrent(seedDir, NAME, data, index, {
       paths: [['..', 'other', 'data'], ['index']],
     });
     mkdirSync(join(seedDir, 'other'), { recursive: true });
@@ -164,13 +166,10 @@ describe('WebTorrentClient', () => {
     await ours.start();
     await expect(ours.seed(torrent, seedDir)).rejects.toThrow(/leaves the community folder/);
 
-    const hostile = await plainWebTorrent();
+    const hostile = await metadataSeeder(info);
     try {
-      const t = hostile.add(torrent, { path: seedDir });
-      await new Promise((r) => t.once('ready', r));
-      const port = hostile.address()!.port;
       const memberDir = join(root, 'member4');
-      const dl = ours.add(`magnet:?xt=urn:btih:${infoHash}&x.pe=127.0.0.1:${port}`, memberDir);
+      const dl = ours.add(`magnet:?xt=urn:btih:${infoHash}&x.pe=127.0.0.1:${hostile.port}`, memberDir);
       const err = await dl.metadata(AbortSignal.timeout(10_000)).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(TorrentRefused);
       expect(String(err)).toMatch(/file path "\.\.\/other\/data" leaves the community folder/);
@@ -178,7 +177,7 @@ describe('WebTorrentClient', () => {
       expect(existsSync(join(memberDir, NAME))).toBe(false);
       expect(ours.active()).toEqual([]);
     } finally {
-      await new Promise((r) => hostile.destroy(r));
+      await hostile.close();
     }
   });
 
@@ -221,6 +220,143 @@ describe('WebTorrentClient', () => {
   });
 });
 
+/** Polls `done` every 50 ms until it holds, or fails after `ms`. */
+async function until(done: () => boolean, what: string, ms = 10_000): Promise<void> {
+  for (let waited = 0; !done(); waited += 50) {
+    if (waited > ms) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('BitTorrentClient with an encrypting peer', () => {
+  it('answers a peer that opens with the encryption handshake (BEP 8), as libtorrent does by default', async () => {
+    const seedDir = join(root, 'seed-mse');
+    const { torrent, infoHash } = writeFolderTorrent(seedDir, NAME, data, index);
+    const seeder = client();
+    await seeder.start();
+    await seeder.seed(torrent, seedDir);
+    // An initiator speaking MSE first, the way libtorrent and anacrolix/torrent dial.
+    const socket = connect({ host: '127.0.0.1', port: seeder.port });
+    socket.on('error', () => {});
+    const wire = new Wire('tcpOutgoing', 1);
+    socket.pipe(wire).pipe(socket);
+    try {
+      const shook = new Promise<string>((resolve) => wire.once('handshake', (ih: string) => resolve(ih)));
+      wire.once('crypto-handshake', () =>
+        wire.handshake(infoHash, Buffer.from('-MSE-initiator-00001').toString('hex')),
+      );
+      wire.startEncryption(infoHash);
+      let timer: NodeJS.Timeout | undefined;
+      const answered = await Promise.race([
+        shook,
+        new Promise<string>((r) => {
+          timer = setTimeout(() => r('no handshake'), 5000);
+        }),
+      ]);
+      clearTimeout(timer);
+      expect(answered).toBe(infoHash);
+    } finally {
+      socket.destroy();
+    }
+  });
+});
+
+describe('BitTorrentClient against peers that break the protocol', () => {
+  it('a metadata piece placed outside the info dictionary closes that connection, not the process', async () => {
+    const infoHash = 'cd'.repeat(20);
+    // Announces 100 bytes of metadata, then sends piece 99 of it on our ut_metadata id (1):
+    // the extension would write it 1.6 MB past the end of its buffer and throw.
+    const hostile = await hostileListener(
+      infoHash,
+      [
+        extended(0, 'd1:md11:ut_metadatai3ee13:metadata_sizei100ee'),
+        extended(1, `d8:msg_typei1e5:piecei99ee${'x'.repeat(10)}`),
+      ],
+      300,
+    );
+    try {
+      const member = client();
+      await member.start();
+      const dl = member.add(
+        `magnet:?xt=urn:btih:${infoHash}&x.pe=127.0.0.1:${hostile.port}`,
+        join(root, 'mh1'),
+      );
+      const pending = dl.metadata(AbortSignal.timeout(1500));
+      await until(() => hostile.connections() > 0, 'the hostile peer to be dialled');
+      await expect(pending).rejects.toThrow();
+      // Still serving: a real seed and download after the attack.
+      const seedDir = join(root, 'seed-h1');
+      const { torrent, infoHash: ih } = writeFolderTorrent(seedDir, NAME, data, index);
+      const seeder = client();
+      await seeder.start();
+      await seeder.seed(torrent, seedDir);
+      const ok = member.add(`magnet:?xt=urn:btih:${ih}&x.pe=127.0.0.1:${seeder.port}`, join(root, 'mh1'));
+      await ok.downloadFile('index', AbortSignal.timeout(10_000));
+    } finally {
+      await hostile.close();
+    }
+  });
+
+  it('a message longer than any honest one closes the connection before it is buffered', async () => {
+    const seedDir = join(root, 'seed-h2');
+    const { torrent, infoHash } = writeFolderTorrent(seedDir, NAME, data, index);
+    const seeder = client();
+    await seeder.start();
+    await seeder.seed(torrent, seedDir);
+    const socket = connect({ host: '127.0.0.1', port: seeder.port });
+    socket.on('error', () => {});
+    const closed = new Promise<void>((r) => socket.once('close', () => r()));
+    let got = 0;
+    const answered = new Promise<void>((r) =>
+      socket.on('data', (c: Buffer) => {
+        got += c.length;
+        if (got >= 68) r();
+      }),
+    );
+    socket.write(handshake(infoHash));
+    await answered;
+    const head = Buffer.alloc(4);
+    head.writeUInt32BE(0x7fff_ffff);
+    socket.write(Buffer.concat([head, Buffer.alloc(64 * 1024)]));
+    let timer: NodeJS.Timeout | undefined;
+    const verdict = await Promise.race([
+      closed.then(() => 'closed'),
+      new Promise<string>((r) => {
+        timer = setTimeout(() => r('still buffering'), 3000);
+      }),
+    ]);
+    clearTimeout(timer);
+    socket.destroy();
+    expect(verdict).toBe('closed');
+  });
+
+  it('drops a peer for good after three pieces fail their hash; the pieces come from an honest one', async () => {
+    const seedDir = join(root, 'seed-h3');
+    const { torrent, infoHash, info } = writeFolderTorrent(seedDir, NAME, data, index);
+    const hostile = await metadataSeeder(info, { garbagePieces: true });
+    try {
+      const member = client();
+      await member.start();
+      const memberDir = join(root, 'mh3');
+      const dl = member.add(`magnet:?xt=urn:btih:${infoHash}&x.pe=127.0.0.1:${hostile.port}`, memberDir);
+      const all = dl.downloadPieces(0, 13, AbortSignal.timeout(20_000));
+      await until(() => hostile.closedByPeer() >= 1, 'the member to drop the hostile seeder');
+      expect(existsSync(join(memberDir, NAME, 'data'))).toBe(false);
+      const seeder = client();
+      await seeder.start();
+      await seeder.seed(torrent, seedDir);
+      member.addPeer(infoHash, `127.0.0.1:${seeder.port}`);
+      await all;
+      expect(readFileSync(join(memberDir, NAME, 'data'))).toEqual(Buffer.from(data));
+      // Past the first redial delay: the banned peer was not dialled again.
+      await new Promise((r) => setTimeout(r, 1200));
+      expect(hostile.connections()).toBe(1);
+    } finally {
+      await hostile.close();
+    }
+  });
+});
+
 async function freePort(): Promise<number> {
   const srv = createServer();
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
@@ -229,11 +365,11 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-describeTorrentContract('webtorrent over TCP on 127.0.0.1', async () => {
+describeTorrentContract('BitTorrent over TCP on 127.0.0.1', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'archivist-wt-contract-'));
   const ports = [await freePort(), await freePort()];
   const peers = ports.map((port, i) => ({
-    client: new WebTorrentClient({
+    client: new BitTorrentClient({
       port,
       peers: ports.filter((p) => p !== port).map((p) => `127.0.0.1:${p}`),
     }),

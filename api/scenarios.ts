@@ -1,0 +1,10 @@
+// `archivist/scenarios`: scenario files (YAML, see docs/scenarios.md) loaded, validated and
+// run on the simulated world, with their verdicts, trace and report.
+
+export { UserError } from '../errors/user-error.ts';
+export { renderReport } from '../report/html.ts';
+export { loadScenario, parseScenario, ScenarioError, validateScenario } from '../scenarios/load.ts';
+export { type ReplayOutcome, replayTrace } from '../scenarios/replay.ts';
+export type { RunDetails, RunResult } from '../scenarios/result.ts';
+export { type RunOptions, type RunOutput, runScenario } from '../scenarios/runner.ts';
+export { type Scenario, type ScenarioInput, scenarioJsonSchema } from '../scenarios/schema.ts';
