@@ -42,6 +42,7 @@ export async function checkScenario(
     keepTrace: options.keepTrace === true,
     hashTrace: options.keepTrace === true,
     sampleHistory: false,
+    reportDetails: false,
   });
   const { result } = output;
   const base = { events: result.events };

@@ -10,9 +10,11 @@
 // Nothing here reads the wall clock or Math.random: the same scenario and seed give the
 // same trace and the same result.
 
+import type { InspectionEvent } from 'xstate';
 import type { SimWorld } from '../adapters/sim/world.ts';
 import type { NodeSignal } from '../machines/signals.ts';
 import { watchChecks } from './checks.ts';
+import type { AppliedAction } from './faults/windows.ts';
 import { createHarness, type HarnessCommunity, type HarnessNode } from './harness.ts';
 import type { RunDetails, RunResult } from './result.ts';
 import { Adversary } from './run/adversary.ts';
@@ -40,8 +42,8 @@ export interface RunOptions {
    * their verdicts only: `traceHash` is then "" and the trace is only counted.
    */
   hashTrace?: boolean;
-  /** Called between slices of the run with the virtual ms done and the total. */
-  onProgress?: (doneMs: number, totalMs: number) => void;
+  /** Called between slices of the run with the virtual ms done, the total and the events so far. */
+  onProgress?: (doneMs: number, totalMs: number, events: number) => void;
   /**
    * Every signal of every node as it is emitted, before the §10 monitors see it, for a host
    * that watches a run (the runner's own checks beyond §10 are in `RunResult.checks`). The
@@ -54,6 +56,17 @@ export interface RunOptions {
    * verdicts, and sampling walks every reader's archives.
    */
   sampleHistory?: boolean;
+  /**
+   * XState's inspection events of every node's actors (the node actor and what it spawns),
+   * with the node's scenario name and the virtual time, for `--inspect` and for coverage.
+   * Observing only: the trace is the same with or without it.
+   */
+  inspect?: (event: InspectionEvent, node: string, t: number) => void;
+  /**
+   * Gather the report's member progress, latencies and table of archives (default true).
+   * The explorer turns it off, like `sampleHistory`.
+   */
+  reportDetails?: boolean;
 }
 
 export interface RunOutput {
@@ -70,6 +83,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   const checks = watchChecks();
   const disk = new DiskDamage(plan.codec, plan.name);
   const bandwidth = scenario.network.bandwidth;
+  const { inspect } = options;
 
   const h = await createHarness({
     seed,
@@ -94,6 +108,14 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       options.onSignal?.(n, signal, w);
     },
     trace: { keepLines: options.keepTrace === true, hash: options.hashTrace ?? true },
+    ...(inspect
+      ? {
+          inspect: (n: HarnessNode) => {
+            const node = plan.name(n.id);
+            return (event: InspectionEvent) => inspect(event, node, n.adapters.clock.now());
+          },
+        }
+      : {}),
     ...(plan.codec ? { codec: plan.codec } : {}),
     ...(bandwidth !== undefined ? { ownerUploadBps: bandwidth } : {}),
   });
@@ -120,6 +142,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   };
   if (scenario.network.seedDelay !== undefined) setSeedDelay(scenario.network.seedDelay);
 
+  const applied: AppliedAction[] = [];
   const membership = new Membership();
   for (const n of scenario.nodes)
     for (const i of plan.joinedAtStart(n)) membership.set(plan.id(n.name), h.communities[i]!.id, true);
@@ -132,8 +155,13 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     adversary: new Adversary(h, allNodes, plan.name),
     disk,
     community,
-    skipped: (action, reason) => world.trace.record('scenario.skipped', { do: action.do, reason }),
+    skipped: (action, reason) => {
+      world.trace.record('scenario.skipped', { do: action.do, reason });
+      const entry = applied.findLast((a) => a.action === action);
+      if (entry) entry.skipped = reason;
+    },
     setSeedDelay,
+    applied,
   };
 
   const history = new RequiredHistory(run);
@@ -148,7 +176,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   for (let done = 0; done < scenario.duration; ) {
     done = Math.min(scenario.duration, done + slice);
     await h.advance({ until: done });
-    options.onProgress?.(done, scenario.duration);
+    options.onProgress?.(done, scenario.duration, world.trace.count);
     if (h.monitor.violation) break;
   }
   const summary = h.summary();
@@ -157,7 +185,13 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   const invariants: Record<string, string> = { ...h.monitor.verdicts() };
   world.trace.record('scenario.end', { invariants });
 
-  const { result, details } = gatherResult(run, { invariants, history, published, checks });
+  const { result, details } = gatherResult(run, {
+    invariants,
+    history,
+    published,
+    checks,
+    reportDetails: options.reportDetails !== false,
+  });
   // The world keeps its own lines from its first event on (world.start, node.add, …).
   const traceLines = options.keepTrace ? [traceHeaderLine(scenario, seed), ...world.trace.lines()] : [];
   return { result, details, traceLines };

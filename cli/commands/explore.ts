@@ -9,7 +9,7 @@ import { UserError } from '../../errors/user-error.ts';
 import { BUGS_OFF, DEFAULT_SHAPE, type ScenarioShape } from '../../explore/arbitraries.ts';
 import { EXPLORABLE_KINDS, FAULT_KINDS, type FaultKind } from '../../explore/faults.ts';
 import type { ExploreSummary } from '../../explore/shards.ts';
-import { progressBar } from '../progress.ts';
+import { progressBar, wallText } from '../progress.ts';
 
 function wholeNumber(flag: string, text: string, min: number): number {
   if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text)) || Number(text) < min)
@@ -178,9 +178,12 @@ export function register(program: Command): void {
         }
         const mine = shardRuns(runs, shard).length;
         const jobs = opts.jobs === undefined ? defaultJobs(mine) : wholeNumber('--jobs', opts.jobs, 1);
-        const bar = progressBar(
-          'exploring [{bar}] {value}/{total} runs | {failures} failures | {eta_formatted} left',
-        );
+        const bar = progressBar({
+          command: 'explore',
+          barFormat: 'exploring [{bar}] {value}/{total} runs | {failures} failures | {eta_formatted} left',
+          line: (done, total, fields, wall) =>
+            `explored ${done} of ${total} runs, ${fields.failures} failed, ${wallText(wall.elapsedMs)} wall`,
+        });
         let summary: Awaited<ReturnType<typeof explore>>;
         try {
           const config = {

@@ -1,6 +1,6 @@
 // `archivist run <scenario>`, `archivist replay <trace.jsonl>` and `archivist scenario schema`.
-// The progress bar reads the wall clock (cli-progress does), but it lives outside the
-// simulated run: nothing it sees reaches the trace or the result.
+// Progress (cli/progress.ts) reads the wall clock, but it lives outside the simulated run:
+// nothing it sees reaches the trace or the result; nor does `--inspect`, which only watches.
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -11,7 +11,16 @@ import { loadScenario } from '../../scenarios/load.ts';
 import type { RunResult } from '../../scenarios/result.ts';
 import { scenarioJsonSchema } from '../../scenarios/schema.ts';
 import { formatDuration } from '../../scenarios/units.ts';
-import { progressBar } from '../progress.ts';
+import { openInspectionFile } from '../inspect-file.ts';
+import {
+  PROGRESS_MODES,
+  type ProgressFields,
+  parseProgressEvery,
+  parseProgressMode,
+  progressBar,
+  type WallFigures,
+  wallText,
+} from '../progress.ts';
 
 function parseSeed(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
@@ -63,50 +72,106 @@ export function summaryText(result: RunResult, communityNames: Record<string, st
   return `${lines.join('\n')}\n`;
 }
 
+/** `archivist: simulating 12d of 60d virtual (20%), 1m5s wall, 1,204,331 events, rss 812 MB, ~4m20s left`. */
+function runProgressLine(done: number, total: number, fields: ProgressFields, wall: WallFigures): string {
+  const pct = total > 0 ? Math.floor((100 * done) / total) : 100;
+  const virtual = formatDuration(Math.floor(done / 60_000) * 60_000);
+  const events = typeof fields.events === 'number' ? `, ${fields.events.toLocaleString('en-US')} events` : '';
+  const eta = wall.etaMs !== undefined ? `, ~${wallText(wall.etaMs)} left` : '';
+  return `${fields.scenario}: simulated ${virtual} of ${formatDuration(total)} virtual (${pct}%), ${wallText(wall.elapsedMs)} wall${events}, rss ${Math.round(wall.rssBytes / 1e6)} MB${eta}`;
+}
+
+export interface ProgressFlags {
+  progress: string;
+  progressEvery: string;
+}
+
+/** The progress options every long command shares. */
+export function progressFlags(command: Command): Command {
+  return command
+    .option(
+      '--progress <mode>',
+      `progress on stderr: ${PROGRESS_MODES.join(', ')} (auto: a bar on a terminal, else a line every --progress-every)`,
+      'auto',
+    )
+    .option('--progress-every <duration>', 'wall time between two progress lines (lines, json)', '10s');
+}
+
 export function register(program: Command): void {
-  program
-    .command('run')
-    .description('Run a scenario on the simulated world')
-    .argument('<scenario>', 'scenario file (YAML or JSON)')
-    .option('--seed <n>', "seed (default: the scenario's)")
-    .option('--trace <file>', 'write the trace as JSON lines (first line: the scenario and seed)')
-    .option('--report <file>', 'write the HTML report')
-    .option('--json', 'print the result as one JSON object')
-    .action(
-      async (file: string, opts: { seed?: string; trace?: string; report?: string; json?: boolean }) => {
-        const scenario = loadScenario(file);
-        const seed = parseSeed(opts.seed);
-        // Loaded on use: only these commands need the simulated stack.
-        const { runScenario } = await import('../../scenarios/runner.ts');
-        const bar = progressBar('simulating [{bar}] {percentage}% | {virtual} of {total_virtual} virtual');
-        let output: Awaited<ReturnType<typeof runScenario>>;
-        try {
-          output = await runScenario(scenario, {
-            ...(seed === undefined ? {} : { seed }),
-            keepTrace: opts.trace !== undefined,
-            onProgress: (done, total) =>
-              bar.update(done, total, {
-                virtual: formatDuration(Math.floor(done / 60_000) * 60_000),
-                total_virtual: formatDuration(total),
-              }),
-          });
-        } catch (error) {
-          // the runner names the field; the file is ours to add
-          if (error instanceof UserError) throw new UserError(`${file}: ${error.message}`, error.exitCode);
-          throw error;
-        } finally {
-          bar.stop();
-        }
-        const { result, details, traceLines } = output;
-        if (opts.trace) writeOut(opts.trace, `${traceLines.join('\n')}\n`, 'trace');
-        if (opts.report) writeOut(opts.report, renderReport(result, details), 'report');
-        process.stdout.write(
-          opts.json ? `${JSON.stringify(result)}\n` : summaryText(result, details.communityNames),
-        );
-        if (!opts.json && opts.report) process.stdout.write(`report: ${opts.report}\n`);
-        process.exitCode = result.ok ? 0 : 1;
-      },
-    );
+  progressFlags(
+    program
+      .command('run')
+      .description('Run a scenario on the simulated world')
+      .argument('<scenario>', 'scenario file (YAML or JSON)')
+      .option('--seed <n>', "seed (default: the scenario's)")
+      .option('--trace <file>', 'write the trace as JSON lines (first line: the scenario and seed)')
+      .option('--report <file>', 'write the HTML report')
+      .option(
+        '--inspect <file>',
+        "write XState's inspection events of every node's actors as JSON lines (docs/machines.md)",
+      )
+      .option('--json', 'print the result as one JSON object'),
+  ).action(
+    async (
+      file: string,
+      opts: {
+        seed?: string;
+        trace?: string;
+        report?: string;
+        inspect?: string;
+        json?: boolean;
+      } & ProgressFlags,
+    ) => {
+      const scenario = loadScenario(file);
+      const seed = parseSeed(opts.seed);
+      const mode = parseProgressMode(opts.progress);
+      const everyMs = parseProgressEvery(opts.progressEvery);
+      // Loaded on use: only these commands need the simulated stack.
+      const { runScenario } = await import('../../scenarios/runner.ts');
+      const inspection = opts.inspect ? openInspectionFile(opts.inspect) : undefined;
+      const bar = progressBar({
+        mode,
+        everyMs,
+        command: 'run',
+        barFormat: 'simulating [{bar}] {percentage}% | {virtual} of {total_virtual} virtual',
+        line: runProgressLine,
+      });
+      let output: Awaited<ReturnType<typeof runScenario>>;
+      try {
+        output = await runScenario(scenario, {
+          ...(seed === undefined ? {} : { seed }),
+          keepTrace: opts.trace !== undefined,
+          ...(inspection ? { inspect: inspection.inspect } : {}),
+          onProgress: (done, total, events) => {
+            inspection?.flush();
+            bar.update(done, total, {
+              scenario: scenario.name,
+              events,
+              virtual: formatDuration(Math.floor(done / 60_000) * 60_000),
+              total_virtual: formatDuration(total),
+            });
+          },
+        });
+      } catch (error) {
+        // the runner names the field; the file is ours to add
+        if (error instanceof UserError) throw new UserError(`${file}: ${error.message}`, error.exitCode);
+        throw error;
+      } finally {
+        bar.stop();
+        inspection?.close();
+      }
+      const { result, details, traceLines } = output;
+      if (opts.trace) writeOut(opts.trace, `${traceLines.join('\n')}\n`, 'trace');
+      if (opts.report) writeOut(opts.report, renderReport(result, details), 'report');
+      process.stdout.write(
+        opts.json ? `${JSON.stringify(result)}\n` : summaryText(result, details.communityNames),
+      );
+      if (!opts.json && opts.report) process.stdout.write(`report: ${opts.report}\n`);
+      if (!opts.json && inspection)
+        process.stdout.write(`inspection: ${inspection.lines} events in ${opts.inspect}\n`);
+      process.exitCode = result.ok ? 0 : 1;
+    },
+  );
 
   program
     .command('replay')

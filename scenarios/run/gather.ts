@@ -11,6 +11,8 @@ import {
   type ObservedMember,
   type ObservedSignal,
 } from '../expectations.ts';
+import { HEALTHY_BANDWIDTH, HEALTHY_LATENCY } from '../faults/index.ts';
+import { faultWindows } from '../faults/windows.ts';
 import type {
   ActivityEvent,
   MagnetlinkResult,
@@ -22,6 +24,7 @@ import type {
 import type { SentLink } from './adversary.ts';
 import type { RunContext } from './context.ts';
 import type { RequiredHistory } from './history.ts';
+import { reportDetails, runParameters } from './report-details.ts';
 import type { PublishedMessage } from './traffic.ts';
 
 export interface Gathered {
@@ -36,6 +39,8 @@ export function gatherResult(
     history: RequiredHistory;
     published: PublishedMessage[];
     checks: CheckWatch;
+    /** The report's member progress, latencies and archive table (the explorer skips them). */
+    reportDetails: boolean;
   },
 ): Gathered {
   const { plan, h, world, allNodes } = run;
@@ -230,5 +235,42 @@ export function gatherResult(
   };
   const communityNames: Record<string, string> = {};
   for (const [cid, n] of communityNameOf) communityNames[cid] = n;
-  return { result, details: { start: h.start, communityNames, activity, history: history.samples } };
+  const end = world.kernel.now();
+  const initial = scenario.network;
+  const faults = faultWindows(run.applied, end, {
+    latencyMaxMs:
+      initial.latency === undefined
+        ? HEALTHY_LATENCY.max
+        : typeof initial.latency === 'number'
+          ? initial.latency
+          : initial.latency.max,
+    bandwidth: initial.bandwidth ?? HEALTHY_BANDWIDTH,
+  });
+  // further control nodes (§9) shape the community from the moment they come up
+  for (const n of plan.owners)
+    if (n !== plan.primary && h.start + n.joinAt <= end)
+      faults.push({
+        kind: 'secondControlNode',
+        layer: 'community',
+        subject: n.name,
+        from: h.start + n.joinAt,
+        to: end,
+        instant: false,
+        unrecovered: true,
+      });
+  const more = args.reportDetails
+    ? reportDetails(run, end)
+    : { progress: { times: [], rows: [], grouped: 1 }, latency: [], archives: [] };
+  return {
+    result,
+    details: {
+      start: h.start,
+      communityNames,
+      activity,
+      history: history.samples,
+      parameters: runParameters(run),
+      faults,
+      ...more,
+    },
+  };
 }
