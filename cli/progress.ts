@@ -8,6 +8,7 @@
 // or a result.
 
 import { createRequire } from 'node:module';
+import type { Command } from 'commander';
 import { UserError } from '../errors/user-error.ts';
 import { formatDuration, parseDuration } from '../scenarios/units.ts';
 
@@ -26,6 +27,22 @@ export function parseProgressEvery(text: string): number {
   if (ms === undefined)
     throw new UserError(`--progress-every: expected a duration like "10s", got "${text}"`);
   return ms;
+}
+
+export interface ProgressFlags {
+  progress: string;
+  progressEvery: string;
+}
+
+/** The progress options every long command shares. */
+export function progressFlags(command: Command): Command {
+  return command
+    .option(
+      '--progress <mode>',
+      `progress on stderr: ${PROGRESS_MODES.join(', ')} (auto: a bar on a terminal, else a line every --progress-every)`,
+      'auto',
+    )
+    .option('--progress-every <duration>', 'wall time between two progress lines (lines, json)', '10s');
 }
 
 interface SingleBar {

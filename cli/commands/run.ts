@@ -13,11 +13,12 @@ import { scenarioJsonSchema } from '../../scenarios/schema.ts';
 import { formatDuration } from '../../scenarios/units.ts';
 import { openInspectionFile } from '../inspect-file.ts';
 import {
-  PROGRESS_MODES,
   type ProgressFields,
+  type ProgressFlags,
   parseProgressEvery,
   parseProgressMode,
   progressBar,
+  progressFlags,
   type WallFigures,
   wallText,
 } from '../progress.ts';
@@ -79,22 +80,6 @@ function runProgressLine(done: number, total: number, fields: ProgressFields, wa
   const events = typeof fields.events === 'number' ? `, ${fields.events.toLocaleString('en-US')} events` : '';
   const eta = wall.etaMs !== undefined ? `, ~${wallText(wall.etaMs)} left` : '';
   return `${fields.scenario}: simulated ${virtual} of ${formatDuration(total)} virtual (${pct}%), ${wallText(wall.elapsedMs)} wall${events}, rss ${Math.round(wall.rssBytes / 1e6)} MB${eta}`;
-}
-
-export interface ProgressFlags {
-  progress: string;
-  progressEvery: string;
-}
-
-/** The progress options every long command shares. */
-export function progressFlags(command: Command): Command {
-  return command
-    .option(
-      '--progress <mode>',
-      `progress on stderr: ${PROGRESS_MODES.join(', ')} (auto: a bar on a terminal, else a line every --progress-every)`,
-      'auto',
-    )
-    .option('--progress-every <duration>', 'wall time between two progress lines (lines, json)', '10s');
 }
 
 export function register(program: Command): void {
