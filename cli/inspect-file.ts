@@ -2,11 +2,11 @@
 // local sink that works without network (Stately's own inspector is a web page; see
 // docs/machines.md for watching a run there). One line per event, in the order they
 // happen, each with the node, the virtual time and the actor:
-//   {"t":…,"node":"alice","actor":"a7","kind":"actor","id":"member-0x02…","parent":"a5","machine":"member"}
-//   {"t":…,"node":"alice","actor":"a7","kind":"event","source":"a5","event":{"type":"MAGNETLINK",…}}
-//   {"t":…,"node":"alice","actor":"a7","kind":"microstep","event":"MAGNETLINK","transitions":[{"source":"member.quietOrTask","targets":["member.task"]}],"status":"active","value":{"task":"downloading"}}
+//   {"t":…,"node":"alice","actor":"a7","kind":"actor","id":"community:0x02…","parent":"a3","machine":"member"}
+//   {"t":…,"node":"alice","actor":"a7","kind":"event","source":"a8","event":{"type":"MAGNETLINK",…}}
+//   {"t":…,"node":"alice","actor":"a7","kind":"action","action":"noteLink"}
+//   {"t":…,"node":"alice","actor":"a7","kind":"microstep","event":"MAGNETLINK","transitions":[{"source":"member.idle","targets":["member.quietOrTask"]}],"status":"active","value":"quietOrTask"}
 //   {"t":…,"node":"alice","actor":"a7","kind":"snapshot","event":"MAGNETLINK","status":"active","value":{"task":"downloading"}}
-//   {"t":…,"node":"alice","actor":"a7","kind":"action","action":"emitTaskStarted"}
 // Events keep only their scalar fields (strings, numbers, booleans): payloads such as
 // archives and keys stay out of the file.
 

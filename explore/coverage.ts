@@ -117,10 +117,11 @@ export function coverageText(coverage: Coverage, notes: { faultsAsked?: readonly
     );
   }
   const asked = notes.faultsAsked ? new Set(notes.faultsAsked) : undefined;
+  const faults = Object.entries(coverage.faults);
+  const drawn = faults.filter(([k, v]) => !asked || asked.has(k) || v > 0);
+  const notDrawn = faults.filter(([k, v]) => asked && !asked.has(k) && v === 0).map(([k]) => k);
   lines.push(
-    `  fault kinds: ${Object.entries(coverage.faults)
-      .map(([k, v]) => `${k} ${v}${asked && !asked.has(k) ? ' (not drawn)' : ''}`)
-      .join(', ')}`,
+    `  fault kinds (runs injecting each): ${drawn.map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}${notDrawn.length > 0 ? `; not drawn: ${notDrawn.join(', ')}` : ''}`,
   );
   lines.push(
     `  quirk switches (runs reaching the decision): ${Object.entries(coverage.quirks)

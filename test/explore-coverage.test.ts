@@ -119,7 +119,10 @@ describe('coverage of many runs', () => {
     const text = coverageText(merged, { faultsAsked: [] });
     expect(text).toContain('coverage over 3 runs');
     expect(text).toContain('states 2/2 (100%), transitions 1/1 (100%)');
-    expect(text).toContain('crash 2 (not drawn)');
+    expect(text).toContain('fault kinds (runs injecting each): crash 2');
+    expect(coverageText(emptyCoverage(items), { faultsAsked: [] })).toContain(
+      'fault kinds (runs injecting each): none; not drawn: crash',
+    );
     expect(coverageText(two)).toContain('not reached: a.x, a.x|E#0');
   });
 });
