@@ -125,8 +125,8 @@ describe('progress off a terminal', () => {
         true,
       );
       // the last slice's count; the run's end records follow it
-    expect(records.at(-1).events).toBeGreaterThan(result.events - 5);
-    expect(records.at(-1).events).toBeLessThanOrEqual(result.events);
+      expect(records.at(-1).events).toBeGreaterThan(result.events - 5);
+      expect(records.at(-1).events).toBeLessThanOrEqual(result.events);
     });
 
     test('archivist run --progress lines: plain lines naming the virtual time, events and memory', async () => {

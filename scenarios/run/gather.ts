@@ -11,8 +11,6 @@ import {
   type ObservedMember,
   type ObservedSignal,
 } from '../expectations.ts';
-import { HEALTHY_BANDWIDTH, HEALTHY_LATENCY } from '../faults/index.ts';
-import { faultWindows } from '../faults/windows.ts';
 import type {
   ActivityEvent,
   MagnetlinkResult,
@@ -24,7 +22,7 @@ import type {
 import type { SentLink } from './adversary.ts';
 import type { RunContext } from './context.ts';
 import type { RequiredHistory } from './history.ts';
-import { reportDetails, runParameters } from './report-details.ts';
+import { reportDetails, runFaultWindows, runParameters } from './report-details.ts';
 import type { PublishedMessage } from './traffic.ts';
 
 export interface Gathered {
@@ -236,28 +234,7 @@ export function gatherResult(
   const communityNames: Record<string, string> = {};
   for (const [cid, n] of communityNameOf) communityNames[cid] = n;
   const end = world.kernel.now();
-  const initial = scenario.network;
-  const faults = faultWindows(run.applied, end, {
-    latencyMaxMs:
-      initial.latency === undefined
-        ? HEALTHY_LATENCY.max
-        : typeof initial.latency === 'number'
-          ? initial.latency
-          : initial.latency.max,
-    bandwidth: initial.bandwidth ?? HEALTHY_BANDWIDTH,
-  });
-  // further control nodes (§9) shape the community from the moment they come up
-  for (const n of plan.owners)
-    if (n !== plan.primary && h.start + n.joinAt <= end)
-      faults.push({
-        kind: 'secondControlNode',
-        layer: 'community',
-        subject: n.name,
-        from: h.start + n.joinAt,
-        to: end,
-        instant: false,
-        unrecovered: true,
-      });
+  const faults = runFaultWindows(run, end);
   const more = args.reportDetails
     ? reportDetails(run, end)
     : { progress: { times: [], rows: [], grouped: 1 }, latency: [], archives: [] };

@@ -1,12 +1,14 @@
 // What the report shows a protocol engineer beyond the JSON result, gathered from every
 // node's signal log once the run ended: each member's progress over time (the share of
 // the first owner's index it has imported), the latencies of each archive from its
-// announce to a member's download and import, the table of rounds and archives, and the
-// scenario's parameters as the run used them. Pure reading of the logs: nothing here runs
+// announce to a member's download and import, the table of rounds and archives, the fault
+// windows of the timeline, and the scenario's parameters as the run used them. Pure reading of the logs: nothing here runs
 // during the simulation.
 
 import { DEFAULT_OPTIONS, type MachineOptions, resolveOptions } from '../../machines/options.ts';
 import type { NodeSignal } from '../../machines/signals.ts';
+import { HEALTHY_BANDWIDTH, HEALTHY_LATENCY } from '../faults/index.ts';
+import { type FaultWindow, faultWindows } from '../faults/windows.ts';
 import type { HarnessNode } from '../harness.ts';
 import type { ArchiveRow, LatencyStage, LatencyStats, MemberProgress, RunParameters } from '../result.ts';
 import { formatDuration } from '../units.ts';
@@ -121,10 +123,9 @@ function stats(stage: LatencyStage, values: number[]): LatencyStats {
   };
 }
 
-/** When each member joined each community first (ms), from the scenario. */
+/** When a member first came up (ms), from the scenario. */
 function joinedAt(run: RunContext, n: HarnessNode): number {
-  const spec = run.plan.scenario.nodes.find((x) => run.plan.id(x.name) === n.id);
-  return run.h.start + (spec?.joinAt ?? 0);
+  return run.h.start + (run.plan.node(run.plan.name(n.id))?.joinAt ?? 0);
 }
 
 /** The share of the first owner's index each member had imported, over the run. */
@@ -208,7 +209,9 @@ function memberArchiveTimes(run: RunContext, archives: ArchiveInfo[]): MemberArc
   const byRange = new Map<string, ArchiveInfo[]>();
   for (const a of archives) {
     const k = `${a.communityId}\u0000${a.from}`;
-    byRange.set(k, [...(byRange.get(k) ?? []), a]);
+    const list = byRange.get(k);
+    if (list) list.push(a);
+    else byRange.set(k, [a]);
   }
   const out: MemberArchiveTimes[] = [];
   for (const n of run.allNodes) {
@@ -265,7 +268,11 @@ function latencyStats(times: MemberArchiveTimes[]): LatencyStats[] {
 
 function archiveRows(archives: ArchiveInfo[], times: MemberArchiveTimes[], members: number): ArchiveRow[] {
   const per = new Map<string, MemberArchiveTimes[]>();
-  for (const e of times) per.set(e.archive.id, [...(per.get(e.archive.id) ?? []), e]);
+  for (const e of times) {
+    const list = per.get(e.archive.id);
+    if (list) list.push(e);
+    else per.set(e.archive.id, [e]);
+  }
   return archives.map((a) => {
     const mine = per.get(a.id) ?? [];
     const toImport = mine
@@ -289,6 +296,37 @@ function archiveRows(archives: ArchiveInfo[], times: MemberArchiveTimes[], membe
       medianAnnounceToImport: toImport.length > 0 ? quantile(toImport, 0.5) : null,
     };
   });
+}
+
+/**
+ * The fault windows of the run's timeline (through the registry of fault kinds), against
+ * the network it started with, and further control nodes (§9) from the moment they came up.
+ */
+export function runFaultWindows(run: RunContext, end: number): FaultWindow[] {
+  const { plan, h } = run;
+  const initial = plan.scenario.network;
+  const latencyMaxMs =
+    initial.latency === undefined
+      ? HEALTHY_LATENCY.max
+      : typeof initial.latency === 'number'
+        ? initial.latency
+        : initial.latency.max;
+  const windows = faultWindows(run.applied, end, {
+    latencyMaxMs,
+    bandwidth: initial.bandwidth ?? HEALTHY_BANDWIDTH,
+  });
+  for (const n of plan.owners)
+    if (n !== plan.primary && h.start + n.joinAt <= end)
+      windows.push({
+        kind: 'secondControlNode',
+        layer: 'community',
+        subject: n.name,
+        from: h.start + n.joinAt,
+        to: end,
+        instant: false,
+        unrecovered: true,
+      });
+  return windows;
 }
 
 /** The report's progress, latencies and archive table of a finished run. */
