@@ -145,7 +145,7 @@
                 right: 8,
                 width: 16,
                 start: 0,
-                end: Math.min(100, (3000 / nodes.length) | 0),
+                end: Math.min(100, 3000 / nodes.length),
               },
             ]
           : [],
@@ -262,7 +262,7 @@
                 left: 4,
                 width: 14,
                 start: 0,
-                end: Math.min(100, (4000 / rows.length) | 0),
+                end: Math.min(100, 4000 / rows.length),
               },
             ]
           : [],

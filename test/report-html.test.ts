@@ -254,6 +254,28 @@ describe('HTML report', () => {
     await page.close();
   });
 
+  it('a community of many members: the node rows scroll (about 30 at a time), every member has its progress row', async () => {
+    const many = FAULTED.replace('count: 4', 'count: 45')
+      .replace('duration: 30d', 'duration: 10d')
+      .replace(/timeline:[\s\S]*$/, 'timeline:\n  - {at: 8d, do: offline, node: m40}\n');
+    const run = await runScenario(parseScenario(many, 'many.yaml'));
+    const big = resolve(outDir, 'report-many.html');
+    writeFileSync(big, renderReport(run.result, run.details));
+    const { page, charts } = await open(browser, big);
+    expectRunCharts(charts, '', run.result, run.details);
+    expect(run.details.progress.rows).toHaveLength(45);
+    const zoom = await page.evaluate(() => {
+      const c = (globalThis as unknown as BrowserGlobals).archivistCharts;
+      return {
+        timeline: c.timeline?.getOption().dataZoom?.[2],
+        progress: c.progress?.getOption().dataZoom?.[2],
+      };
+    });
+    expect(zoom.timeline?.end).toBeCloseTo(3000 / 46, 5); // owner and 45 members: 30 rows shown
+    expect(zoom.progress?.end).toBeCloseTo(4000 / 45, 5);
+    await page.close();
+  });
+
   describe('two runs side by side', () => {
     const io = captureCli();
 
