@@ -1,9 +1,12 @@
 // The explorer: run number k of an exploration with seed S draws one scenario with
 // fast-check seed `runSeed(S, k)`, runs it and judges the properties; a failure is shrunk
 // by fast-check to a minimal scenario that fails the same property, which is written as a
-// scenario file (for `archivist run`) and its trace (for `archivist replay`). `--shard i/n`
-// takes the runs k with k mod n = i - 1, so n machines together run exactly the runs one
-// would; `mergeSummaries` adds their summaries up.
+// scenario file (for `archivist run`) and its trace (for `archivist replay`), and carries
+// fast-check's seed and path to it: `replayCounterexample(seed, path)` runs that very
+// scenario again, as `fc.assert(…, {seed, path})` would. `--shard i/n` takes the runs k with
+// k mod n = i - 1, so n machines together run exactly the runs one would;
+// `mergeSummaries` adds their summaries up. Each run records what it reached
+// (explore/coverage-watch.ts) into the summary's coverage.
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,9 +23,19 @@ import {
   scenarioArbitrary,
   scenarioSize,
 } from './arbitraries.ts';
+import { addRun, type Coverage, type RunCoverage } from './coverage.ts';
+import { noCoverage } from './coverage-watch.ts';
 import type { PropertyName } from './properties.ts';
-import { checkScenario } from './property.ts';
-import { type ExploreFailure, type ExploreSummary, runSeed, type Shard, shardRuns } from './shards.ts';
+import { checkScenario, type Verdict } from './property.ts';
+import {
+  type ExploreFailure,
+  type ExploreSettings,
+  type ExploreSummary,
+  runSeed,
+  type Shard,
+  shardRuns,
+  summarise,
+} from './shards.ts';
 
 export * from './shards.ts';
 
@@ -39,6 +52,10 @@ export interface ExploreConfig {
   maxFailures?: number;
   /** After each run of the shard: runs done, runs of the shard, failures so far. */
   onRun?: (done: number, total: number, failures: number) => void;
+  /** How the exploration was asked for, kept in the summary (merges compare it). */
+  settings?: ExploreSettings;
+  /** Record what each run reached (default true; the summary's coverage). */
+  coverage?: boolean;
 }
 
 interface Candidate {
@@ -48,15 +65,33 @@ interface Candidate {
   events: number;
 }
 
-/** What one run of an exploration gave: its events, and its shrunk failure if it failed. */
+/** What one run of an exploration gave: its events, what it reached, and its shrunk failure if it failed. */
 export interface RunOutcome {
   run: number;
   events: number;
+  coverage?: RunCoverage;
   failure?: ExploreFailure;
 }
 
 /** What a run needs besides its number (an ExploreConfig without the run space). */
-export type RunConfig = Pick<ExploreConfig, 'seed' | 'shape' | 'outDir' | 'maxShrinkRuns'>;
+export type RunConfig = Pick<ExploreConfig, 'seed' | 'shape' | 'outDir' | 'maxShrinkRuns' | 'coverage'>;
+
+/** The summary of a shard's outcomes, with the coverage of their runs. */
+export function summaryOf(
+  outcomes: readonly RunOutcome[],
+  config: Pick<ExploreConfig, 'seed' | 'settings'>,
+  shard: Shard,
+): ExploreSummary {
+  const recorded = outcomes.filter((o) => o.coverage);
+  const coverage = recorded.length > 0 || outcomes.length === 0 ? noCoverage() : undefined;
+  for (const o of recorded) addRun(coverage as Coverage, o.coverage as RunCoverage);
+  return summarise(outcomes, {
+    seed: config.seed,
+    shard,
+    ...(coverage ? { coverage } : {}),
+    ...(config.settings ? { settings: config.settings } : {}),
+  });
+}
 
 /** The scenario arbitrary of each shape, built once: every run of an exploration draws from it. */
 const arbitraries = new WeakMap<ScenarioShape, ReturnType<typeof scenarioArbitrary>>();
@@ -77,12 +112,16 @@ export async function exploreRun(k: number, config: RunConfig): Promise<RunOutco
   const arbitrary = arbitraryOf(config.shape ?? DEFAULT_SHAPE);
   const maxShrink = config.maxShrinkRuns ?? 150;
   let first: Candidate | undefined;
+  let coverage: RunCoverage | undefined;
   let calls = 0;
   let last: Candidate | undefined;
   const property = fc.asyncProperty(arbitrary, async (input) => {
     calls++;
     if (first && calls > maxShrink + 1) return true; // shrinking budget spent
-    const { verdict } = await checkScenario(input);
+    // the generated scenario's run counts for coverage; the shrinking candidates do not
+    const checked = await checkScenario(input, { coverage: !first && config.coverage !== false });
+    const { verdict } = checked;
+    if (!first) coverage = checked.coverage;
     const c: Candidate = { ok: verdict.ok, events: verdict.events };
     if (verdict.property) c.property = verdict.property;
     if (verdict.message) c.message = verdict.message;
@@ -97,9 +136,11 @@ export async function exploreRun(k: number, config: RunConfig): Promise<RunOutco
     }
     return true;
   });
-  const details = await fc.check(property, { seed: runSeed(config.seed, k), numRuns: 1 });
+  const seed = runSeed(config.seed, k);
+  const details = await fc.check(property, { seed, numRuns: 1 });
   const events = first?.events ?? 0;
-  if (!details.failed || !details.counterexample) return { run: k, events };
+  const base = { run: k, events, ...(coverage ? { coverage } : {}) };
+  if (!details.failed || !details.counterexample) return base;
   const failed = (last ?? first) as Candidate;
   const scenario = withCheckExpectations(
     readableScenario({
@@ -113,33 +154,57 @@ export async function exploreRun(k: number, config: RunConfig): Promise<RunOutco
     tracefile: '',
     shrinkSteps: details.numShrinks,
     run: k,
+    seed,
+    path: details.counterexamplePath ?? '',
     message: failed.message ?? '',
     size: scenarioSize(scenario),
     scenario,
   };
   if (config.outDir) Object.assign(failure, await writeFailure(config.outDir, scenario));
-  return { run: k, events, failure };
+  return { ...base, failure };
+}
+
+/** What replaying a counterexample gave: the scenario at that path and its verdict. */
+export interface Replayed {
+  scenario: ScenarioInput;
+  verdict: Verdict;
+}
+
+/**
+ * The counterexample fast-check reaches from `seed` along `path` (a failure's seed and
+ * path), run once and judged, without shrinking: what `fc.assert(property, {seed, path})`
+ * does. `shape` must be the exploration's (the same `--faults` and `--options`).
+ */
+export async function replayCounterexample(
+  seed: number,
+  path: string,
+  shape: ScenarioShape = DEFAULT_SHAPE,
+): Promise<Replayed> {
+  let replayed: Replayed | undefined;
+  const property = fc.asyncProperty(arbitraryOf(shape), async (input) => {
+    const { verdict } = await checkScenario(input);
+    replayed = { scenario: input, verdict };
+    return verdict.ok;
+  });
+  await fc.check(property, { seed, path, numRuns: 1, endOnFailure: true });
+  if (!replayed) throw new RangeError(`no scenario at seed ${seed} and path "${path}"`);
+  return replayed;
 }
 
 /** Runs one exploration (or one shard of it), run after run in this thread. */
 export async function explore(config: ExploreConfig): Promise<ExploreSummary> {
   const shard = config.shard ?? { index: 1, count: 1 };
   const runs = shardRuns(config.runs, shard);
-  const failures: ExploreFailure[] = [];
-  let events = 0;
-  let passed = 0;
-  let done = 0;
+  const outcomes: RunOutcome[] = [];
+  let failures = 0;
   for (const k of runs) {
-    if (config.maxFailures !== undefined && failures.length >= config.maxFailures) break;
+    if (config.maxFailures !== undefined && failures >= config.maxFailures) break;
     const outcome = await exploreRun(k, config);
-    done++;
-    events += outcome.events;
-    if (outcome.failure) failures.push(outcome.failure);
-    else passed++;
-    config.onRun?.(done, runs.length, failures.length);
+    outcomes.push(outcome);
+    if (outcome.failure) failures++;
+    config.onRun?.(outcomes.length, runs.length, failures);
   }
-  const shardText = `${shard.index}/${shard.count}`;
-  return { runs: done, failures, seed: config.seed, shard: shardText, shards: [shardText], passed, events };
+  return summaryOf(outcomes, config, shard);
 }
 
 /**

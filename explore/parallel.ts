@@ -14,7 +14,7 @@
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { type ExploreConfig, exploreRun, type RunConfig, type RunOutcome } from './explorer.ts';
+import { type ExploreConfig, exploreRun, type RunConfig, type RunOutcome, summaryOf } from './explorer.ts';
 import { type ExploreSummary, shardRuns } from './shards.ts';
 
 /**
@@ -56,6 +56,7 @@ export async function exploreInWorkers(config: ExploreConfig, jobs: number): Pro
     ...(config.shape ? { shape: config.shape } : {}),
     ...(config.outDir ? { outDir: config.outDir } : {}),
     ...(config.maxShrinkRuns !== undefined ? { maxShrinkRuns: config.maxShrinkRuns } : {}),
+    ...(config.coverage !== undefined ? { coverage: config.coverage } : {}),
   };
   const outcomes: RunOutcome[] = [];
   let next = 0;
@@ -126,16 +127,12 @@ export async function exploreInWorkers(config: ExploreConfig, jobs: number): Pro
   await Promise.all([inThisThread(), ...Array.from({ length: threads - 1 }, (_, w) => inWorker(w))]);
 
   outcomes.sort((a, b) => a.run - b.run);
-  let found = outcomes.flatMap((o) => (o.failure ? [o.failure] : []));
-  if (config.maxFailures !== undefined) found = found.slice(0, config.maxFailures);
-  const text = `${shard.index}/${shard.count}`;
-  return {
-    runs: outcomes.length,
-    failures: found,
-    seed: config.seed,
-    shard: text,
-    shards: [text],
-    passed: outcomes.filter((o) => !o.failure).length,
-    events: outcomes.reduce((n, o) => n + o.events, 0),
-  };
+  // where a failure limit stopped early, keep the runs a single thread would have run
+  let kept = outcomes;
+  if (config.maxFailures !== undefined) {
+    const failed = outcomes.filter((o) => o.failure);
+    const last = failed[config.maxFailures - 1];
+    if (last) kept = outcomes.filter((o) => o.run <= last.run);
+  }
+  return summaryOf(kept, config, shard);
 }

@@ -16,6 +16,8 @@
 import { validateScenario } from '../scenarios/load.ts';
 import { type RunOutput, runScenario } from '../scenarios/runner.ts';
 import type { Scenario, ScenarioInput } from '../scenarios/schema.ts';
+import type { RunCoverage } from './coverage.ts';
+import { watchCoverage } from './coverage-watch.ts';
 import { PROPERTIES, type PropertyName } from './properties.ts';
 
 export interface Verdict {
@@ -28,22 +30,28 @@ export interface Verdict {
 
 export interface CheckOptions {
   keepTrace?: boolean;
+  /** Record what the run reached (machine states and transitions, faults, quirks). */
+  coverage?: boolean;
 }
 
 /** Runs a scenario (file content) and judges the properties. */
 export async function checkScenario(
   input: ScenarioInput,
   options: CheckOptions = {},
-): Promise<{ verdict: Verdict; output: RunOutput; scenario: Scenario }> {
+): Promise<{ verdict: Verdict; output: RunOutput; scenario: Scenario; coverage?: RunCoverage }> {
   const scenario = validateScenario(structuredClone(input), `${input.name}.yaml`);
   const controlNodes = scenario.nodes.filter((n) => n.role === 'owner').length;
+  const watch = options.coverage ? watchCoverage(scenario) : undefined;
   // Verdicts need neither the trace's lines nor its hash, unless the trace is to be written.
   const output = await runScenario(scenario, {
     keepTrace: options.keepTrace === true,
     hashTrace: options.keepTrace === true,
     sampleHistory: false,
+    reportDetails: false,
+    ...(watch ? { inspect: watch.inspect, onSignal: (n, signal) => watch.onSignal(n, signal) } : {}),
   });
   const { result } = output;
+  const coverage = watch ? { coverage: watch.finish(output.details) } : {};
   const base = { events: result.events };
   const judge = (name: PropertyName): string | undefined => {
     // Several control nodes diverge (§9): §10.9 against the first owner's index does not apply.
@@ -54,7 +62,7 @@ export async function checkScenario(
   for (const name of PROPERTIES) {
     const message = judge(name);
     if (message !== undefined)
-      return { verdict: { ok: false, property: name, message, ...base }, output, scenario };
+      return { verdict: { ok: false, property: name, message, ...base }, output, scenario, ...coverage };
   }
-  return { verdict: { ok: true, ...base }, output, scenario };
+  return { verdict: { ok: true, ...base }, output, scenario, ...coverage };
 }

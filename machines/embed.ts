@@ -3,7 +3,7 @@
 // subscribes to the signal stream. The same call runs on the simulated world and on real
 // backends. See docs/machines.md for an example.
 
-import { type Actor, createActor } from 'xstate';
+import { type Actor, createActor, type InspectionEvent, type Observer } from 'xstate';
 import type { NodeAdapters } from '../ports/index.ts';
 import type { CommunityConfig } from './community-env.ts';
 import { type NodeEvent, nodeMachine } from './node.machine.ts';
@@ -22,6 +22,14 @@ export interface CreateArchiveNodeArgs {
   importRate?: ImportRate;
   /** Listener attached before the actor starts, so it sees the very first signals. */
   onSignal?: SignalListener;
+  /**
+   * XState's inspection of this node's actor system (the node actor and every actor it
+   * spawns), attached before the actor starts: events, snapshots and the transitions of each
+   * microstep. Pass `createSkyInspector().inspect` or `createBrowserInspector().inspect` of
+   * `@statelyai/inspect` to watch the machines in Stately's inspector, or any function.
+   * Observing only: the machines behave the same with or without it.
+   */
+  inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
 }
 
 export interface ArchiveNode {
@@ -57,6 +65,7 @@ export function createArchiveNode(args: CreateArchiveNodeArgs): ArchiveNode {
   if (args.onSignal) bus.subscribe(args.onSignal);
   const actor = createActor(nodeMachine, {
     clock: args.adapters.clock,
+    ...(args.inspect ? { inspect: args.inspect } : {}),
     input: {
       nodeId,
       adapters: args.adapters,

@@ -24,6 +24,7 @@
 // sender and by every node that receives it (`liveDelivery: 'owner'` makes only the owner
 // listen, for benchmarks with thousands of members).
 
+import type { InspectionEvent } from 'xstate';
 import { type FaultyAdapters, withFaults } from '../adapters/sim/faulty-adapters.ts';
 import { synchronousHandler } from '../adapters/sim/sim-messaging.ts';
 import { type SimNode, SimWorld } from '../adapters/sim/world.ts';
@@ -92,6 +93,11 @@ export interface HarnessConfig {
   onSignal?: (node: HarnessNode, signal: NodeSignal, world: SimWorld) => void;
   /** Called when a node's actor is about to start (at joinAt and at every restart). */
   onBoot?: (node: HarnessNode, world: SimWorld) => void;
+  /**
+   * XState's inspection of a node's actors, asked for at each boot of the node (restarts
+   * too); undefined leaves the node uninspected. Observing only.
+   */
+  inspect?: (node: HarnessNode) => ((event: InspectionEvent) => void) | undefined;
   codec?: ArchiveCodec;
   /** Replace a node's adapters (e.g. a lighter storage in benchmarks). */
   adaptersFor?: (node: SimNode) => NodeAdapters;
@@ -316,6 +322,7 @@ export async function createHarness(config: HarnessConfig): Promise<Harness> {
   const boot = (n: HarnessNode): void => {
     config.onBoot?.(n, world);
     listen(n);
+    const inspect = config.inspect?.(n);
     n.archive = createArchiveNode({
       adapters: n.adapters,
       options,
@@ -328,6 +335,7 @@ export async function createHarness(config: HarnessConfig): Promise<Harness> {
       ...(n.spec.protocolEnabled !== undefined ? { protocolEnabled: n.spec.protocolEnabled } : {}),
       ...(n.spec.importRate !== undefined ? { importRate: n.spec.importRate } : {}),
       onSignal: (s) => onSignal(n, s),
+      ...(inspect ? { inspect } : {}),
     });
   };
 

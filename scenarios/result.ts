@@ -1,6 +1,8 @@
 // The outcome of a scenario run, in the JSON shape `archivist run --json` prints (issue 5),
 // plus the time series the HTML report draws. Plain data: numbers, strings, arrays.
 
+import type { FaultWindow } from './faults/windows.ts';
+
 export interface RoundResult {
   communityId: string;
   /** Virtual ms of the round's range [start, end). */
@@ -79,6 +81,77 @@ export interface HistorySample {
   share: number;
 }
 
+/**
+ * Each member's share of the first owner's index imported, at `times` (virtual ms): one row
+ * per member and community, `null` before it joined or while the index is empty. With many
+ * members, `grouped` consecutive members share a row (their mean).
+ */
+export interface MemberProgress {
+  times: number[];
+  rows: { node: string; communityId: string; share: (number | null)[] }[];
+  grouped: number;
+}
+
+export const latencyStages = ['announce→download', 'download→import', 'announce→import'] as const;
+export type LatencyStage = (typeof latencyStages)[number];
+
+/**
+ * The distribution of one stage over every (member, archive) pair that got through it:
+ * from the announce of the first torrent holding the archive (or the member's join, when it
+ * came later) to the member's download of it, from that download to its import, and both.
+ * `bins` counts the pairs between consecutive edges of `LATENCY_EDGES`
+ * (scenarios/run/report-details.ts), the last bin open.
+ */
+export interface LatencyStats {
+  stage: LatencyStage;
+  count: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+  bins: number[];
+}
+
+/** One archive an owner made: the report's table of rounds and archives. */
+export interface ArchiveRow {
+  communityId: string;
+  owner: string;
+  /** The owner's round that made it, 1-based per community. */
+  round: number;
+  id: string;
+  /** Virtual ms. */
+  createdAt: number;
+  announcedAt: number | null;
+  /** The range of messages it holds, ms. */
+  from: number;
+  to: number;
+  messages: number;
+  bytes: number;
+  downloadedBy: number;
+  importedBy: number;
+  /** Members of the run (owners aside). */
+  members: number;
+  medianAnnounceToImport: number | null;
+}
+
+/** The scenario's parameters as the run used them (durations in words). */
+export interface RunParameters {
+  scenario: string;
+  description?: string;
+  seed: number;
+  start: number;
+  duration: number;
+  mode: string;
+  nodes: { owners: number; members: number; lateJoiners: number };
+  communities: { id: string; chats: number; encrypted: boolean }[];
+  traffic: { community: string; rate: string; size: string; window: string }[];
+  network: Record<string, string>;
+  storeRetention: string;
+  timelineActions: number;
+  /** Every option and quirk of the machines, by its scenario name; `changed` from the reference's. */
+  machineOptions: { name: string; value: string; changed: boolean }[];
+}
+
 /** What the report needs beyond the JSON result. */
 export interface RunDetails {
   /** Virtual ms of the start of the run. */
@@ -87,4 +160,10 @@ export interface RunDetails {
   communityNames: Record<string, string>;
   activity: ActivityEvent[];
   history: HistorySample[];
+  parameters: RunParameters;
+  /** The faults the timeline injected, as windows on the time axis (scenarios/faults/windows.ts). */
+  faults: FaultWindow[];
+  progress: MemberProgress;
+  latency: LatencyStats[];
+  archives: ArchiveRow[];
 }

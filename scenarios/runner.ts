@@ -10,10 +10,12 @@
 // Nothing here reads the wall clock or Math.random: the same scenario and seed give the
 // same trace and the same result.
 
+import type { InspectionEvent } from 'xstate';
 import type { SimWorld } from '../adapters/sim/world.ts';
 import { resolveOptions } from '../machines/options.ts';
 import type { NodeSignal } from '../machines/signals.ts';
 import { watchChecks } from './checks.ts';
+import type { AppliedAction } from './faults/windows.ts';
 import { createHarness, type Harness, type HarnessCommunity, type HarnessNode } from './harness.ts';
 import { watchMonitors } from './monitors/index.ts';
 import type { RunDetails, RunResult } from './result.ts';
@@ -45,8 +47,8 @@ export interface RunOptions {
    * their verdicts only: `traceHash` is then "" and the trace is only counted.
    */
   hashTrace?: boolean;
-  /** Called between slices of the run with the virtual ms done and the total. */
-  onProgress?: (doneMs: number, totalMs: number) => void;
+  /** Called between slices of the run with the virtual ms done, the total and the events so far. */
+  onProgress?: (doneMs: number, totalMs: number, events: number) => void;
   /**
    * Every signal of every node as it is emitted, before the §10 monitors see it, for a host
    * that watches a run (the runner's own checks beyond §10 are in `RunResult.checks`). The
@@ -59,6 +61,17 @@ export interface RunOptions {
    * verdicts, and sampling walks every reader's archives.
    */
   sampleHistory?: boolean;
+  /**
+   * XState's inspection events of every node's actors (the node actor and what it spawns),
+   * with the node's scenario name and the virtual time, for `--inspect` and for coverage.
+   * Observing only: the trace is the same with or without it.
+   */
+  inspect?: (event: InspectionEvent, node: string, t: number) => void;
+  /**
+   * Gather the report's member progress, latencies and table of archives (default true).
+   * The explorer turns it off, like `sampleHistory`.
+   */
+  reportDetails?: boolean;
 }
 
 export interface RunOutput {
@@ -85,6 +98,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     plan.codec && scenario.timeline.some((a) => a.do === 'withholdKey' || a.do === 'restoreFromBackup')
       ? new KeyGate(plan.codec, catalog, (id) => (built as Harness).node(id).adapters)
       : undefined;
+  const { inspect } = options;
 
   const h = await createHarness({
     seed,
@@ -119,6 +133,14 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
       measures.onBoot(n, w.kernel.now());
     },
     trace: { keepLines: options.keepTrace === true, hash: options.hashTrace ?? true },
+    ...(inspect
+      ? {
+          inspect: (n: HarnessNode) => {
+            const node = plan.name(n.id);
+            return (event: InspectionEvent) => inspect(event, node, n.adapters.clock.now());
+          },
+        }
+      : {}),
     ...(plan.codec ? { codec: plan.codec } : {}),
     ...(bandwidth !== undefined ? { ownerUploadBps: bandwidth } : {}),
   });
@@ -146,6 +168,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   };
   if (scenario.network.seedDelay !== undefined) setSeedDelay(scenario.network.seedDelay);
 
+  const applied: AppliedAction[] = [];
   const membership = new Membership();
   for (const n of scenario.nodes)
     for (const i of plan.joinedAtStart(n)) membership.set(plan.id(n.name), h.communities[i]!.id, true);
@@ -159,8 +182,13 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     disk,
     keys,
     community,
-    skipped: (action, reason) => world.trace.record('scenario.skipped', { do: action.do, reason }),
+    skipped: (action, reason) => {
+      world.trace.record('scenario.skipped', { do: action.do, reason });
+      const entry = applied.findLast((a) => a.action === action);
+      if (entry) entry.skipped = reason;
+    },
     setSeedDelay,
+    applied,
   };
 
   history = new RequiredHistory(run);
@@ -176,7 +204,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   for (let done = 0; done < scenario.duration; ) {
     done = Math.min(scenario.duration, done + slice);
     await h.advance({ until: done });
-    options.onProgress?.(done, scenario.duration);
+    options.onProgress?.(done, scenario.duration, world.trace.count);
     if (h.monitor.violation) break;
   }
   const summary = h.summary();
@@ -193,6 +221,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     checks,
     monitors,
     measures,
+    reportDetails: options.reportDetails !== false,
   });
   // The world keeps its own lines from its first event on (world.start, node.add, …).
   const traceLines = options.keepTrace ? [traceHeaderLine(scenario, seed), ...world.trace.lines()] : [];

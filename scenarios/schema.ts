@@ -8,6 +8,7 @@ import { PORT_CALLS } from '../adapters/sim/faulty-adapters.ts';
 import { INVARIANTS } from '../machines/invariants.ts';
 import { PROTOCOL_SIGNALS } from '../machines/signals.ts';
 import { CHECKS } from './checks.ts';
+import { cohortMemberName, cohortNodes } from './cohorts.ts';
 import { MONITORS } from './monitors/index.ts';
 import { durationPattern, parseDuration, parseRate, parseSize, ratePattern, sizePattern } from './units.ts';
 
@@ -203,6 +204,32 @@ export const NodeSpec = z.strictObject({
   importRate: z.enum(['slow', 'fast']).optional(),
 });
 export type NodeSpec = z.output<typeof NodeSpec>;
+
+/** Most members one file may generate (beyond it a typo, e.g. an extra zero, is more likely). */
+export const MAX_COHORT_MEMBERS = 100_000;
+
+export const Cohort = z
+  .strictObject({
+    count: z
+      .number({ error: 'expected a whole number of members >= 1' })
+      .int({ error: 'expected a whole number of members >= 1' })
+      .min(1, { error: 'expected a whole number of members >= 1' })
+      .max(MAX_COHORT_MEMBERS, { error: `expected at most ${MAX_COHORT_MEMBERS} members` })
+      .meta({ description: 'How many members' }),
+    name: Name.default('m').meta({ description: 'Prefix of their names: m1, m2, … (default "m")' }),
+    joinAt: z
+      .union([Duration, z.strictObject({ from: Duration, to: Duration })], {
+        error: `${DURATION_HINT}, or {from, to} of those`,
+      })
+      .default(0)
+      .meta({ description: 'When they come up: one time, or {from, to} spread evenly (both ends included)' }),
+    communities: z.array(Name).optional().meta({ description: 'Communities they join; default: all' }),
+    protocolEnabled: z.boolean().default(true),
+    archiveSupport: z.boolean().default(true),
+    importRate: z.enum(['slow', 'fast']).optional(),
+  })
+  .meta({ description: 'A cohort of members sharing their settings, expanded into nodes on load' });
+export type Cohort = z.output<typeof Cohort>;
 
 export const Traffic = z.strictObject({
   community: Name,
@@ -514,18 +541,48 @@ export const ScenarioSchema = z
       .default({ retention: 30 * 86_400_000 }),
     communities: z.array(Community).min(1, { error: 'expected at least one community' }),
     nodes: z.array(NodeSpec).min(1, { error: 'expected at least one node' }),
+    members: z
+      .union([Cohort, z.array(Cohort)], { error: 'expected a cohort {count, …} or a list of cohorts' })
+      .optional()
+      .meta({ description: 'Generated members: {count: 5000, name: m, joinAt: {from: 0d, to: 30d}, …}' }),
     traffic: z.array(Traffic).default([]),
     timeline: z.array(Action).default([]),
     expect: z.array(Expectation).default([]),
   })
   .superRefine((scenario, ctx) => {
     const communities = new Set(scenario.communities.map((c) => c.id));
+    const cohorts = cohortsOf(scenario.members);
     const nodes = new Set(scenario.nodes.map((n) => n.name));
     const seen = new Set<string>();
     scenario.nodes.forEach((n, i) => {
       if (seen.has(n.name))
         ctx.addIssue({ code: 'custom', path: ['nodes', i, 'name'], message: `duplicate node "${n.name}"` });
       seen.add(n.name);
+    });
+    cohorts.forEach(({ cohort, path }) => {
+      if (typeof cohort.joinAt === 'object' && cohort.joinAt.from > cohort.joinAt.to)
+        ctx.addIssue({ code: 'custom', path: [...path, 'joinAt'], message: 'expected from <= to' });
+      cohort.communities?.forEach((c, j) => {
+        if (!communities.has(c))
+          ctx.addIssue({
+            code: 'custom',
+            path: [...path, 'communities', j],
+            message: `unknown community "${c}" (communities: ${[...communities].join(', ')})`,
+          });
+      });
+      for (let i = 0; i < cohort.count; i++) {
+        const name = cohortMemberName(cohort, i);
+        if (seen.has(name)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [...path, 'name'],
+            message: `member ${name} of this cohort is already a node (give the cohort another name)`,
+          });
+          break;
+        }
+        seen.add(name);
+        nodes.add(name);
+      }
     });
     const seenCommunities = new Set<string>();
     scenario.communities.forEach((c, i) => {
@@ -542,7 +599,7 @@ export const ScenarioSchema = z
         ctx.addIssue({
           code: 'custom',
           path,
-          message: `unknown node "${name}" (nodes: ${[...nodes].join(', ')})`,
+          message: `unknown node "${name}" (nodes: ${nodeList(scenario.nodes, cohorts)})`,
         });
     };
     const checkCommunity = (id: string | undefined, path: (string | number)[]) => {
@@ -607,7 +664,31 @@ export const ScenarioSchema = z
       if ('sender' in e) checkNode(e.sender, ['expect', i, 'sender']);
       if ('community' in e) checkCommunity(e.community, ['expect', i, 'community']);
     });
-  });
+  })
+  // cohorts become nodes: the runner, expectations and traces see only nodes
+  .transform(({ members, ...scenario }) => ({
+    ...scenario,
+    nodes: [...scenario.nodes, ...cohortsOf(members).flatMap(({ cohort }) => cohortNodes(cohort))],
+  }));
+
+/** Each cohort of `members` with its path in the file. */
+function cohortsOf(members: Cohort | Cohort[] | undefined): { cohort: Cohort; path: (string | number)[] }[] {
+  if (members === undefined) return [];
+  if (Array.isArray(members)) return members.map((cohort, i) => ({ cohort, path: ['members', i] }));
+  return [{ cohort: members, path: ['members'] }];
+}
+
+/** The nodes for an error message: those of `nodes`, then each cohort as a range. */
+function nodeList(nodes: readonly NodeSpec[], cohorts: { cohort: Cohort }[]): string {
+  const names = nodes.map((n) => n.name);
+  for (const { cohort } of cohorts)
+    names.push(
+      cohort.count === 1
+        ? cohortMemberName(cohort, 0)
+        : `${cohortMemberName(cohort, 0)}…${cohortMemberName(cohort, cohort.count - 1)}`,
+    );
+  return names.join(', ');
+}
 
 /** A validated, normalized scenario: durations in ms, sizes in bytes, defaults filled. */
 export type Scenario = z.output<typeof ScenarioSchema>;

@@ -35,6 +35,9 @@ describe('explore over threads (this one and workers)', () => {
     );
     expect(two.shard).toBe('1/1');
     expect(Math.max(...progress)).toBe(6);
+    // the whole summary, coverage and failure groups included
+    expect(two).toEqual(one);
+    expect(one.coverage?.runs).toBe(6);
   }, 120_000);
 
   test('with maxFailures, two threads stop at the failure a single thread stops at', async () => {
@@ -46,6 +49,7 @@ describe('explore over threads (this one and workers)', () => {
       one.failures.map((f) => [f.run, f.property]),
     );
     expect(two.runs).toBeLessThan(12);
+    expect(two).toEqual(one);
   }, 120_000);
 
   test('an error in any thread ends the exploration with that error', async () => {

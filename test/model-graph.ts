@@ -4,80 +4,18 @@
 // invocations become choices), so `createTestModel` of xstate/graph traverses every branch.
 
 import { type AnyStateMachine, createMachine } from 'xstate';
+import { type DefNode, edgesOf } from '../explore/machine-coverage.ts';
 
-/** The parts of XState's state node objects the model reads. */
-export interface DefNode {
-  id: string;
-  key: string;
-  type: string;
-  initial?: { target: DefNode[] };
-  states: Record<string, DefNode>;
-  transitions: Map<string, DefTransition[]>;
-  always?: DefTransition[];
-}
-
-export interface DefTransition {
-  target?: DefNode[];
-  eventType: string;
-  source: DefNode;
-}
-
-/** The model's name of a transition branch. */
-export function edgeName(sourceId: string, eventType: string, branch: number): string {
-  return `${sourceId}|${eventType === '' ? 'always' : eventType}#${branch}`;
-}
-
-export interface Edge {
-  name: string;
-  source: string;
-  targets: string[];
-}
-
-function walk(n: DefNode, visit: (n: DefNode) => void): void {
-  visit(n);
-  for (const c of Object.values(n.states)) walk(c, visit);
-}
-
-/** Every state of the machine (not the root), by id. */
-export function statesOf(m: AnyStateMachine): string[] {
-  const out: string[] = [];
-  walk(m.root as unknown as DefNode, (n) => {
-    if (n !== (m.root as unknown)) out.push(n.id);
-  });
-  return out;
-}
-
-/** Every transition branch of the machine. */
-export function edgesOf(m: AnyStateMachine): Edge[] {
-  const out: Edge[] = [];
-  walk(m.root as unknown as DefNode, (n) => {
-    for (const [eventType, list] of n.transitions)
-      list.forEach((t, i) => {
-        out.push({
-          name: edgeName(n.id, eventType, i),
-          source: n.id,
-          targets: (t.target ?? []).map((x) => x.id),
-        });
-      });
-    (n.always ?? []).forEach((t, i) => {
-      out.push({ name: edgeName(n.id, '', i), source: n.id, targets: (t.target ?? []).map((x) => x.id) });
-    });
-  });
-  return out;
-}
-
-/** The name of the branch a transition object of a running machine is. */
-export function branchName(t: DefTransition): string {
-  const src = t.source;
-  const always = t.eventType === '' || t.eventType === undefined;
-  const list = always ? (src.always ?? []) : (src.transitions.get(t.eventType) ?? []);
-  let i = list.indexOf(t);
-  if (i < 0) {
-    const targets = (x: DefTransition) => (x.target ?? []).map((y) => y.id).join();
-    i = list.findIndex((x) => targets(x) === targets(t));
-  }
-  return edgeName(src.id, always ? '' : t.eventType, Math.max(0, i));
-}
+// The states and branches of a machine, named as the explorer's coverage names them.
+export {
+  branchName,
+  type DefNode,
+  type DefTransition,
+  type Edge,
+  edgeName,
+  edgesOf,
+  statesOf,
+} from '../explore/machine-coverage.ts';
 
 function noop(): void {}
 

@@ -1,15 +1,27 @@
 // `archivist explore`: random faulted scenarios against the §10 properties, shrinking a
-// failure to a minimal scenario file + trace (docs/explore.md); `archivist explore merge`
-// adds up the JSON summaries of shards. The progress bar reads the wall clock
-// (cli-progress does) but lives outside the simulated runs.
+// failure to a minimal scenario file + trace (docs/explore.md), each failure with the
+// fast-check seed and path that replay it (`--replay seed:path`) and identical ones
+// grouped; the shard from `--shard` or the environment of a fleet (explore/shard-env.ts);
+// `--artifact` writes the JSON summary that `archivist explore merge` adds up, coverage
+// included. Progress reads the wall clock but lives outside the simulated runs.
 
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import { UserError } from '../../errors/user-error.ts';
 import { BUGS_OFF, DEFAULT_SHAPE, type ScenarioShape } from '../../explore/arbitraries.ts';
+import { coverageText } from '../../explore/coverage.ts';
 import { EXPLORABLE_KINDS, FAULT_KINDS, type FaultKind } from '../../explore/faults.ts';
-import type { ExploreSummary } from '../../explore/shards.ts';
-import { progressBar } from '../progress.ts';
+import { resolveShard, type ShardChoice } from '../../explore/shard-env.ts';
+import {
+  type ExploreFailure,
+  type ExploreSettings,
+  type ExploreSummary,
+  mergeSummaries,
+  type Shard,
+  shardRuns,
+} from '../../explore/shards.ts';
+import { parseProgressEvery, parseProgressMode, progressBar, progressFlags, wallText } from '../progress.ts';
 
 function wholeNumber(flag: string, text: string, min: number): number {
   if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text)) || Number(text) < min)
@@ -129,95 +141,212 @@ export function parseOptions(text: string | undefined, faults: FaultKind[]): Sce
   return shape;
 }
 
-export function register(program: Command): void {
-  const command = program
-    .command('explore')
-    .description('Run random faulted scenarios against the §10 invariants and liveness; shrink failures')
-    .option('--runs <n>', 'scenarios to run (all shards together)', '100')
-    .option('--seed <n>', 'seed of the exploration', '1')
-    .option(
-      '--faults <list>',
-      `fault kinds, comma separated (${EXPLORABLE_KINDS.join(', ')}; all = those but ${EXPLORABLE_KINDS.filter((k) => !FAULT_KINDS.includes(k)).join(', ')}; none)`,
-      'all',
-    )
-    .option(
-      '--options <list>',
-      'key=value,… : mode, quirks (on/off), scenario options, members/days/rate ranges',
-    )
-    .option('--shard <i/n>', 'run only shard i of n of the runs', '1/1')
-    .option('--out <dir>', 'where shrunk failures are written', 'out/explore')
-    .option('--max-shrink <n>', 'candidate runs spent shrinking one failure', '150')
-    .option(
-      '--jobs <n>',
-      'threads running scenarios, this one included (default: one per core; 1 = this thread only)',
-    )
-    .option('--json', 'print the summary as one JSON object')
-    .action(
-      async (opts: {
-        runs: string;
-        seed: string;
-        faults: string;
-        options?: string;
-        shard: string;
-        out: string;
-        maxShrink: string;
-        jobs?: string;
-        json?: boolean;
-      }) => {
-        const runs = wholeNumber('--runs', opts.runs, 1);
-        const seed = wholeNumber('--seed', opts.seed, 0);
-        const maxShrinkRuns = wholeNumber('--max-shrink', opts.maxShrink, 0);
-        const shape = parseOptions(opts.options, parseFaults(opts.faults));
-        const { explore, parseShard, shardRuns } = await import('../../explore/explorer.ts');
-        const { defaultJobs, exploreInWorkers } = await import('../../explore/parallel.ts');
-        let shard: ReturnType<typeof parseShard>;
-        try {
-          shard = parseShard(opts.shard);
-        } catch (error) {
-          throw new UserError(`--shard: ${(error as Error).message}`);
-        }
-        const mine = shardRuns(runs, shard).length;
-        const jobs = opts.jobs === undefined ? defaultJobs(mine) : wholeNumber('--jobs', opts.jobs, 1);
-        const bar = progressBar(
-          'exploring [{bar}] {value}/{total} runs | {failures} failures | {eta_formatted} left',
-        );
-        let summary: Awaited<ReturnType<typeof explore>>;
-        try {
-          const config = {
-            runs,
-            seed,
-            shape,
-            shard,
-            outDir: opts.out,
-            maxShrinkRuns,
-            onRun: (done: number, total: number, failures: number) => bar.update(done, total, { failures }),
-          };
-          summary = jobs > 1 ? await exploreInWorkers(config, jobs) : await explore(config);
-        } finally {
-          bar.stop();
-        }
-        process.stdout.write(opts.json ? `${JSON.stringify(compact(summary))}\n` : summaryText(summary));
-        process.exitCode = summary.failures.length === 0 ? 0 : 1;
-      },
+/** `explore-2-of-4.json` from `explore-{index}-of-{count}.json`. */
+export function artifactPath(template: string, shard: Shard): string {
+  return template.replaceAll('{index}', String(shard.index)).replaceAll('{count}', String(shard.count));
+}
+
+/** `-1290:0:1:0` -> seed and path. */
+export function parseReplay(text: string): { seed: number; path: string } {
+  const m = /^(-?\d+)(?::(\d+(?::\d+)*))?$/.exec(text.trim());
+  if (!m || !Number.isSafeInteger(Number(m[1])))
+    throw new UserError(
+      `--replay: expected seed:path as a failure prints it (e.g. -1290:0:1:0), got "${text}"`,
     );
+  return { seed: Number(m[1]), path: m[2] ?? '' };
+}
+
+function writeJson(file: string, value: unknown): void {
+  try {
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, `${JSON.stringify(value)}\n`);
+  } catch (error) {
+    throw new UserError(
+      `${file}: cannot write the summary (${(error as NodeJS.ErrnoException).code ?? error})`,
+    );
+  }
+}
+
+/** The command that replays one failure of an exploration with these settings. */
+export function replayCommand(settings: ExploreSettings | undefined, seed: number, path: string): string {
+  const faults = settings && settings.faults !== 'all' ? ` --faults ${settings.faults}` : '';
+  const options = settings?.options ? ` --options ${settings.options}` : '';
+  return `archivist explore${faults}${options} --replay ${seed}:${path}`;
+}
+
+export function register(program: Command): void {
+  const command = progressFlags(
+    program
+      .command('explore')
+      .description('Run random faulted scenarios against the §10 invariants and liveness; shrink failures')
+      .option('--runs <n>', 'scenarios to run (all shards together)', '100')
+      .option('--seed <n>', 'seed of the exploration', '1')
+      .option(
+        '--faults <list>',
+        `fault kinds, comma separated (${EXPLORABLE_KINDS.join(', ')}; all = those but ${EXPLORABLE_KINDS.filter((k) => !FAULT_KINDS.includes(k)).join(', ')}; none)`,
+        'all',
+      )
+      .option(
+        '--options <list>',
+        'key=value,… : mode, quirks (on/off), scenario options, members/days/rate ranges',
+      )
+      .option(
+        '--shard <i/n>',
+        'run only shard i of n of the runs (default: from the environment — JOB_COMPLETION_INDEX + ARCHIVIST_SHARDS, ARCHIVIST_SHARD, CI_NODE_INDEX + CI_NODE_TOTAL, … — else 1/1)',
+      )
+      .option('--out <dir>', 'where shrunk failures are written', 'out/explore')
+      .option('--max-shrink <n>', 'candidate runs spent shrinking one failure', '150')
+      .option(
+        '--jobs <n>',
+        'threads running scenarios, this one included (default: one per core; 1 = this thread only)',
+      )
+      .option(
+        '--artifact <file>',
+        'write the whole summary (failures with their scenarios, coverage) as JSON for `explore merge`; {index} and {count} name the shard',
+      )
+      .option('--replay <seed:path>', 'run one failure again from its fast-check seed and path (as printed)')
+      .option('--json', 'print the summary as one JSON object'),
+  ).action(
+    async (opts: {
+      runs: string;
+      seed: string;
+      faults: string;
+      options?: string;
+      shard?: string;
+      out: string;
+      maxShrink: string;
+      jobs?: string;
+      artifact?: string;
+      replay?: string;
+      json?: boolean;
+      progress: string;
+      progressEvery: string;
+    }) => {
+      const runs = wholeNumber('--runs', opts.runs, 1);
+      const seed = wholeNumber('--seed', opts.seed, 0);
+      const maxShrinkRuns = wholeNumber('--max-shrink', opts.maxShrink, 0);
+      const shape = parseOptions(opts.options, parseFaults(opts.faults));
+      const mode = parseProgressMode(opts.progress);
+      const everyMs = parseProgressEvery(opts.progressEvery);
+      const settings: ExploreSettings = {
+        runs,
+        faults: opts.faults,
+        options: opts.options ?? '',
+        maxShrink: maxShrinkRuns,
+      };
+      if (opts.replay !== undefined) {
+        await replay(parseReplay(opts.replay), shape, opts.out, opts.json === true);
+        return;
+      }
+      let choice: ShardChoice;
+      try {
+        choice = resolveShard(opts.shard);
+      } catch (error) {
+        throw new UserError(`${opts.shard !== undefined ? '--shard: ' : ''}${(error as Error).message}`);
+      }
+      const { shard } = choice;
+      const { explore } = await import('../../explore/explorer.ts');
+      const { defaultJobs, exploreInWorkers } = await import('../../explore/parallel.ts');
+      const mine = shardRuns(runs, shard).length;
+      const jobs = opts.jobs === undefined ? defaultJobs(mine) : wholeNumber('--jobs', opts.jobs, 1);
+      const bar = progressBar({
+        mode,
+        everyMs,
+        command: 'explore',
+        barFormat: 'exploring [{bar}] {value}/{total} runs | {failures} failures | {eta_formatted} left',
+        line: (done, total, fields, wall) =>
+          `explored ${done} of ${total} runs of shard ${shard.index}/${shard.count}, ${fields.failures} failed, ${wallText(wall.elapsedMs)} wall${wall.etaMs !== undefined ? `, ~${wallText(wall.etaMs)} left` : ''}`,
+      });
+      let summary: ExploreSummary;
+      try {
+        const config = {
+          runs,
+          seed,
+          shape,
+          shard,
+          outDir: opts.out,
+          maxShrinkRuns,
+          settings,
+          onRun: (done: number, total: number, failures: number) => bar.update(done, total, { failures }),
+        };
+        summary = jobs > 1 ? await exploreInWorkers(config, jobs) : await explore(config);
+      } finally {
+        bar.stop();
+      }
+      if (opts.artifact) writeJson(artifactPath(opts.artifact, shard), summary);
+      process.stdout.write(
+        opts.json
+          ? `${JSON.stringify(compact(summary))}\n`
+          : summaryText(
+              summary,
+              choice.from !== 'default' && choice.from !== '--shard' ? choice.from : undefined,
+            ),
+      );
+      process.exitCode = summary.failures.length === 0 ? 0 : 1;
+    },
+  );
 
   command
     .command('merge')
-    .description('Combine the JSON summaries of the shards of one exploration')
-    .argument('<summaries...>', 'summary files written by `archivist explore --json`')
+    .description('Combine the JSON summaries of the shards of one exploration (and their coverage)')
+    .argument('<summaries...>', 'summary files written by `archivist explore --artifact` (or --json)')
+    // not --artifact: the parent command's options are recognised after `merge` too
+    .option('--save <file>', 'write the merged summary as JSON (an artefact like the shards’)')
     .option('--json', 'print the merged summary as one JSON object')
-    .action(async (files: string[], opts: { json?: boolean }) => {
-      const { mergeSummaries } = await import('../../explore/shards.ts');
+    .action(async (files: string[], opts: { json?: boolean; save?: string }) => {
       const summaries = files.map((file) => readSummary(file));
-      let merged: ReturnType<typeof mergeSummaries>;
+      let merged: ExploreSummary;
       try {
         merged = mergeSummaries(summaries);
       } catch (error) {
         throw new UserError(`explore merge: ${(error as Error).message}`);
       }
-      process.stdout.write(opts.json ? `${JSON.stringify(merged)}\n` : summaryText(merged));
+      if (merged.missing)
+        process.stderr.write(
+          `archivist: explore merge: shard${merged.missing.length > 1 ? 's' : ''} ${merged.missing.join(', ')} missing: the summary covers part of the exploration\n`,
+        );
+      if (opts.save) writeJson(opts.save, merged);
+      process.stdout.write(opts.json ? `${JSON.stringify(compact(merged))}\n` : summaryText(merged));
       process.exitCode = merged.failures.length === 0 ? 0 : 1;
     });
+}
+
+/** `--replay seed:path`: the counterexample run once more, judged, written out. */
+async function replay(
+  at: { seed: number; path: string },
+  shape: ScenarioShape,
+  outDir: string,
+  json: boolean,
+): Promise<void> {
+  const { readableScenario, scenarioSize } = await import('../../explore/arbitraries.ts');
+  const { replayCounterexample, withCheckExpectations, writeFailure } = await import(
+    '../../explore/explorer.ts'
+  );
+  let replayed: Awaited<ReturnType<typeof replayCounterexample>>;
+  try {
+    replayed = await replayCounterexample(at.seed, at.path, shape);
+  } catch (error) {
+    if (error instanceof RangeError) throw new UserError(`--replay: ${error.message}`);
+    throw error;
+  }
+  const { verdict } = replayed;
+  const name = `explore-replay-${at.seed < 0 ? `m${-at.seed}` : at.seed}`;
+  const scenario = withCheckExpectations(readableScenario({ ...replayed.scenario, name }));
+  const written = await writeFailure(outDir, scenario);
+  const size = scenarioSize(scenario);
+  if (json) {
+    process.stdout.write(
+      `${JSON.stringify({ seed: at.seed, path: at.path, ok: verdict.ok, property: verdict.property, message: verdict.message, size, ...written })}\n`,
+    );
+  } else {
+    const lines = [
+      `replayed seed ${at.seed} path ${at.path || '(none)'}: ${verdict.ok ? 'passed' : `FAILED ${verdict.property} — ${verdict.message}`}`,
+      `  ${size.nodes} nodes, ${size.actions} timeline actions, ${size.days} days, ${size.messagesPerDay} messages/day`,
+      `  archivist run ${written.scenarioFile}   archivist replay ${written.tracefile}`,
+    ];
+    process.stdout.write(`${lines.join('\n')}\n`);
+  }
+  process.exitCode = verdict.ok ? 0 : 1;
 }
 
 type Summary = ExploreSummary;
@@ -238,35 +367,73 @@ function readSummary(file: string): Summary {
   try {
     value = JSON.parse(text);
   } catch {
-    throw new UserError(`${file}: expected the JSON summary printed by \`archivist explore --json\``);
+    throw new UserError(`${file}: expected the JSON summary written by \`archivist explore --artifact\``);
   }
   const v = value as Partial<Summary> | null;
-  if (!v || typeof v !== 'object') throw new UserError(`${file}: expected a JSON object`);
+  if (!v || typeof v !== 'object' || Array.isArray(v)) throw new UserError(`${file}: expected a JSON object`);
   if (typeof v.runs !== 'number') throw new UserError(`${file}: runs: expected a number`);
   if (typeof v.seed !== 'number') throw new UserError(`${file}: seed: expected a number`);
   if (typeof v.shard !== 'string') throw new UserError(`${file}: shard: expected "i/n"`);
   if (!Array.isArray(v.failures)) throw new UserError(`${file}: failures: expected a list`);
+  v.failures.forEach((f, i) => {
+    if (!f || typeof f !== 'object' || typeof f.run !== 'number' || typeof f.property !== 'string')
+      throw new UserError(`${file}: failures[${i}]: expected a failure with run and property`);
+  });
   return {
     runs: v.runs,
     seed: v.seed,
     shard: v.shard,
     shards: Array.isArray(v.shards) ? v.shards : [v.shard],
     failures: v.failures,
+    groups: Array.isArray(v.groups) ? v.groups : [],
     passed: typeof v.passed === 'number' ? v.passed : v.runs - v.failures.length,
     events: typeof v.events === 'number' ? v.events : 0,
+    ...(v.settings ? { settings: v.settings } : {}),
+    ...(v.coverage ? { coverage: v.coverage } : {}),
   };
 }
 
-function summaryText(s: Summary): string {
+function summaryText(s: Summary, shardFrom?: string): string {
+  const where = s.shard === 'merged' ? s.shards.join(' ') : s.shard;
+  const distinct = s.groups.length;
   const lines = [
-    `explored ${s.runs} runs (seed ${s.seed}, shard ${s.shard === 'merged' ? s.shards.join(' ') : s.shard}): ${s.passed} passed, ${s.failures.length} failed`,
+    `explored ${s.runs} runs (seed ${s.seed}, shard ${where}${shardFrom ? ` from ${shardFrom}` : ''}): ${s.passed} passed, ${s.failures.length} failed${s.failures.length > 0 ? ` — ${distinct} distinct failure${distinct === 1 ? '' : 's'}` : ''}`,
   ];
-  for (const f of s.failures) {
-    lines.push(`  run ${f.run}: ${f.property} — ${f.message}`);
-    lines.push(
-      `    shrunk in ${f.shrinkSteps} steps to ${f.size.nodes} nodes, ${f.size.actions} timeline actions, ${f.size.days} days, ${f.size.messagesPerDay} messages/day`,
-    );
-    if (f.scenarioFile) lines.push(`    archivist run ${f.scenarioFile}   archivist replay ${f.tracefile}`);
+  const byRun = new Map(s.failures.map((f) => [f.run, f]));
+  for (const g of s.groups) {
+    // the group once, its smallest failure in full, every other one by its seed and path
+    lines.push(`  ${g.count}× ${g.property}: ${g.signature}`);
+    const f = byRun.get(g.smallest);
+    if (f) {
+      lines.push(
+        `    run ${f.run} (seed ${f.seed}, path ${f.path || '-'})${g.count > 1 ? ', the smallest' : ''}: ${f.message}`,
+      );
+      lines.push(
+        `      shrunk in ${f.shrinkSteps} steps to ${f.size.nodes} nodes, ${f.size.actions} timeline actions, ${f.size.days} days, ${f.size.messagesPerDay} messages/day`,
+      );
+      if (f.scenarioFile)
+        lines.push(`      archivist run ${f.scenarioFile}   archivist replay ${f.tracefile}`);
+      lines.push(`      ${replayCommand(s.settings, f.seed, f.path)}`);
+    }
+    const others = g.runs
+      .filter((r) => r !== g.smallest)
+      .flatMap((r) => (byRun.has(r) ? [byRun.get(r) as ExploreFailure] : []));
+    for (const o of others)
+      lines.push(
+        `    run ${o.run}: --replay ${o.seed}:${o.path}${o.scenarioFile ? `   ${o.scenarioFile}` : ''}`,
+      );
   }
-  return `${lines.join('\n')}\n`;
+  const out = `${lines.join('\n')}\n`;
+  return s.coverage
+    ? out + coverageText(s.coverage, s.settings ? { faultsAsked: faultsOf(s.settings) } : {})
+    : out;
+}
+
+/** The fault kinds an exploration's `--faults` drew from (for the coverage's "not drawn"). */
+function faultsOf(settings: ExploreSettings): string[] {
+  try {
+    return parseFaults(settings.faults);
+  } catch {
+    return [];
+  }
 }

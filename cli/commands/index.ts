@@ -4,6 +4,7 @@ import { register as registerArchive } from './archive.ts';
 import { register as registerExplore } from './explore.ts';
 import { register as registerMachines } from './machines.ts';
 import { register as registerReal } from './real.ts';
+import { register as registerReport } from './report.ts';
 import { register as registerRun } from './run.ts';
 
 export type RegisterCommands = (program: Command) => void;
@@ -14,4 +15,5 @@ export const commandGroups: RegisterCommands[] = [
   registerRun,
   registerMachines,
   registerExplore,
+  registerReport,
 ];

@@ -14,6 +14,8 @@ export const corruptPieces: FaultKind = {
   draw: (f, { anyNode, community, at }) => [
     { at, do: 'corruptPieces', node: anyNode.name, community, pieces: Math.max(1, f.amount % 8) },
   ],
+  mark: (a) =>
+    a.do === 'corruptPieces' ? { subject: a.node, edge: 'instant', detail: `${a.pieces} pieces` } : undefined,
 };
 
 export const corruptStoredArchive: FaultKind = {
@@ -25,6 +27,7 @@ export const corruptStoredArchive: FaultKind = {
   drawnByDefault: true,
   draw: (_f, { member, community, at }) =>
     member ? [{ at, do: 'corruptStoredArchive', node: member.name, community }] : [],
+  mark: (a) => (a.do === 'corruptStoredArchive' ? { subject: a.node, edge: 'instant' } : undefined),
 };
 
 export const corruptionHandlers: {

@@ -61,6 +61,26 @@ export type ActionOf<D extends Action['do']> = Extract<Action, { do: D }>;
 /** How the runner carries out one `do` of the timeline. */
 export type ActionHandler<D extends Action['do']> = (action: ActionOf<D>, run: ActionContext) => void;
 
+/**
+ * What a timeline action is to a fault kind on the run's time axis: it opens a window of
+ * the fault on `subject` (a node, or "network"), closes the one open there, or is a fault
+ * of one instant.
+ */
+export interface FaultMark {
+  subject: string;
+  edge: 'open' | 'close' | 'instant';
+  /** A few words on the fault's setting ("loss 0.2", "3 pieces"). */
+  detail?: string;
+}
+
+/** The network the run started with, against which a `network` action is a fault or a recovery. */
+export interface NetworkBaseline {
+  /** Largest one-way latency (ms) that is not a fault. */
+  latencyMaxMs: number;
+  /** Bytes/s per node below which the swarm links are a fault. */
+  bandwidth: number;
+}
+
 export interface FaultKind {
   readonly name: string;
   readonly summary: string;
@@ -76,4 +96,9 @@ export interface FaultKind {
   readonly drawnByDefault: boolean;
   /** The timeline actions of a drawn fault, recovery included; [] when it cannot apply. */
   draw?(f: DrawnFault, ctx: DrawContext): TimedAction[];
+  /**
+   * Whether a timeline action injects this kind, recovers from it or neither (undefined):
+   * the report's fault windows and the explorer's coverage of fault kinds read it.
+   */
+  mark?(action: Action, baseline: NetworkBaseline): FaultMark | undefined;
 }

@@ -15,6 +15,12 @@ export const leave: FaultKind = {
     { at, do: 'leave', node: anyNode.name, community },
     { at: end, do: 'join', node: anyNode.name, community },
   ],
+  mark: (a) =>
+    a.do === 'leave'
+      ? { subject: a.node, edge: 'open', detail: a.community }
+      : a.do === 'join'
+        ? { subject: a.node, edge: 'close' }
+        : undefined,
 };
 
 export const protocol: FaultKind = {
@@ -28,6 +34,7 @@ export const protocol: FaultKind = {
     { at, do: 'protocol', node: anyNode.name, enabled: false },
     { at: end, do: 'protocol', node: anyNode.name, enabled: true },
   ],
+  mark: (a) => (a.do === 'protocol' ? { subject: a.node, edge: a.enabled ? 'close' : 'open' } : undefined),
 };
 
 export const archiveSupport: FaultKind = {
@@ -41,6 +48,10 @@ export const archiveSupport: FaultKind = {
     { at, do: 'archiveSupport', node: anyNode.name, community, enabled: false },
     { at: end, do: 'archiveSupport', node: anyNode.name, community, enabled: true },
   ],
+  mark: (a) =>
+    a.do === 'archiveSupport'
+      ? { subject: a.node, edge: a.enabled ? 'close' : 'open', detail: a.community }
+      : undefined,
 };
 
 export const importRate: FaultKind = {
@@ -50,6 +61,8 @@ export const importRate: FaultKind = {
   knobs: { node: 'which node', rate: 'slow or fast' },
   persistent: false,
   drawnByDefault: false,
+  mark: (a) =>
+    a.do === 'importRate' ? { subject: a.node, edge: a.rate === 'slow' ? 'open' : 'close' } : undefined,
 };
 
 export const hostHandlers: {

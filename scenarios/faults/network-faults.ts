@@ -3,7 +3,15 @@
 // torrent clients' seeding delay) except partitions, which have actions of their own.
 
 import { networkOptions } from '../run/plan.ts';
-import type { ActionHandler, DrawContext, DrawnFault, FaultKind, TimedAction } from './fault-kind.ts';
+import type { NetworkConditions } from '../schema.ts';
+import type {
+  ActionHandler,
+  DrawContext,
+  DrawnFault,
+  FaultKind,
+  NetworkBaseline,
+  TimedAction,
+} from './fault-kind.ts';
 
 const HOUR = 3_600_000;
 
@@ -12,7 +20,11 @@ export const HEALTHY_LATENCY = { min: 40, max: 120 };
 /** Bytes/s each way after a bandwidth fault (the simulator's default upload rate). */
 export const HEALTHY_BANDWIDTH = 2_500_000;
 
-/** A `network` fault: `conditions` from `at`, `recovered` at the end. */
+/**
+ * A `network` fault: `conditions` from `at`, `recovered` at the end. `faulty` tells, for a
+ * `network` action's conditions, whether they set this fault (a detail), clear it (false) or
+ * leave it alone (undefined).
+ */
 function conditionFault(
   name: string,
   summary: string,
@@ -20,6 +32,7 @@ function conditionFault(
   knob: string,
   during: (f: DrawnFault) => TimedAction & { do: 'network' },
   recovered: TimedAction & { do: 'network' },
+  faulty: (c: NetworkConditions, baseline: NetworkBaseline) => string | false | undefined,
 ): FaultKind {
   return {
     name,
@@ -32,6 +45,14 @@ function conditionFault(
       { ...during(f), at },
       { ...recovered, at: end },
     ],
+    mark: (a, baseline) => {
+      if (a.do !== 'network') return undefined;
+      const detail = faulty(a.conditions, baseline);
+      if (detail === undefined) return undefined;
+      return detail === false
+        ? { subject: 'network', edge: 'close' }
+        : { subject: 'network', edge: 'open', detail };
+    },
   };
 }
 
@@ -43,6 +64,10 @@ const probability = (field: 'loss' | 'duplication' | 'reordering') =>
     `${field} probability = amount / 1000`,
     (f) => ({ at: 0, do: 'network', conditions: { [field]: Math.min(1, f.amount / 1000) } }),
     { at: 0, do: 'network', conditions: { [field]: 0 } },
+    (c) => {
+      const p = c[field];
+      return p === undefined ? undefined : p > 0 ? `${field} ${p}` : false;
+    },
   );
 
 export const loss = probability('loss');
@@ -56,6 +81,11 @@ export const latency = conditionFault(
   'latency uniform in [500, 500 + 30 × amount] ms',
   (f) => ({ at: 0, do: 'network', conditions: { latency: { min: 500, max: 500 + f.amount * 30 } } }),
   { at: 0, do: 'network', conditions: { latency: HEALTHY_LATENCY } },
+  (c, baseline) => {
+    if (c.latency === undefined) return undefined;
+    const max = typeof c.latency === 'number' ? c.latency : c.latency.max;
+    return max > baseline.latencyMaxMs ? `latency up to ${max} ms` : false;
+  },
 );
 
 export const bandwidth = conditionFault(
@@ -65,6 +95,8 @@ export const bandwidth = conditionFault(
   'bytes/s each way = max(1000, 100 × amount)',
   (f) => ({ at: 0, do: 'network', conditions: { bandwidth: Math.max(1000, f.amount * 100) } }),
   { at: 0, do: 'network', conditions: { bandwidth: HEALTHY_BANDWIDTH } },
+  (c, baseline) =>
+    c.bandwidth === undefined ? undefined : c.bandwidth < baseline.bandwidth ? `${c.bandwidth} B/s` : false,
 );
 
 export const slowSeeding = conditionFault(
@@ -74,6 +106,8 @@ export const slowSeeding = conditionFault(
   'seeding delay = (1 + amount mod 24) hours',
   (f) => ({ at: 0, do: 'network', conditions: { seedDelay: (1 + (f.amount % 24)) * HOUR } }),
   { at: 0, do: 'network', conditions: { seedDelay: 0 } },
+  (c) =>
+    c.seedDelay === undefined ? undefined : c.seedDelay > 0 ? `seeding takes ${c.seedDelay / HOUR} h` : false,
 );
 
 export const partition: FaultKind = {
@@ -92,6 +126,12 @@ export const partition: FaultKind = {
       { at: end, do: 'heal' },
     ];
   },
+  mark: (a) =>
+    a.do === 'partition'
+      ? { subject: 'network', edge: 'open', detail: a.groups.map((g) => g.join(' ')).join(' | ') }
+      : a.do === 'heal'
+        ? { subject: 'network', edge: 'close' }
+        : undefined,
 };
 
 export const networkHandlers: {

@@ -14,6 +14,12 @@ export const offline: FaultKind = {
     { at, do: 'offline', node: anyNode.name },
     { at: end, do: 'online', node: anyNode.name },
   ],
+  mark: (a) =>
+    a.do === 'offline'
+      ? { subject: a.node, edge: 'open' }
+      : a.do === 'online'
+        ? { subject: a.node, edge: 'close' }
+        : undefined,
 };
 
 export const crash: FaultKind = {
@@ -27,6 +33,12 @@ export const crash: FaultKind = {
     { at, do: 'crash', node: anyNode.name },
     { at: end, do: 'restart', node: anyNode.name },
   ],
+  mark: (a) =>
+    a.do === 'crash'
+      ? { subject: a.node, edge: 'open' }
+      : a.do === 'restart'
+        ? { subject: a.node, edge: 'close' }
+        : undefined,
 };
 
 export const nodeHandlers: {

@@ -38,6 +38,14 @@ export const portFault: FaultKind = {
       times: 1 + (f.amount % 3),
     },
   ],
+  mark: (a) =>
+    a.do === 'portFault'
+      ? {
+          subject: a.node,
+          edge: 'instant',
+          detail: `${a.call} ${a.mode ?? 'fail'}${a.times !== undefined ? ` ×${a.times}` : ''}`,
+        }
+      : undefined,
 };
 
 export const portHandlers: { portFault: ActionHandler<'portFault'> } = {

@@ -16,6 +16,7 @@ export const forgeMagnetlink: FaultKind = {
   drawnByDefault: true,
   draw: (_f, { member, community, at }) =>
     member ? [{ at, do: 'forgeMagnetlink', node: member.name, community }] : [],
+  mark: (a) => (a.do === 'forgeMagnetlink' ? { subject: a.node, edge: 'instant' } : undefined),
 };
 
 export const replayMagnetlink: FaultKind = {
@@ -34,6 +35,10 @@ export const replayMagnetlink: FaultKind = {
       ...(member ? { node: member.name } : {}),
     },
   ],
+  mark: (a) =>
+    a.do === 'replayMagnetlink'
+      ? { subject: a.node ?? 'network', edge: 'instant', detail: `link ${a.link}` }
+      : undefined,
 };
 
 export const dispatchWithoutIndex: FaultKind = {
@@ -44,6 +49,7 @@ export const dispatchWithoutIndex: FaultKind = {
   persistent: false,
   drawnByDefault: true,
   draw: (_f, { owner, community, at }) => [{ at, do: 'dispatchWithoutIndex', node: owner.name, community }],
+  mark: (a) => (a.do === 'dispatchWithoutIndex' ? { subject: a.node, edge: 'instant' } : undefined),
 };
 
 export const adversaryHandlers: {

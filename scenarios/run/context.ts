@@ -3,6 +3,7 @@
 // nodes' disks. The timeline's action handlers (scenarios/faults/) act through it.
 
 import type { SimWorld } from '../../adapters/sim/world.ts';
+import type { AppliedAction } from '../faults/windows.ts';
 import type { Harness, HarnessCommunity, HarnessNode } from '../harness.ts';
 import type { Action } from '../schema.ts';
 import type { Adversary } from './adversary.ts';
@@ -34,4 +35,6 @@ export interface ActionContext {
 /** The context of a scenario run. */
 export interface RunContext extends ActionContext {
   plan: RunPlan;
+  /** The timeline's actions as carried out so far, in order (fault windows read them). */
+  applied: AppliedAction[];
 }

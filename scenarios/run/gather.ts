@@ -24,6 +24,7 @@ import type { SentLink } from './adversary.ts';
 import type { RunContext } from './context.ts';
 import type { RequiredHistory } from './history.ts';
 import type { MemberMeasures } from './member-measures.ts';
+import { reportDetails, runFaultWindows, runParameters } from './report-details.ts';
 import type { PublishedMessage } from './traffic.ts';
 
 export interface Gathered {
@@ -40,6 +41,8 @@ export function gatherResult(
     checks: CheckWatch;
     monitors: MonitorWatch;
     measures: MemberMeasures;
+    /** The report's member progress, latencies and archive table (the explorer skips them). */
+    reportDetails: boolean;
   },
 ): Gathered {
   const { plan, h, world, allNodes } = run;
@@ -247,5 +250,21 @@ export function gatherResult(
   };
   const communityNames: Record<string, string> = {};
   for (const [cid, n] of communityNameOf) communityNames[cid] = n;
-  return { result, details: { start: h.start, communityNames, activity, history: history.samples } };
+  const end = world.kernel.now();
+  const faults = runFaultWindows(run, end);
+  const more = args.reportDetails
+    ? reportDetails(run, end)
+    : { progress: { times: [], rows: [], grouped: 1 }, latency: [], archives: [] };
+  return {
+    result,
+    details: {
+      start: h.start,
+      communityNames,
+      activity,
+      history: history.samples,
+      parameters: runParameters(run),
+      faults,
+      ...more,
+    },
+  };
 }

@@ -24,5 +24,9 @@ export function scheduleTimeline(run: RunContext): void {
     });
   if (primary.importRate)
     h.at(0, () => h.owner.archive?.setImportRate(primary.importRate as 'slow' | 'fast'));
-  for (const action of plan.scenario.timeline) h.at(action.at, () => applyAction(action, run));
+  for (const action of plan.scenario.timeline)
+    h.at(action.at, () => {
+      run.applied.push({ t: run.world.kernel.now(), action });
+      applyAction(action, run);
+    });
 }
