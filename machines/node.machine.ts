@@ -53,6 +53,8 @@ interface NodeContext {
   /** One import rate limiter for the node, shared by its communities (§6.3). */
   limiter: ImportLimiter;
   protocolEnabledAtStart: boolean;
+  /** Until the protocol is first enabled or found disabled: the node's own start (§5.4 waits for a store). */
+  startingUp: boolean;
   online: boolean;
   error?: string;
 }
@@ -119,7 +121,7 @@ function spawnCommunities(
       config: c,
       nodeStartedAt: context.startedAt,
       importLimiter: context.limiter,
-      awaitStore: false,
+      awaitStore: context.startingUp,
       lookup: (cid) => {
         const cfg = (self.getSnapshot().context as NodeContext).communities.find((x) => x.id === cid);
         return cfg !== undefined && cfg.joined !== false;
@@ -238,6 +240,7 @@ export const nodeMachine = setup({
       rate: { current: rate },
       limiter: new ImportLimiter(input.adapters.clock, importStepMs(input.options, rate, 1)),
       protocolEnabledAtStart: input.protocolEnabled !== false,
+      startingUp: true,
       online: true,
     };
   },
@@ -266,6 +269,7 @@ export const nodeMachine = setup({
       ],
     },
     disabled: {
+      entry: assign({ startingUp: false }),
       on: { 'PROTOCOL.ENABLE': 'enabling' },
     },
     enabling: {
@@ -277,7 +281,8 @@ export const nodeMachine = setup({
       },
     },
     enabled: {
-      entry: ['spawnAll', 'signalEnabled'],
+      // control nodes started with the node wait for a store node; later starts do not
+      entry: ['spawnAll', 'signalEnabled', assign({ startingUp: false })],
       on: {
         'PROTOCOL.DISABLE': 'disabling',
         'COMMUNITY.JOIN': {

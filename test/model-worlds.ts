@@ -394,6 +394,89 @@ export const WORLDS: [string, () => Promise<WorldRun>][] = [
       ),
   ],
   [
+    "port faults at the owner's restarts: its wait for the store, its store query, its second seed, its second announce",
+    async () => {
+      // Each restart is within the interval (the last round ended at WEEK): the start-up seeds
+      // the torrent twice (§5.4 quirk). A seed fault armed on the first seeding hits the
+      // second; a publish fault armed on the catch-up hits the second announce.
+      let harness: Harness | undefined;
+      let armOnSeed: PortCall | undefined;
+      const arm = (call: PortCall) =>
+        harness &&
+        applyAction(
+          { at: 0, do: 'portFault', node: 'owner', call, mode: 'fail', times: 1 },
+          harnessRunContext(harness),
+        );
+      const restart = (h: Harness, at: number, before: () => void) => {
+        h.at(at, () => h.crash('owner'));
+        h.at(at + MINUTE, () => {
+          before();
+          h.restart('owner');
+        });
+      };
+      const run = await drive(
+        {
+          durationMs: WEEK + 5 * HOUR,
+          members: 1,
+          portFaults: true,
+          onSignal: (n, s) => {
+            if (n.id !== 'owner' || !armOnSeed) return;
+            const call = armOnSeed;
+            if (
+              (call === 'torrent.seed' && s.type === 'archive.torrentSeeded') ||
+              // the catch-up comes between the first announce and the second
+              (call === 'messaging.publish' && s.type === 'archive.storeQueried')
+            ) {
+              armOnSeed = undefined;
+              arm(call);
+            }
+          },
+        },
+        (h) => {
+          harness = h;
+          restart(h, WEEK + HOUR, () => arm('messaging.whenStoreAvailable'));
+          restart(h, WEEK + 2 * HOUR, () => arm('messaging.queryStore'));
+          restart(h, WEEK + 3 * HOUR, () => {
+            armOnSeed = 'torrent.seed';
+          });
+          restart(h, WEEK + 4 * HOUR, () => {
+            armOnSeed = 'messaging.publish';
+          });
+        },
+      );
+      const faults = run.harness.node('owner').faults;
+      for (const call of [
+        'messaging.whenStoreAvailable',
+        'messaging.queryStore',
+        'torrent.seed',
+        'messaging.publish',
+      ] as const)
+        if ((faults?.hits(call) ?? 0) === 0) throw new Error(`world with restart faults: ${call} never hit`);
+      return run;
+    },
+  ],
+  [
+    'reference start-up quirks off: a restart within the interval seeds once; a failed catch-up still schedules the rounds',
+    () =>
+      driveWithFaults(
+        {
+          durationMs: WEEK + 3 * HOUR,
+          members: 1,
+          options: { seedTwiceAtStartup: false, storeFailureStopsArchiving: false },
+        },
+        (h, fault) => {
+          h.at(WEEK + HOUR, () => h.crash('owner'));
+          h.at(WEEK + HOUR + MINUTE, () => h.restart('owner'));
+          h.at(WEEK + 2 * HOUR, () => h.crash('owner'));
+          h.at(WEEK + 2 * HOUR + MINUTE, () => {
+            fault('owner', 'storage.newestMessageTimestamp');
+            h.restart('owner');
+          });
+        },
+        { owner: ['storage.newestMessageTimestamp'] },
+      ),
+  ],
+  [
     'every message is over the archive chunk limit: the round makes no archive and has nothing to seed',
     () =>
       drive({ durationMs: WEEK + HOUR, members: 1, messagesPerDay: 5, options: { maxArchiveChunk: 100 } }),

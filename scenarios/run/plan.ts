@@ -82,6 +82,11 @@ export function machineOptions(s: Scenario): Partial<MachineOptions> {
   set('extraPaddingPiece', q.extraPaddingPiece);
   set('crashOnMissingCommunity', q.dispatchCrashOnMissingCommunity);
   set('retryCorruptArchiveForever', q.retryUndecodableForever);
+  set('signalEmptyDownload', q.emptyDownloadSignals);
+  set('finishedOnAnyImportEnd', q.finishedOnAnyImportEnd);
+  set('startFailsWhenNotMember', q.startFailsWhenNotMember);
+  set('storeFailureStopsArchiving', q.storeFailureStopsArchiving);
+  set('seedTwiceAtStartup', q.seedTwiceAtStartup);
   return out;
 }
 
