@@ -101,10 +101,15 @@ function delayLeft(env: CommunityEnv): number {
 
 const failure = (event: MemberEvent): unknown => ('error' in event ? event.error : undefined);
 
-/** Messages of the current archive whose chunks are due by now. */
-function dueMessages(context: MemberContext): number {
+/**
+ * Messages of the current archive whose chunks are due by now; all of them once the limiter
+ * said the last slot came (`CHUNKS.DONE`: a real clock's timer may fire a millisecond before
+ * its wall-clock time).
+ */
+function dueMessages(context: MemberContext, event: MemberEvent): number {
   const { env, current, schedule } = context;
   if (!current || !schedule) return context.handed;
+  if (event.type === 'CHUNKS.DONE') return current.messages.length;
   return messagesInChunks(current, schedule.doneBy(env.adapters.clock.now()), env.options.importChunk);
 }
 
@@ -298,11 +303,13 @@ export const memberMachine = setup({
         startEffect(env.effects, self, 'CHUNKS', (signal) => env.importLimiter.run(schedule, signal));
     },
     /** Leaving the chunks (the last one handed over, or cancelled): storage gets the chunks due by now. */
-    handChunksDue: ({ context }) => {
+    handChunksDue: ({ context, event }) => {
       const { env, current } = context;
-      if (current) importMessages(env, current.messages, context.handed, dueMessages(context));
+      if (current) importMessages(env, current.messages, context.handed, dueMessages(context, event));
     },
-    countHanded: assign({ handed: ({ context }) => Math.max(context.handed, dueMessages(context)) }),
+    countHanded: assign({
+      handed: ({ context, event }) => Math.max(context.handed, dueMessages(context, event)),
+    }),
     markImported: ({ context }) => {
       const a = context.current as LoadedArchive;
       const env = context.env;
