@@ -224,6 +224,7 @@ export class AnnouncedTorrents {
 function guardedMessaging(inner: Messaging, announced: AnnouncedTorrents): Messaging {
   return {
     publish: (msg) => inner.publish(msg),
+    whenStoreAvailable: (signal) => inner.whenStoreAvailable(signal),
     queryStore: async (q) => {
       const found = await inner.queryStore(q);
       for (const msg of found) announced.observe(msg);

@@ -70,12 +70,16 @@ export function torrentCreatedBy(keys: NodeAdapters['keys']): string {
 
 export type StartupPlan =
   | { kind: 'periodic' }
+  /** The store query failed: no periodic task for this community (reference quirk). */
+  | { kind: 'noTask' }
   | { kind: 'wait'; last: number; at: number }
   | { kind: 'now'; start: number; end: number };
 
 /**
  * §5.4 steps 2–4 up to the decision (step 1, seeding an existing torrent, is the machine's
- * state before): the store catch-up and when the first round is due.
+ * state before): the store catch-up and when the first round is due. The reference goes on
+ * to the next community when the store query fails, starting no periodic task for this one
+ * (`storeFailureStopsArchiving`, docs/reference-behaviour.md §2).
  */
 export async function catchUp(env: CommunityEnv, signal?: AbortSignal): Promise<StartupPlan> {
   const { storage, messaging } = env.adapters;
@@ -99,6 +103,7 @@ export async function catchUp(env: CommunityEnv, signal?: AbortSignal): Promise<
   } catch {
     aborted(signal);
     env.bus.emit({ type: 'archive.storeQueried', communityId: id, from, to: now + 1, saved: 0, ok: false });
+    if (env.options.storeFailureStopsArchiving) return { kind: 'noTask' };
   }
   const last = partitionStart(env);
   const t = nowSeconds(env);

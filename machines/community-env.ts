@@ -8,7 +8,8 @@ import { byteKey } from '../proto/byte-key.ts';
 import { magnetlinkTopicOf } from '../proto/magnetlink-channel.ts';
 import { chatTopic, contentTopicOf } from '../proto/topics.ts';
 import { type EffectSlot, newEffectSlot } from './effects.ts';
-import type { ImportRate, MachineOptions } from './options.ts';
+import type { ImportLimiter } from './import-limiter.ts';
+import type { MachineOptions } from './options.ts';
 import type { SignalBus } from './signals.ts';
 
 /** What the host tells the node about a community it belongs to. */
@@ -19,6 +20,13 @@ export interface CommunityConfig {
   chats: string[];
   /** Joined (default true). */
   joined?: boolean;
+  /**
+   * The community's member list still includes this node (default true). A node removed from
+   * it (kicked, banned) while it has the community joined has `joined` true and `member`
+   * false: its import stops (§6.3), and with archives left to import its start fails
+   * (docs/reference-behaviour.md §4).
+   */
+  member?: boolean;
   /** "History archive support enabled" of this community (default true). */
   archiveSupport?: boolean;
   /** Codec of an encrypted community (default plain). */
@@ -46,10 +54,14 @@ export interface CommunityEnv {
   magnetTopic: Uint8Array;
   /** Virtual ms the node started (the import delay counts from there). */
   nodeStartedAt: number;
-  /** The node's current import rate (host switchable). */
-  importRate: () => ImportRate;
+  /** The node's import rate limiter, shared by every community of the node (§6.3). */
+  importLimiter: ImportLimiter;
+  /** Wait for a store node before the start-up (the node's own start, docs/reference-behaviour.md §2). */
+  awaitStore: boolean;
   /** §5.5 lookup: does the node still hold this community? */
   lookup: (communityId: string) => boolean;
+  /** §6.3 membership check: joined, and on the community's member list (node's current view). */
+  isMember: () => boolean;
   /** Fail the node (the §5.5 bug switch); reaches the node even after this actor stopped. */
   fault: (error: string) => void;
   /** Info-hash this community has in the torrent client (seeded or being downloaded). */
@@ -73,8 +85,10 @@ export function createCommunityEnv(args: {
   bus: SignalBus;
   config: CommunityConfig;
   nodeStartedAt: number;
-  importRate: () => ImportRate;
+  importLimiter: ImportLimiter;
+  awaitStore: boolean;
   lookup: (communityId: string) => boolean;
+  isMember: () => boolean;
   fault: (error: string) => void;
 }): CommunityEnv {
   const { config } = args;

@@ -1,7 +1,10 @@
-// The control node's community actor (§5). On start (§5.4) it seeds the torrent it already
-// has and announces it, catches up with the store, and either creates the missed round at
-// once, waits for the running interval to complete, or goes straight to the periodic task
-// (§5.3), which creates a round every interval. A round is create → seed → dispatch: the
+// The control node's community actor (§5). On start (§5.4) it waits for a store node when
+// the node itself is starting, seeds the torrent it already has and announces it, catches up
+// with the store, and either creates the missed round at once, waits for the running
+// interval to complete (seeding and announcing its torrent once more first, as the
+// reference does), or goes straight to the periodic task (§5.3), which creates a round
+// every interval; a failed catch-up leaves it without a task (reference quirk; see
+// docs/reference-behaviour.md §2). A round is create → seed → dispatch: the
 // seeding signal goes to the host, the community is looked up and the signed magnetlink is
 // sent (§5.5). Every port call is an effect whose outcome comes back as an event
 // (machines/effects.ts). Stopping the actor cancels the task; the node unseeds (§5.3, §8).
@@ -17,6 +20,7 @@ export interface ControlNodeInput {
 }
 
 type ControlNodeEvent =
+  | EffectEvent<'STORE', void>
   | EffectEvent<'SEED', boolean>
   | EffectEvent<'DISPATCH', void>
   | EffectEvent<'CATCH_UP', StartupPlan>
@@ -60,10 +64,23 @@ export const controlNodeMachine = setup({
   guards: {
     nothingToArchive: ({ context }) => partitionStart(context.env) === undefined,
     seeded: ({ event }) => event.type === 'SEED.DONE' && event.output,
+    mustAwaitStore: ({ context }) => context.env.awaitStore,
+    planNoTask: ({ event }) => plan(event)?.kind === 'noTask',
+    planWaitSeedAgain: ({ context, event }) =>
+      plan(event)?.kind === 'wait' && context.env.options.seedTwiceAtStartup,
     planWait: ({ event }) => plan(event)?.kind === 'wait',
     planNow: ({ event }) => plan(event)?.kind === 'now',
+    failureStopsArchiving: ({ context }) => context.env.options.storeFailureStopsArchiving,
   },
   actions: {
+    awaitStore: ({ context, self }) =>
+      startEffect(context.env.effects, self, 'STORE', (signal) =>
+        context.env.adapters.messaging.whenStoreAvailable(signal),
+      ),
+    firstRoundAt: assign({
+      firstAt: ({ event }) =>
+        event.type === 'CATCH_UP.DONE' && event.output.kind === 'wait' ? event.output.at : 0,
+    }),
     seed: ({ context, self }) =>
       startEffect(
         context.env.effects,
@@ -98,21 +115,30 @@ export const controlNodeMachine = setup({
   states: {
     /** §5.4. */
     starting: {
-      initial: 'seedingExisting',
+      initial: 'opening',
       states: {
-        /** Step 1: the torrent file of an earlier round, if any. */
+        opening: {
+          always: [{ guard: 'mustAwaitStore', target: 'awaitingStore' }, { target: 'seedingExisting' }],
+        },
+        /** The node's own start waits for its first connection to a store node. */
+        awaitingStore: {
+          entry: 'awaitStore',
+          exit: 'cancel',
+          on: { 'STORE.DONE': 'seedingExisting', 'STORE.FAILED': 'seedingExisting' },
+        },
+        /** Step 1: the torrent file of an earlier round, if any (a failure is only logged). */
         seedingExisting: {
           entry: 'seed',
           exit: 'cancel',
           on: {
             'SEED.DONE': [{ guard: 'seeded', target: 'dispatching' }, { target: 'catchingUp' }],
-            'SEED.FAILED': '#controlNode.periodic',
+            'SEED.FAILED': 'catchingUp',
           },
         },
         dispatching: {
           entry: 'dispatch',
           exit: 'cancel',
-          on: { 'DISPATCH.DONE': 'catchingUp', 'DISPATCH.FAILED': '#controlNode.periodic' },
+          on: { 'DISPATCH.DONE': 'catchingUp', 'DISPATCH.FAILED': 'catchingUp' },
         },
         /** Steps 2–4: missed messages from the store, then when the first round is due. */
         catchingUp: {
@@ -120,13 +146,9 @@ export const controlNodeMachine = setup({
           exit: 'cancel',
           on: {
             'CATCH_UP.DONE': [
-              {
-                guard: 'planWait',
-                target: '#controlNode.waitingFirstRound',
-                actions: assign({
-                  firstAt: ({ event }) => (event.output.kind === 'wait' ? event.output.at : 0),
-                }),
-              },
+              { guard: 'planNoTask', target: '#controlNode.withoutTask' },
+              { guard: 'planWaitSeedAgain', target: 'seedingAgain', actions: 'firstRoundAt' },
+              { guard: 'planWait', target: '#controlNode.waitingFirstRound', actions: 'firstRoundAt' },
               {
                 guard: 'planNow',
                 target: '#controlNode.round',
@@ -136,11 +158,36 @@ export const controlNodeMachine = setup({
               },
               { target: '#controlNode.periodic' },
             ],
-            'CATCH_UP.FAILED': '#controlNode.periodic',
+            'CATCH_UP.FAILED': [
+              { guard: 'failureStopsArchiving', target: '#controlNode.withoutTask' },
+              { target: '#controlNode.periodic' },
+            ],
+          },
+        },
+        /** The interval is not over: the reference seeds the current torrent once more (quirk). */
+        seedingAgain: {
+          entry: 'seed',
+          exit: 'cancel',
+          on: {
+            'SEED.DONE': [
+              { guard: 'seeded', target: 'dispatchingAgain' },
+              { target: '#controlNode.waitingFirstRound' },
+            ],
+            'SEED.FAILED': '#controlNode.waitingFirstRound',
+          },
+        },
+        dispatchingAgain: {
+          entry: 'dispatch',
+          exit: 'cancel',
+          on: {
+            'DISPATCH.DONE': '#controlNode.waitingFirstRound',
+            'DISPATCH.FAILED': '#controlNode.waitingFirstRound',
           },
         },
       },
     },
+    /** §5.4 quirk: the catch-up failed; no round is created until the actor starts again. */
+    withoutTask: {},
     /** §5.4: the interval since the last archive has not completed yet. */
     waitingFirstRound: {
       after: { untilFirst: { target: 'round', actions: 'roundFromPartitionStart' } },

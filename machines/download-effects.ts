@@ -73,13 +73,26 @@ export function indexEntries(env: CommunityEnv): IndexEntry[] {
   return out;
 }
 
-/** Step 4 and the §9 policy: which archives to fetch; [] = "no new archives". */
-export function planDownload(env: CommunityEnv, entries: IndexEntry[]): IndexEntry[] {
+export interface DownloadPlan {
+  /** Archives to fetch, ascending `from`. */
+  archives: IndexEntry[];
+  /** Step 4's "no new archives": nothing is fetched and nothing is signalled. */
+  nothingNew: boolean;
+}
+
+/**
+ * Step 4 and the §9 policy: which archives to fetch. The reference's only early stop is the
+ * count comparison; past it, an empty list still signals started and seeding
+ * (`signalEmptyDownload`, docs/reference-behaviour.md §3).
+ */
+export function planDownload(env: CommunityEnv, entries: IndexEntry[]): DownloadPlan {
   const known = env.adapters.storage.archives(env.config.id);
-  if (env.options.countCompareNoNewArchives && known.length === entries.length) return [];
+  const byCount = env.options.countCompareNoNewArchives;
+  if (byCount && known.length === entries.length) return { archives: [], nothingNew: true };
   const knownIds = new Set(known.map((a) => a.id));
   const missing = entries.filter((e) => !knownIds.has(e.id));
-  return applyPolicy(env.options.downloadPolicy, missing, entries);
+  const archives = applyPolicy(env.options.downloadPolicy, missing, entries);
+  return { archives, nothingNew: archives.length === 0 && !(byCount && env.options.signalEmptyDownload) };
 }
 
 function applyPolicy(policy: DownloadPolicy, missing: IndexEntry[], all: IndexEntry[]): IndexEntry[] {

@@ -15,12 +15,16 @@ export interface LoadedArchive {
   messages: WakuMessage[];
   /** Messages of the archive on no chat of the community. */
   skipped: number;
+  /** Every message of the archive: the reference chunks them all, and skips per chunk. */
+  total: number;
+  /** Index in the archive of each of `messages`, when some were skipped. */
+  positions?: Uint32Array;
 }
 
 export type NextArchive = { kind: 'none' } | { kind: 'notMember' } | { kind: 'archive'; id: string };
 
 export function nextArchiveToImport(env: CommunityEnv): NextArchive {
-  if (env.config.joined === false || !env.lookup(env.config.id)) return { kind: 'notMember' };
+  if (!env.isMember()) return { kind: 'notMember' };
   for (const a of env.adapters.storage.archives(env.config.id)) {
     if (!a.imported && !env.skipped.has(a.id)) return { kind: 'archive', id: a.id };
   }
@@ -37,16 +41,46 @@ export function loadArchive(env: CommunityEnv, id: string): LoadedArchive {
   const hit = cache?.get(key) as LoadedArchive | undefined;
   if (hit) return hit;
   const archive = readArchiveMessages(env.adapters.fs, folder, entry, env.config.codec);
-  const messages = archive.messages.filter((m) => env.topicSet.has(byteKey(m.topic)));
-  const loaded = {
+  const messages: WakuMessage[] = [];
+  const kept: number[] = [];
+  archive.messages.forEach((m, i) => {
+    if (!env.topicSet.has(byteKey(m.topic))) return;
+    messages.push(m);
+    kept.push(i);
+  });
+  const total = archive.messages.length;
+  const loaded: LoadedArchive = {
     id,
     from: entry.metadata.from,
     to: entry.metadata.to,
     messages,
-    skipped: archive.messages.length - messages.length,
+    skipped: total - messages.length,
+    total,
+    ...(messages.length < total ? { positions: Uint32Array.from(kept) } : {}),
   };
   cache?.set(key, loaded);
   return loaded;
+}
+
+/** Chunks of an archive's import: every message counts, the skipped ones too (§6.3). */
+export function chunksOf(archive: LoadedArchive, chunkSize: number): number {
+  return Math.ceil(archive.total / chunkSize);
+}
+
+/** How many of the archive's kept messages the first `chunks` chunks hold. */
+export function messagesInChunks(archive: LoadedArchive, chunks: number, chunkSize: number): number {
+  const end = chunks * chunkSize;
+  if (end >= archive.total) return archive.messages.length;
+  const p = archive.positions;
+  if (!p) return end;
+  let lo = 0;
+  let hi = p.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((p[mid] as number) < end) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 export function isMissingKey(e: unknown): boolean {

@@ -7,10 +7,14 @@
 //   task.downloading (§6.2): metadata (20 s timeout, one retry) → index (no `index` file =
 //     malformed) → planned (the count-compare quirk, the download policy) → archives
 //     (ascending `from`, by piece range, each recorded and signalled) → seeding
-//   task.importing (§6.3): delaying (until 5 min after the node started) → picking (not a
-//     member → stop; the first downloaded-not-imported archive) → reading (missing key →
-//     waitingForKey 1 h; another failure → corrupt: retried forever by default) → chunks
-//     (one timer for the archive's chunks at the import rate) → picking
+//   task.memberCheck: a node no longer a member after its download does not import
+//   task.importing (§6.3): delaying (until 5 min after the node started) → ticking (each pass
+//     of the import loop starts on its 100 ms ticker) → picking (not a member → stop; the
+//     first downloaded-not-imported archive) → reading (missing key → waitingForKey 1 h;
+//     another failure → corrupt: retried on the next tick, forever by default; an empty
+//     archive is imported at once) → chunks (the node's limiter plans every chunk's slot,
+//     shared with the node's other imports, on one timer) → ticking. Leaving it signals
+//     downloading-finished, however it ends (docs/reference-behaviour.md §4).
 //
 // Every port call is an effect whose outcome comes back as an event (machines/effects.ts);
 // leaving the state that waits for it aborts it. A round therefore costs no new actors.
@@ -27,9 +31,11 @@ import {
 } from './download-effects.ts';
 import { cancelEffect, type EffectEvent, slotLifetime, startEffect } from './effects.ts';
 import {
+  chunksOf,
   importMessages,
   isMissingKey,
   type LoadedArchive,
+  messagesInChunks,
   nextArchiveToImport,
   readArchive,
 } from './import-effects.ts';
@@ -40,7 +46,6 @@ import {
   magnetlinkListener,
   type ReceivedLink,
 } from './magnetlink-receiver.ts';
-import { importStepMs } from './options.ts';
 import type { TaskStatus } from './signals.ts';
 
 export { ignoreReason } from './magnetlink-receiver.ts';
@@ -54,8 +59,6 @@ export type LinkSource = 'magnetlink' | 'requestToJoin' | 'resume';
 export type MemberEvent =
   | ReceivedLink
   | { type: 'REQUEST_TO_JOIN.RESPONSE'; magnetUri: string }
-  /** The node's import rate changed (the host's switch). */
-  | { type: 'IMPORT_RATE.CHANGED' }
   | EffectEvent<'METADATA', unknown>
   | EffectEvent<'INDEX', IndexEntry[]>
   | EffectEvent<'ARCHIVE', void>
@@ -75,6 +78,8 @@ export interface MemberContext {
   /** Archives to download, ascending `from`, and the next one. */
   plan: IndexEntry[];
   next: number;
+  /** Step 4 found "no new archives". */
+  nothingNew: boolean;
   /** The archive being imported and when its chunks are handed over. */
   current?: LoadedArchive;
   schedule?: ImportSchedule;
@@ -82,6 +87,11 @@ export interface MemberContext {
   handed: number;
   /** The archive `reading` reads. */
   nextId?: string;
+  /** The import loop's ticker: when it started and the last tick a pass took. */
+  tickOrigin: number;
+  ticksTaken: number;
+  /** This import's downloading-finished went out. */
+  finishedSignalled: boolean;
 }
 
 /** Ms until the initial delay after the node's start has passed (0 once it has). */
@@ -91,15 +101,26 @@ function delayLeft(env: CommunityEnv): number {
 
 const failure = (event: MemberEvent): unknown => ('error' in event ? event.error : undefined);
 
-/** Messages of the current archive whose chunks are due by now. */
-function dueMessages(context: MemberContext): number {
+/**
+ * Messages of the current archive whose chunks are due by now; all of them once the limiter
+ * said the last slot came (`CHUNKS.DONE`: a real clock's timer may fire a millisecond before
+ * its wall-clock time).
+ */
+function dueMessages(context: MemberContext, event: MemberEvent): number {
   const { env, current, schedule } = context;
   if (!current || !schedule) return context.handed;
-  return Math.min(
-    current.messages.length,
-    schedule.doneBy(env.adapters.clock.now()) * env.options.importChunk,
-  );
+  if (event.type === 'CHUNKS.DONE') return current.messages.length;
+  return messagesInChunks(current, schedule.doneBy(env.adapters.clock.now()), env.options.importChunk);
 }
+
+/** The import loop's ticks passed by now since its ticker started. */
+function ticksBy(context: MemberContext): number {
+  const { env } = context;
+  return Math.floor((env.adapters.clock.now() - context.tickOrigin) / env.options.importTickMs);
+}
+
+const loaded = (event: MemberEvent): LoadedArchive | undefined =>
+  event.type === 'READ.DONE' ? event.output : undefined;
 
 export const memberMachine = setup({
   types: {
@@ -114,6 +135,10 @@ export const memberMachine = setup({
     initialDelay: ({ context }) => delayLeft(context.env),
     missingKey: ({ context }) => context.env.options.missingKeyRetryMs,
     corruptRetry: ({ context }) => context.env.options.corruptArchiveRetryMs,
+    nextTick: ({ context }) =>
+      context.tickOrigin +
+      (context.ticksTaken + 1) * context.env.options.importTickMs -
+      context.env.adapters.clock.now(),
   },
   guards: {
     accept: ({ context, event }) =>
@@ -123,11 +148,17 @@ export const memberMachine = setup({
     pendingImport: ({ context }) => nextArchiveToImport(context.env).kind === 'archive',
     malformed: ({ event }) => failure(event) instanceof MalformedTorrent,
     mayRetry: ({ context }) => context.attempt < context.env.options.metadataRetries,
-    nothingNew: ({ context }) => context.plan.length === 0,
+    nothingNew: ({ context }) => context.nothingNew,
+    emptyPlan: ({ context }) => context.plan.length === 0,
     moreArchives: ({ context }) => context.next + 1 < context.plan.length,
     delayOver: ({ context }) => delayLeft(context.env) === 0,
-    notMember: ({ context }) => nextArchiveToImport(context.env).kind === 'notMember',
+    tickPending: ({ context }) => ticksBy(context) > context.ticksTaken,
+    notMember: ({ context }) => !context.env.isMember(),
     nothingToImport: ({ context }) => nextArchiveToImport(context.env).kind === 'none',
+    emptyArchive: ({ context, event }) => {
+      const a = loaded(event);
+      return a !== undefined && chunksOf(a, context.env.options.importChunk) === 0;
+    },
     missingKey: ({ event }) => isMissingKey(failure(event)),
     skipCorrupt: ({ context }) => !context.env.options.retryCorruptArchiveForever,
     /** The running task's own link again, and the switch says to let that task go on. */
@@ -136,6 +167,7 @@ export const memberMachine = setup({
       !context.env.options.restartTaskOnSameLink &&
       event.magnetUri === context.link &&
       ignoreReason(context.env, event) === undefined,
+    retryOnTick: ({ context }) => context.env.options.corruptArchiveRetryMs === 0,
   },
   actions: {
     noteLink: ({ context, event }) => {
@@ -177,6 +209,7 @@ export const memberMachine = setup({
         attempt: 0,
         plan: [],
         next: 0,
+        nothingNew: false,
         current: undefined,
         schedule: undefined,
         handed: 0,
@@ -208,11 +241,27 @@ export const memberMachine = setup({
         type: 'community.downloadingHistoryArchivesStarted',
         communityId: context.env.config.id,
       }),
-    signalFinished: ({ context }) =>
+    signalFinished: assign(({ context }) => {
       context.env.bus.emit({
         type: 'community.downloadingHistoryArchivesFinished',
         communityId: context.env.config.id,
-      }),
+      });
+      return { finishedSignalled: true };
+    }),
+    /** Leaving the import: the reference signals finished whatever ended it (switch). */
+    importEnded: ({ context }) => {
+      if (context.finishedSignalled || !context.env.options.finishedOnAnyImportEnd) return;
+      context.env.bus.emit({
+        type: 'community.downloadingHistoryArchivesFinished',
+        communityId: context.env.config.id,
+      });
+    },
+    startTicker: assign(({ context }) => ({
+      tickOrigin: context.env.adapters.clock.now(),
+      ticksTaken: 0,
+      finishedSignalled: false,
+    })),
+    takeTick: assign({ ticksTaken: ({ context }) => ticksBy(context) }),
 
     // --- download effects
     fetchMetadata: ({ context, self }) =>
@@ -243,32 +292,30 @@ export const memberMachine = setup({
         reason,
         detail: String(failure(event)),
       }),
-    /** One schedule for every chunk of the archive, at the node's rate now (see retime). */
+    keepArchive: assign({ current: ({ event }) => loaded(event) }),
+    signalImporting: ({ context }) =>
+      context.env.bus.emit({
+        type: 'community.importingHistoryArchiveMessages',
+        communityId: context.env.config.id,
+      }),
+    /** The node's limiter plans the slot of every chunk of the archive (one timer for all). */
     planChunks: assign(({ context }) => {
-      const { env } = context;
       const archive = context.current as LoadedArchive;
-      const chunks = Math.max(1, Math.ceil(archive.messages.length / env.options.importChunk));
-      const stepMs = importStepMs(env.options, env.importRate(), 1);
-      return { schedule: new ImportSchedule(chunks, env.adapters.clock.now(), stepMs), handed: 0 };
+      return { schedule: new ImportSchedule(chunksOf(archive, context.env.options.importChunk)), handed: 0 };
     }),
-    /** The one timer: until the schedule's last chunk. */
     awaitChunks: ({ context, self }) => {
       const { env, schedule } = context;
       if (schedule)
-        startEffect(env.effects, self, 'CHUNKS', (signal) => untilScheduleEnd(env, schedule, signal));
+        startEffect(env.effects, self, 'CHUNKS', (signal) => env.importLimiter.run(schedule, signal));
     },
-    /** The host switched the rate: chunks after the one in progress take the new step. */
-    retimeChunks: ({ context }) =>
-      context.schedule?.retime(
-        context.env.adapters.clock.now(),
-        importStepMs(context.env.options, context.env.importRate(), 1),
-      ),
     /** Leaving the chunks (the last one handed over, or cancelled): storage gets the chunks due by now. */
-    handChunksDue: ({ context }) => {
+    handChunksDue: ({ context, event }) => {
       const { env, current } = context;
-      if (current) importMessages(env, current.messages, context.handed, dueMessages(context));
+      if (current) importMessages(env, current.messages, context.handed, dueMessages(context, event));
     },
-    countHanded: assign({ handed: ({ context }) => Math.max(context.handed, dueMessages(context)) }),
+    countHanded: assign({
+      handed: ({ context, event }) => Math.max(context.handed, dueMessages(context, event)),
+    }),
     markImported: ({ context }) => {
       const a = context.current as LoadedArchive;
       const env = context.env;
@@ -291,7 +338,11 @@ export const memberMachine = setup({
     attempt: 0,
     plan: [],
     next: 0,
+    nothingNew: false,
     handed: 0,
+    tickOrigin: 0,
+    ticksTaken: 0,
+    finishedSignalled: false,
   }),
   invoke: [
     { src: 'magnetlinkListener', input: ({ context }) => ({ env: context.env }) },
@@ -393,7 +444,10 @@ export const memberMachine = setup({
               on: {
                 'INDEX.DONE': {
                   target: 'planned',
-                  actions: assign({ plan: ({ context, event }) => planDownload(context.env, event.output) }),
+                  actions: assign(({ context, event }) => {
+                    const plan = planDownload(context.env, event.output);
+                    return { plan: plan.archives, nothingNew: plan.nothingNew };
+                  }),
                 },
                 'INDEX.FAILED': [
                   {
@@ -405,14 +459,18 @@ export const memberMachine = setup({
                 ],
               },
             },
-            /** Step 4 (and the §9 policy): "no new archives" goes straight to the import. */
+            /**
+             * Step 4 (and the §9 policy): "no new archives" goes straight to the import; past the
+             * test, the download is signalled even when nothing is missing (quirk).
+             */
             planned: {
               always: [
                 {
                   guard: 'nothingNew',
-                  target: '#member.task.importing',
+                  target: '#member.task.memberCheck',
                   actions: ['storeLastSeen', assign({ taskStatus: 'noNewArchives' })],
                 },
+                { guard: 'emptyPlan', target: 'seeding', actions: 'signalStarted' },
                 { target: 'archives', actions: 'signalStarted' },
               ],
             },
@@ -440,7 +498,7 @@ export const memberMachine = setup({
               entry: 'seed',
               on: {
                 'SEEDING.DONE': {
-                  target: '#member.task.importing',
+                  target: '#member.task.memberCheck',
                   actions: ['storeLastSeen', assign({ taskStatus: 'done' })],
                 },
                 'SEEDING.FAILED': {
@@ -451,15 +509,29 @@ export const memberMachine = setup({
             },
           },
         },
+        /** §6.2 step 7: a node no longer a member imports nothing (and signals nothing more). */
+        memberCheck: {
+          always: [
+            { guard: 'notMember', target: 'ended', actions: assign({ taskStatus: 'notMember' }) },
+            { target: 'importing' },
+          ],
+        },
         /** §6.3–§6.4. */
         importing: {
+          entry: 'startTicker',
+          exit: 'importEnded',
           initial: 'delaying',
           states: {
             delaying: {
               // A node up for longer than the delay (every round but the first) goes on at
               // once rather than through a zero-length timer.
-              always: { guard: 'delayOver', target: 'picking' },
-              after: { initialDelay: 'picking' },
+              always: { guard: 'delayOver', target: 'ticking' },
+              after: { initialDelay: 'ticking' },
+            },
+            /** Each pass of the loop waits for its ticker (at once when a tick passed meanwhile). */
+            ticking: {
+              always: { guard: 'tickPending', target: 'picking', actions: 'takeTick' },
+              after: { nextTick: { target: 'picking', actions: 'takeTick' } },
             },
             picking: {
               always: [
@@ -470,14 +542,11 @@ export const memberMachine = setup({
                 },
                 {
                   guard: 'nothingToImport',
-                  target: '#member.task.ended',
-                  actions: [
-                    'signalFinished',
-                    assign({
-                      taskStatus: ({ context }) =>
-                        context.taskStatus === 'noNewArchives' ? 'noNewArchives' : 'done',
-                    }),
-                  ],
+                  target: 'finished',
+                  actions: assign({
+                    taskStatus: ({ context }) =>
+                      context.taskStatus === 'noNewArchives' ? 'noNewArchives' : 'done',
+                  }),
                 },
                 {
                   target: 'reading',
@@ -493,17 +562,15 @@ export const memberMachine = setup({
             reading: {
               entry: 'readArchive',
               on: {
-                'READ.DONE': {
-                  target: 'chunks',
-                  actions: [
-                    assign({ current: ({ event }) => event.output }),
-                    ({ context }) =>
-                      context.env.bus.emit({
-                        type: 'community.importingHistoryArchiveMessages',
-                        communityId: context.env.config.id,
-                      }),
-                  ],
-                },
+                'READ.DONE': [
+                  {
+                    // no chunk, no wait on the limiter: imported in the same pass
+                    guard: 'emptyArchive',
+                    target: 'ticking',
+                    actions: ['keepArchive', 'signalImporting', 'markImported', 'forgetArchive'],
+                  },
+                  { target: 'chunks', actions: ['keepArchive', 'signalImporting'] },
+                ],
                 'READ.FAILED': [
                   {
                     guard: 'missingKey',
@@ -514,25 +581,33 @@ export const memberMachine = setup({
                 ],
               },
             },
+            /** Tried again on the next tick (quirk: forever), after `corruptArchiveRetryMs` if set. */
             corrupt: {
-              always: {
-                guard: 'skipCorrupt',
-                target: 'picking',
-                actions: ({ context }) => context.env.skipped.add(context.nextId as string),
-              },
-              after: { corruptRetry: 'picking' },
+              always: [
+                {
+                  guard: 'skipCorrupt',
+                  target: 'ticking',
+                  actions: ({ context }) => context.env.skipped.add(context.nextId as string),
+                },
+                { guard: 'retryOnTick', target: 'ticking' },
+              ],
+              after: { corruptRetry: 'ticking' },
             },
             waitingForKey: {
-              after: { missingKey: 'picking' },
+              after: { missingKey: 'ticking' },
             },
-            /** The archive's messages go to storage in chunks at the import rate, on one timer. */
+            /** The archive's messages go to storage in chunks at their slots, on one timer. */
             chunks: {
               entry: ['planChunks', 'awaitChunks'],
               exit: ['handChunksDue', 'countHanded'],
               on: {
-                'CHUNKS.DONE': { target: 'picking', actions: ['markImported', 'forgetArchive'] },
-                'IMPORT_RATE.CHANGED': { actions: ['retimeChunks', 'awaitChunks'] },
+                'CHUNKS.DONE': { target: 'ticking', actions: ['markImported', 'forgetArchive'] },
               },
+            },
+            /** No archive left: the import's normal end. */
+            finished: {
+              entry: 'signalFinished',
+              always: { target: '#member.task.ended' },
             },
           },
         },
@@ -543,22 +618,3 @@ export const memberMachine = setup({
     },
   },
 });
-
-/** Resolves at the schedule's end on the node's clock; rejects once `signal` aborts. */
-function untilScheduleEnd(env: CommunityEnv, schedule: ImportSchedule, signal: AbortSignal): Promise<void> {
-  const { clock } = env.adapters;
-  return new Promise((resolve, reject) => {
-    const timer = clock.setTimeout(
-      () => {
-        signal.removeEventListener('abort', onAbort);
-        resolve();
-      },
-      Math.max(0, schedule.end() - clock.now()),
-    );
-    const onAbort = (): void => {
-      clock.clearTimeout(timer);
-      reject(signal.reason);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}

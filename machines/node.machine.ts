@@ -9,8 +9,9 @@ import { assign, enqueueActions, fromPromise, setup } from 'xstate';
 import type { NodeAdapters } from '../ports/index.ts';
 import { type CommunityConfig, type CommunityEnv, createCommunityEnv } from './community-env.ts';
 import { controlNodeMachine } from './control-node.machine.ts';
+import { ImportLimiter } from './import-limiter.ts';
 import { memberMachine } from './member.machine.ts';
-import type { ImportRate, MachineOptions } from './options.ts';
+import { type ImportRate, importStepMs, type MachineOptions } from './options.ts';
 import type { SignalBus } from './signals.ts';
 
 export interface NodeInput {
@@ -49,7 +50,11 @@ interface NodeContext {
   envs: Record<string, CommunityEnv>;
   startedAt: number;
   rate: { current: ImportRate };
+  /** One import rate limiter for the node, shared by its communities (§6.3). */
+  limiter: ImportLimiter;
   protocolEnabledAtStart: boolean;
+  /** Until the protocol is first enabled or found disabled: the node's own start (§5.4 waits for a store). */
+  startingUp: boolean;
   online: boolean;
   error?: string;
 }
@@ -80,6 +85,20 @@ function closeCommunity(env: CommunityEnv): void {
   }
 }
 
+/**
+ * The reference's start resumes the imports of every joined community; one with archives left
+ * to import whose member list no longer has the node makes the start fail (switch).
+ */
+function startRefusal(context: NodeContext): string | undefined {
+  if (!context.options.startFailsWhenNotMember) return undefined;
+  for (const c of context.communities) {
+    if (c.joined === false || c.member !== false) continue;
+    if (!context.adapters.storage.archives(c.id).some((a) => !a.imported)) continue;
+    return `start: not a member of community ${c.id}, which has archives left to import (reference: user not a member)`;
+  }
+  return undefined;
+}
+
 // biome-ignore lint/suspicious/noExplicitAny: XState's spawn/enqueue helper types are internal
 type Spawner = (src: 'controlNode' | 'member', options: { id: string; input: { env: CommunityEnv } }) => any;
 
@@ -101,10 +120,15 @@ function spawnCommunities(
       bus: context.bus,
       config: c,
       nodeStartedAt: context.startedAt,
-      importRate: () => context.rate.current,
+      importLimiter: context.limiter,
+      awaitStore: context.startingUp,
       lookup: (cid) => {
         const cfg = (self.getSnapshot().context as NodeContext).communities.find((x) => x.id === cid);
         return cfg !== undefined && cfg.joined !== false;
+      },
+      isMember: () => {
+        const cfg = (self.getSnapshot().context as NodeContext).communities.find((x) => x.id === c.id);
+        return cfg !== undefined && cfg.joined !== false && cfg.member !== false;
       },
       fault: (error) => self.send({ type: 'NODE.FAULT', error }),
     });
@@ -148,6 +172,7 @@ export const nodeMachine = setup({
   },
   guards: {
     startEnabled: ({ context }) => context.protocolEnabledAtStart,
+    startRefused: ({ context }) => startRefusal(context) !== undefined,
   },
   actions: {
     spawnAll: assign(({ context, spawn, self }) =>
@@ -191,30 +216,34 @@ export const nodeMachine = setup({
         ),
       };
     }),
-    /** One rate for the node; the community actors importing now retime their chunks. */
-    setRate: enqueueActions(({ context, event, enqueue }) => {
+    /** One rate for the node: its limiter re-plans the chunks of every archive being imported. */
+    setRate: ({ context, event }) => {
       if (event.type !== 'IMPORT_RATE' || context.rate.current === event.rate) return;
       context.rate.current = event.rate;
-      for (const id of Object.keys(context.envs).sort())
-        enqueue.sendTo(childId(id), { type: 'IMPORT_RATE.CHANGED' });
-    }),
+      context.limiter.setStep(importStepMs(context.options, event.rate, 1));
+    },
     signalEnabled: ({ context }) => context.bus.emit({ type: 'community.historyArchivesProtocolEnabled' }),
     signalDisabled: ({ context }) => context.bus.emit({ type: 'community.historyArchivesProtocolDisabled' }),
   },
 }).createMachine({
   id: 'node',
-  context: ({ input }) => ({
-    nodeId: input.nodeId,
-    adapters: input.adapters,
-    options: input.options,
-    bus: input.bus,
-    communities: input.communities.map((c) => ({ ...c })),
-    envs: {},
-    startedAt: input.adapters.clock.now(),
-    rate: { current: input.importRate ?? input.options.importRate },
-    protocolEnabledAtStart: input.protocolEnabled !== false,
-    online: true,
-  }),
+  context: ({ input }) => {
+    const rate = input.importRate ?? input.options.importRate;
+    return {
+      nodeId: input.nodeId,
+      adapters: input.adapters,
+      options: input.options,
+      bus: input.bus,
+      communities: input.communities.map((c) => ({ ...c })),
+      envs: {},
+      startedAt: input.adapters.clock.now(),
+      rate: { current: rate },
+      limiter: new ImportLimiter(input.adapters.clock, importStepMs(input.options, rate, 1)),
+      protocolEnabledAtStart: input.protocolEnabled !== false,
+      startingUp: true,
+      online: true,
+    };
+  },
   initial: 'boot',
   on: {
     'COMMUNITY.JOIN': { actions: 'join' },
@@ -228,9 +257,19 @@ export const nodeMachine = setup({
   },
   states: {
     boot: {
-      always: [{ guard: 'startEnabled', target: 'enabling' }, { target: 'disabled' }],
+      always: [
+        // §6.4: resuming the imports of a community the node is no longer a member of fails the start
+        {
+          guard: 'startRefused',
+          target: 'failed',
+          actions: assign({ error: ({ context }) => startRefusal(context) }),
+        },
+        { guard: 'startEnabled', target: 'enabling' },
+        { target: 'disabled' },
+      ],
     },
     disabled: {
+      entry: assign({ startingUp: false }),
       on: { 'PROTOCOL.ENABLE': 'enabling' },
     },
     enabling: {
@@ -247,7 +286,8 @@ export const nodeMachine = setup({
       },
     },
     enabled: {
-      entry: ['spawnAll', 'signalEnabled'],
+      // control nodes started with the node wait for a store node; later starts do not
+      entry: ['spawnAll', 'signalEnabled', assign({ startingUp: false })],
       on: {
         'PROTOCOL.DISABLE': 'disabling',
         'COMMUNITY.JOIN': {

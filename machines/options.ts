@@ -37,12 +37,20 @@ export interface MachineOptions {
   /** Messages per import chunk. */
   importChunk: number;
   importRate: ImportRate;
-  /** Chunks per second at the slow and the fast rate. */
+  /**
+   * Chunks per second at the slow and the fast rate, on the node's one limiter (burst 1)
+   * that every community's import shares (docs/reference-behaviour.md §1).
+   */
   importSlowChunksPerSecond: number;
   importFastChunksPerSecond: number;
+  /** Ticker of the import loop: each pass (pick, extract, import one archive) starts on a tick. */
+  importTickMs: number;
   /** Retry delay when the decryption key of an archive is missing (ms). */
   missingKeyRetryMs: number;
-  /** Retry delay of an archive that fails to decode for another reason (quirk on). */
+  /**
+   * Extra wait before an archive that fails to decode for another reason is tried again
+   * (quirk on); 0 = at the import loop's next tick, as the reference.
+   */
   corruptArchiveRetryMs: number;
   /** How far back the control node asks the store when it has no message, and a member reads the magnetlink channel (ms). */
   storeLookbackMs: number;
@@ -70,6 +78,22 @@ export interface MachineOptions {
   restartTaskOnSameLink: boolean;
   /** §4: a raw archive that is an exact multiple of P (> P) gets one whole extra piece. */
   extraPaddingPiece: boolean;
+  /**
+   * §6.2: when the "no new archives" test fails but no archive is missing (the member knows
+   * others than the index lists), downloading-started and seeding are signalled all the same.
+   */
+  signalEmptyDownload: boolean;
+  /**
+   * §6.3: every end of an import signals downloading-finished, a cancelled one and one that
+   * found the node no longer a member included; off: only an import that ran out of archives.
+   */
+  finishedOnAnyImportEnd: boolean;
+  /** §6.4: a node not on the member list of a joined community with archives left to import fails to start. */
+  startFailsWhenNotMember: boolean;
+  /** §5.4: a failed store query (or catch-up) at start-up leaves the community without a periodic task. */
+  storeFailureStopsArchiving: boolean;
+  /** §5.4: a restart within the interval seeds (and dispatches) the existing torrent a second time. */
+  seedTwiceAtStartup: boolean;
 
   /**
    * §4/§12: the torrents' announce-list (and so the magnets' `tr=` parameters). The reference
@@ -109,8 +133,9 @@ export const DEFAULT_OPTIONS: Readonly<MachineOptions> = Object.freeze({
   importRate: 'slow',
   importSlowChunksPerSecond: 1,
   importFastChunksPerSecond: 100,
+  importTickMs: 100,
   missingKeyRetryMs: HOUR,
-  corruptArchiveRetryMs: SECOND,
+  corruptArchiveRetryMs: 0,
   storeLookbackMs: 30 * DAY,
   magnetlinkHistoryOnStart: true,
   magnetlinkWaitMs: 0,
@@ -121,6 +146,11 @@ export const DEFAULT_OPTIONS: Readonly<MachineOptions> = Object.freeze({
   crashOnMissingCommunity: false,
   restartTaskOnSameLink: true,
   extraPaddingPiece: true,
+  signalEmptyDownload: true,
+  finishedOnAnyImportEnd: true,
+  startFailsWhenNotMember: true,
+  storeFailureStopsArchiving: true,
+  seedTwiceAtStartup: true,
   pubsubTopicOf: defaultPubsubTopic,
 } satisfies MachineOptions);
 
@@ -134,6 +164,7 @@ export function resolveOptions(patch: Partial<MachineOptions> = {}): MachineOpti
     'importChunk',
     'importSlowChunksPerSecond',
     'importFastChunksPerSecond',
+    'importTickMs',
   ];
   for (const k of positive) {
     const v = o[k];

@@ -30,4 +30,10 @@ export interface Messaging {
   subscribe(pubsubTopic: string, contentTopics: string[], handler: (msg: RelayMessage) => void): Unsubscribe;
   /** Ask a store node for history; rejects when no store node answers. */
   queryStore(query: StoreQuery): Promise<RelayMessage[]>;
+  /**
+   * Resolves once a store node can be reached (the reference's first connection to a store
+   * node, which its start waits for before the control node's tasks); rejects when `signal`
+   * aborts.
+   */
+  whenStoreAvailable(signal?: AbortSignal): Promise<void>;
 }

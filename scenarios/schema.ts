@@ -164,6 +164,21 @@ export const Quirks = z
       .boolean()
       .optional()
       .meta({ description: "§6.1: the running task's own link, re-announced, cancels and restarts it" }),
+    emptyDownloadSignals: z.boolean().optional().meta({
+      description: '§6.2 counts differ but nothing is missing: started and seeding are signalled anyway',
+    }),
+    finishedOnAnyImportEnd: z.boolean().optional().meta({
+      description: '§6.3 every end of an import (cancelled, not a member) signals downloading-finished',
+    }),
+    startFailsWhenNotMember: z.boolean().optional().meta({
+      description: '§6.4 a node off the member list with archives left to import fails its start',
+    }),
+    storeFailureStopsArchiving: z.boolean().optional().meta({
+      description: '§5.4 a failed store query at start-up leaves the community without a periodic task',
+    }),
+    seedTwiceAtStartup: z.boolean().optional().meta({
+      description: '§5.4 a restart within the interval seeds and announces the torrent twice',
+    }),
   })
   .meta({ description: 'Reference-client quirks; unset ones follow `mode`.' });
 

@@ -93,6 +93,7 @@ export class SimNetwork {
    */
   readonly #relaying = new Map<string, NetNode[]>();
   readonly #changeListeners: ((id: string | undefined) => void)[] = [];
+  readonly #storeListeners: (() => void)[] = [];
   #partitioned = false;
   #published = 0;
 
@@ -188,6 +189,12 @@ export class SimNetwork {
   setStoreOnline(online: boolean): void {
     this.#store.online = online;
     this.#trace.record('store.online', { online });
+    for (const l of this.#storeListeners) l();
+  }
+
+  /** Called after the store service goes down or comes back. */
+  onStoreChange(listener: () => void): void {
+    this.#storeListeners.push(listener);
   }
 
   setStoreRetention(ms: number): void {

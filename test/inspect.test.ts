@@ -103,8 +103,7 @@ describe('inspection', () => {
     const kinds = new Set(lines.map((l) => l.kind));
     for (const k of ['actor', 'event', 'snapshot', 'microstep', 'action']) expect(kinds).toContain(k);
     const machines = new Set(lines.filter((l) => l.kind === 'actor').map((l) => l.machine));
-    for (const m of ['node', 'controlNode', 'member'])
-      expect(machines, m).toContain(m);
+    for (const m of ['node', 'controlNode', 'member']) expect(machines, m).toContain(m);
     // the member's own transitions, with the node and the virtual time they happened at
     const memberSteps = lines.filter(
       (l) =>

@@ -4,7 +4,7 @@
 import { describe, expect, test } from 'vitest';
 import { SimWorld } from '../adapters/sim/world.ts';
 import { createArchiveNode } from '../machines/embed.ts';
-import { DAY, SECOND } from '../machines/options.ts';
+import { DAY, HOUR, SECOND } from '../machines/options.ts';
 import type { NodeSignal } from '../machines/signals.ts';
 import { communityIdOf, generateCommunityKey } from '../proto/signing.ts';
 import { chatTopic } from '../proto/topics.ts';
@@ -203,6 +203,83 @@ describe('§5.5 dispatch for a community that is gone', () => {
     expect(signals.some((s) => s.type === 'archive.magnetlinkDispatched')).toBe(false);
     expect(archiveNode.state()).toBe('enabled');
   });
+});
+
+describe('§5.4 the reference start-up (docs/reference-behaviour.md §2)', () => {
+  for (const quirk of [true, false]) {
+    test(`§5.4 a restart within the interval ${quirk ? 'seeds the torrent twice and announces it twice (reference quirk)' : 'seeds and announces once (switch off)'}`, async () => {
+      const h = await small({ durationMs: 11 * DAY, options: { seedTwiceAtStartup: quirk } });
+      h.at(8 * DAY, () => h.crash('owner'));
+      h.at(10 * DAY, () => h.restart('owner'));
+      await h.run();
+      expectNoViolation(h);
+      const restart = h.start + 10 * DAY;
+      const after = h.owner.log.filter((x) => x.t >= restart && x.type.startsWith('community.'));
+      const dispatched = ofType(h.owner, 'archive.magnetlinkDispatched').filter((x) => x.t >= restart);
+      if (quirk) {
+        expect(after.map((x) => x.type)).toEqual([
+          'community.historyArchivesProtocolEnabled',
+          'community.historyArchivesSeeding',
+          'community.historyArchivesUnseeded',
+          'community.historyArchivesSeeding',
+        ]);
+        expect(dispatched).toHaveLength(2);
+        expect(dispatched[1]!.magnetUri).toBe(dispatched[0]!.magnetUri);
+        expect(dispatched[1]!.clock).toBeGreaterThan(dispatched[0]!.clock);
+      } else {
+        expect(dispatched).toHaveLength(1);
+      }
+      // members ignore both as the link they last saw
+      for (const m of h.members) expect(ofType(m, 'archive.taskStarted')).toHaveLength(1);
+    });
+  }
+
+  test("§5.4 the node's start waits for a store node before the control node seeds or catches up", async () => {
+    const h = await small({ durationMs: 11 * DAY });
+    h.at(8 * DAY, () => h.crash('owner'));
+    h.at(9 * DAY, () => h.world.network.setStoreOnline(false));
+    h.at(10 * DAY, () => h.restart('owner'));
+    h.at(10 * DAY + HOUR, () => h.world.network.setStoreOnline(true));
+    await h.run();
+    expectNoViolation(h);
+    const restart = h.start + 10 * DAY;
+    const after = h.owner.log.filter((x) => x.t >= restart);
+    expect(after[0]).toMatchObject({ type: 'community.historyArchivesProtocolEnabled', t: restart });
+    // nothing until the store is back, then step 1 and the catch-up
+    expect(after[1]).toMatchObject({ type: 'archive.torrentSeeded', t: restart + HOUR });
+    expect(ofType(h.owner, 'archive.storeQueried').at(-1)).toMatchObject({ ok: true });
+  });
+
+  for (const quirk of [true, false]) {
+    test(`§5.4 a store query that fails when the protocol is enabled again ${quirk ? 'leaves the community without a periodic task (reference quirk)' : 'still schedules the rounds (switch off)'}`, async () => {
+      const h = await small({ durationMs: 22 * DAY, options: { storeFailureStopsArchiving: quirk } });
+      h.at(8 * DAY, () => {
+        h.owner.archive?.disableProtocol();
+        h.world.network.setStoreOnline(false);
+      });
+      // enabling is not the node's start: no wait for the store, the query fails
+      h.at(9 * DAY, () => h.owner.archive?.enableProtocol());
+      h.at(9 * DAY + HOUR, () => h.world.network.setStoreOnline(true));
+      const s = await h.run();
+      expectNoViolation(h);
+      expect(ofType(h.owner, 'archive.storeQueried').at(-1)).toMatchObject({ ok: false });
+      const child = h.owner.archive?.actor.getSnapshot().children[`community:${h.communityId}`];
+      const state = (child?.getSnapshot() as { value?: unknown } | undefined)?.value;
+      if (quirk) {
+        expect(s.rounds.map((r) => r.end)).toEqual([sec(h.start + WEEK)]);
+        expect(state).toBe('withoutTask');
+        // it still seeds (and announced) the torrent it had
+        expect(h.owner.adapters.torrent.active()).toEqual([s.rounds[0]?.infoHash]);
+      } else {
+        expect(s.rounds.map((r) => r.end)).toEqual([
+          sec(h.start + WEEK),
+          sec(h.start + 2 * WEEK),
+          sec(h.start + 3 * WEEK),
+        ]);
+        expect(state).toBe('periodic');
+      }
+    });
+  }
 });
 
 describe('§8 other triggers', () => {

@@ -135,7 +135,19 @@ test('definitions: every machine is exported as a Stately config with its states
   };
   const member = defs.member as unknown as Def;
   const task = member.states.task as Def;
-  expect(Object.keys(task.states)).toEqual(['downloading', 'importing', 'ended']);
+  // the membership check between download and import is the reference's (§6.2 step 7)
+  expect(Object.keys(task.states)).toEqual(['downloading', 'memberCheck', 'importing', 'ended']);
+  // each pass of the import loop waits for its 100 ms tick
+  expect(Object.keys((task.states.importing as Def).states)).toEqual([
+    'delaying',
+    'ticking',
+    'picking',
+    'reading',
+    'corrupt',
+    'waitingForKey',
+    'chunks',
+    'finished',
+  ]);
   expect(Object.keys((task.states.downloading as Def).states)).toEqual([
     'metadata',
     'index',

@@ -2,11 +2,15 @@
 // invariant monitors on (every test asserts they saw no violation), plus signal queries.
 
 import { expect } from 'vitest';
-import { type ArchiveCodec, MissingKeyError } from '../archive/index.ts';
+import { type ArchiveCodec, archiveIdOf, MissingKeyError, paddingFor } from '../archive/index.ts';
 import { DAY } from '../machines/options.ts';
 import type { NodeSignal } from '../machines/signals.ts';
+import { encodeWakuMessageArchive, encodeWakuMessageArchiveIndex } from '../proto/codec.ts';
 import { magnetlinkChannelMessage, magnetlinkTopicOf } from '../proto/magnetlink-channel.ts';
+import { chatTopic } from '../proto/topics.ts';
+import type { WakuMessageArchive, WakuMessageArchiveIndexMetadata } from '../proto/types.ts';
 import { createHarness, type Harness, type HarnessConfig, type HarnessNode } from '../scenarios/harness.ts';
+import { buildTorrentFile, magnetFor, parseTorrentFile } from '../sim/torrent-file.ts';
 
 export const WEEK = 7 * DAY;
 
@@ -65,4 +69,46 @@ export function ratchet(): ArchiveCodec & { keyKnown: boolean } {
     },
   };
   return c;
+}
+
+/**
+ * Seeds from `seederId` (a node that keeps no folder of the community itself) a torrent of
+ * the first community holding one archive of [from, to) with no message at all, which no
+ * control node writes (an empty partition makes none); resolves with its magnet.
+ */
+export async function seedEmptyArchive(
+  h: Harness,
+  seederId: string,
+  from: number,
+  to: number,
+): Promise<string> {
+  const fs = h.node(seederId).adapters.fs;
+  const P = h.options.pieceLength;
+  const archive: WakuMessageArchive = {
+    version: 1,
+    metadata: { version: 1, from, to, contentTopic: h.chats.map((c) => chatTopic(c)) },
+    messages: [],
+  };
+  const raw = encodeWakuMessageArchive(archive);
+  const { size, padding } = paddingFor(raw.length, P);
+  const meta: WakuMessageArchiveIndexMetadata = {
+    version: 1,
+    metadata: archive.metadata,
+    offset: 0,
+    size,
+    padding,
+  };
+  const data = new Uint8Array(size);
+  data.set(raw);
+  const index = encodeWakuMessageArchiveIndex({ archives: new Map([[archiveIdOf(meta), meta]]) });
+  const folder = `/data/${h.communityId}`;
+  fs.mkdirp(folder);
+  fs.writeAtomic(`${folder}/data`, data);
+  fs.writeAtomic(`${folder}/index`, index);
+  const torrent = buildTorrentFile(h.communityId, P, [
+    { path: 'data', bytes: data },
+    { path: 'index', bytes: index },
+  ]);
+  await h.node(seederId).adapters.torrent.seed(torrent, '/data');
+  return magnetFor(parseTorrentFile(torrent).infoHash, h.communityId);
 }

@@ -7,12 +7,13 @@
 // change in the machines cannot quietly turn a world into a no-op.
 
 import type { PortCall } from '../adapters/sim/faulty-adapters.ts';
+import { type ArchiveNode, createArchiveNode } from '../machines/embed.ts';
 import { DAY, HOUR, MINUTE, SECOND } from '../machines/options.ts';
 import { createHarness, type Harness, type HarnessConfig } from '../scenarios/harness.ts';
 import { harnessRunContext } from '../scenarios/run/harness-context.ts';
 import { applyAction } from '../scenarios/run/timeline.ts';
 import { buildTorrentFile, magnetFor, parseTorrentFile } from '../sim/torrent-file.ts';
-import { publishMagnetlink, ratchet } from './machines-helpers.ts';
+import { publishMagnetlink, ratchet, seedEmptyArchive } from './machines-helpers.ts';
 
 const WEEK = 7 * DAY;
 
@@ -153,14 +154,21 @@ export const WORLDS: [string, () => Promise<WorldRun>][] = [
         });
       }),
   ],
-  ...[true, false].map((forever): [string, () => Promise<WorldRun>] => [
-    `an archive that does not decode (retry forever: ${forever})`,
+  ...(
+    [
+      [true, 0],
+      [true, HOUR],
+      [false, 0],
+    ] as const
+  ).map(([forever, retryMs]): [string, () => Promise<WorldRun>] => [
+    `an archive that does not decode (retry forever: ${forever}, extra wait ${retryMs} ms)`,
     () =>
       drive(
         {
-          durationMs: WEEK + 10 * MINUTE,
+          // the import starts at WEEK + 4 min; retries on the 100 ms tick for a minute, or hourly
+          durationMs: WEEK + (retryMs > 0 ? 2 * HOUR + 5 * MINUTE : 5 * MINUTE),
           members: [{ joinAt: WEEK - MINUTE }],
-          options: { retryCorruptArchiveForever: forever },
+          options: { retryCorruptArchiveForever: forever, corruptArchiveRetryMs: retryMs },
         },
         (h) =>
           h.at(WEEK + MINUTE, () => {
@@ -171,6 +179,78 @@ export const WORLDS: [string, () => Promise<WorldRun>][] = [
           }),
       ),
   ]),
+  [
+    'after a download: a member no longer on the member list, and one knowing more archives than the index',
+    async () => {
+      const fake = `0x${'11'.repeat(32)}`;
+      const run = await drive({ durationMs: WEEK + 2 * DAY, members: [{ downloadBps: 2_000 }, {}] }, (h) => {
+        // m1 downloads slowly; it is removed from the member list before its download ends
+        h.at(WEEK + 5 * SECOND, () => h.members[0]?.archive?.join({ ...h.community, member: false }));
+        // m2 has round 1 and one more (counts differ, nothing missing): started and seeding
+        h.at(WEEK + DAY, () => {
+          const m2 = h.members[1];
+          const link = h.summary().magnetlinks.at(-1);
+          if (!m2 || !link) return;
+          m2.adapters.storage.markArchiveDownloaded(h.communityId, { id: fake, from: 1, to: 2 });
+          m2.adapters.storage.markArchiveImported(h.communityId, fake);
+          m2.archive?.requestToJoinResponse(h.communityId, link.magnetUri);
+        });
+      });
+      const log = (i: number) => run.harness.members[i]?.log ?? [];
+      const ends = log(0).filter((s) => s.type === 'archive.taskEnded');
+      const started = log(1).filter((s) => s.type === 'community.downloadingHistoryArchivesStarted');
+      if (
+        ends.at(-1)?.type !== 'archive.taskEnded' ||
+        ends.at(-1)?.status !== 'notMember' ||
+        started.length !== 2
+      )
+        throw new Error(
+          'world after a download: m1 did not end notMember or m2 did not signal its empty download',
+        );
+      return run;
+    },
+  ],
+  [
+    'a member crashes mid-import, is kicked meanwhile, and its restart fails (§6.4)',
+    async () => {
+      let restarted: ArchiveNode | undefined;
+      const run = await drive({ durationMs: WEEK + HOUR, members: 1, messagesPerDay: 60 }, (h) => {
+        h.at(WEEK + 2 * SECOND, () => h.crash('m1'));
+        h.at(WEEK + 10 * MINUTE, () => {
+          const m1 = h.node('m1');
+          m1.sim.restart();
+          restarted = createArchiveNode({
+            nodeId: 'm1',
+            adapters: m1.adapters,
+            options: h.options,
+            communities: [{ ...h.community, member: false }],
+          });
+        });
+      });
+      if (restarted?.state() !== 'failed')
+        throw new Error('world with a kicked member: its restart did not fail');
+      return run;
+    },
+  ],
+  [
+    'a torrent of an archive without messages (imported at once)',
+    async () => {
+      const run = await drive(
+        { durationMs: 2 * DAY, members: [{}, { communities: [] }], messagesPerDay: 0 },
+        (h) => {
+          const from = Math.floor(h.start / 1000);
+          h.at(HOUR, () => {
+            void seedEmptyArchive(h, 'm2', from, from + 3600).then((magnet) =>
+              h.members[0]?.archive?.requestToJoinResponse(h.communityId, magnet),
+            );
+          });
+        },
+      );
+      const imported = run.harness.members[0]?.log.filter((s) => s.type === 'archive.archiveImported') ?? [];
+      if (imported.length !== 1) throw new Error('world with an empty archive: it was not imported');
+      return run;
+    },
+  ],
   [
     'an encrypted community whose archive key arrives after the download (§6.4)',
     () => {
@@ -337,6 +417,89 @@ export const WORLDS: [string, () => Promise<WorldRun>][] = [
           h.at(3 * WEEK + 30 * SECOND, () => h.members[0]?.archive?.setImportRate('fast'));
         },
         { m1: ['download.metadata', 'download.downloadFile'] },
+      ),
+  ],
+  [
+    "port faults at the owner's restarts: its wait for the store, its store query, its second seed, its second announce",
+    async () => {
+      // Each restart is within the interval (the last round ended at WEEK): the start-up seeds
+      // the torrent twice (§5.4 quirk). A seed fault armed on the first seeding hits the
+      // second; a publish fault armed on the catch-up hits the second announce.
+      let harness: Harness | undefined;
+      let armOnSeed: PortCall | undefined;
+      const arm = (call: PortCall) =>
+        harness &&
+        applyAction(
+          { at: 0, do: 'portFault', node: 'owner', call, mode: 'fail', times: 1 },
+          harnessRunContext(harness),
+        );
+      const restart = (h: Harness, at: number, before: () => void) => {
+        h.at(at, () => h.crash('owner'));
+        h.at(at + MINUTE, () => {
+          before();
+          h.restart('owner');
+        });
+      };
+      const run = await drive(
+        {
+          durationMs: WEEK + 5 * HOUR,
+          members: 1,
+          portFaults: true,
+          onSignal: (n, s) => {
+            if (n.id !== 'owner' || !armOnSeed) return;
+            const call = armOnSeed;
+            if (
+              (call === 'torrent.seed' && s.type === 'archive.torrentSeeded') ||
+              // the catch-up comes between the first announce and the second
+              (call === 'messaging.publish' && s.type === 'archive.storeQueried')
+            ) {
+              armOnSeed = undefined;
+              arm(call);
+            }
+          },
+        },
+        (h) => {
+          harness = h;
+          restart(h, WEEK + HOUR, () => arm('messaging.whenStoreAvailable'));
+          restart(h, WEEK + 2 * HOUR, () => arm('messaging.queryStore'));
+          restart(h, WEEK + 3 * HOUR, () => {
+            armOnSeed = 'torrent.seed';
+          });
+          restart(h, WEEK + 4 * HOUR, () => {
+            armOnSeed = 'messaging.publish';
+          });
+        },
+      );
+      const faults = run.harness.node('owner').faults;
+      for (const call of [
+        'messaging.whenStoreAvailable',
+        'messaging.queryStore',
+        'torrent.seed',
+        'messaging.publish',
+      ] as const)
+        if ((faults?.hits(call) ?? 0) === 0) throw new Error(`world with restart faults: ${call} never hit`);
+      return run;
+    },
+  ],
+  [
+    'reference start-up quirks off: a restart within the interval seeds once; a failed catch-up still schedules the rounds',
+    () =>
+      driveWithFaults(
+        {
+          durationMs: WEEK + 3 * HOUR,
+          members: 1,
+          options: { seedTwiceAtStartup: false, storeFailureStopsArchiving: false },
+        },
+        (h, fault) => {
+          h.at(WEEK + HOUR, () => h.crash('owner'));
+          h.at(WEEK + HOUR + MINUTE, () => h.restart('owner'));
+          h.at(WEEK + 2 * HOUR, () => h.crash('owner'));
+          h.at(WEEK + 2 * HOUR + MINUTE, () => {
+            fault('owner', 'storage.newestMessageTimestamp');
+            h.restart('owner');
+          });
+        },
+        { owner: ['storage.newestMessageTimestamp'] },
       ),
   ],
   [

@@ -202,6 +202,51 @@ describe('Libp2pMessaging', () => {
     ).rejects.toThrow(/no store node answered/);
   });
 
+  it('a store node without store peers is its own store: it answers its queries and is available at once', async () => {
+    const clock = manualClock(1_700_001_000_000);
+    const store = await node({ store: { clock, retentionSeconds: 3600 }, storeTopics: [PUBSUB] });
+    const a = await node({ peers: store.multiaddrs() });
+    await a.waitForRelayPeers(PUBSUB, 1, AbortSignal.timeout(5000));
+    const m = relayMsg(CT_A, 1_700_000_000, 1);
+    await a.publish(m);
+    await waitFor(() => store.store!.size === 1);
+    await store.whenStoreAvailable();
+    expect(
+      await store.queryStore({
+        pubsubTopic: PUBSUB,
+        contentTopics: [CT_A],
+        from: 1_700_000_000,
+        to: 1_700_000_001,
+      }),
+    ).toEqual([m]);
+  });
+
+  it('waits for a store peer that can be dialled, and gives up when its signal aborts', async () => {
+    const gone = await node({ store: { clock: manualClock(0), retentionSeconds: 1 } });
+    const addr = gone.multiaddrs();
+    await gone.stop();
+    const asker = await node({ storePeers: addr });
+    const stop = new AbortController();
+    const wait = asker.whenStoreAvailable(stop.signal);
+    let settled = false;
+    wait.then(
+      () => {
+        settled = true;
+      },
+      () => {
+        settled = true;
+      },
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    expect(settled).toBe(false);
+    stop.abort(new Error('stopped waiting'));
+    await expect(wait).rejects.toThrow('stopped waiting');
+    const store = await node({ store: { clock: manualClock(0), retentionSeconds: 1 } });
+    await node({ storePeers: store.multiaddrs() }).then((n) =>
+      n.whenStoreAvailable(AbortSignal.timeout(5000)),
+    );
+  });
+
   it('answers bad store requests with status 400 instead of failing', () => {
     const s = new StoreService({ clock: manualClock(0), retentionSeconds: 10 });
     expect(

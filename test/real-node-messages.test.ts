@@ -34,6 +34,9 @@ function ownerConfig(name: string, options: Record<string, unknown> = {}): strin
       torrentDir: 'torrents',
       database: 'node.db',
       communities: [{ id, chats: ['general'], privateKey: Buffer.from(key).toString('hex') }],
+      // An owner starts archiving once a store node answers (§5.4, the reference's start-up):
+      // this one runs the store service itself.
+      messaging: { store: { retentionSeconds: 30 * 86_400 } },
       options,
     }),
   );

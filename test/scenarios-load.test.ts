@@ -6,7 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_OPTIONS, resolveOptions } from '../machines/options.ts';
 import { loadScenario, parseScenario, ScenarioError } from '../scenarios/load.ts';
+import { machineOptions } from '../scenarios/run/plan.ts';
 import { ScenarioSchema, scenarioJsonSchema } from '../scenarios/schema.ts';
 import { formatDuration, parseDuration, parseRate, parseSize } from '../scenarios/units.ts';
 
@@ -270,5 +272,28 @@ describe('scenario loading', () => {
     const text = JSON.stringify(schema);
     expect(text).toContain('forgeMagnetlink');
     expect(text).toContain('historyArchivesCreated');
+  });
+
+  it('maps every quirk to its machine switch; unset ones keep the reference default (on)', () => {
+    const quirks = {
+      emptyDownloadSignals: 'signalEmptyDownload',
+      finishedOnAnyImportEnd: 'finishedOnAnyImportEnd',
+      startFailsWhenNotMember: 'startFailsWhenNotMember',
+      storeFailureStopsArchiving: 'storeFailureStopsArchiving',
+      seedTwiceAtStartup: 'seedTwiceAtStartup',
+    } as const;
+    const off = parseScenario(
+      `${base}\nquirks:\n${Object.keys(quirks)
+        .map((q) => `  ${q}: false`)
+        .join('\n')}\n`,
+      'quirks.yaml',
+    );
+    const o = resolveOptions(machineOptions(off));
+    const defaults = resolveOptions(machineOptions(parseScenario(base, 'base.yaml')));
+    for (const option of Object.values(quirks)) {
+      expect(o[option]).toBe(false);
+      expect(defaults[option]).toBe(true);
+      expect(DEFAULT_OPTIONS[option]).toBe(true);
+    }
   });
 });

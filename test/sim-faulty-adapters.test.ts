@@ -99,8 +99,9 @@ describe('faulty adapters', () => {
     expect(PORT_CALLS).toContain('download.downloadPieces');
     expect(PORT_CALLS).toContain('storage.markArchiveImported');
     expect(PORT_CALLS).toContain('messaging.queryStore');
+    expect(PORT_CALLS).toContain('messaging.whenStoreAvailable');
     expect(PORT_CALLS).toContain('keys.communityPrivateKey');
     expect(PORT_CALLS).toContain('keys.nodeIdentity');
-    expect(PORT_CALLS.length).toBe(7 + 4 + 12 + 9 + 3 + 2);
+    expect(PORT_CALLS.length).toBe(7 + 4 + 12 + 9 + 4 + 2);
   });
 });

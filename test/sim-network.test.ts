@@ -302,4 +302,40 @@ describe('store service', () => {
     await w.runForAsync(STORE_TIMEOUT_MS + 10);
     await expect(q2).rejects.toBeInstanceOf(StoreUnavailable);
   });
+
+  it('says when the store is available: the node up and online, the store service up', async () => {
+    const { w } = world();
+    const times: Record<string, number> = {};
+    const wait = (name: string, node: string) =>
+      w
+        .node(node)
+        .adapters.messaging.whenStoreAvailable()
+        .then(() => {
+          times[name] = w.kernel.now();
+        });
+    void wait('at once', 'a');
+    await w.runForAsync(1);
+    expect(times['at once']).toBe(T0);
+    w.network.setStoreOnline(false);
+    w.node('b').goOffline();
+    void wait('b', 'b');
+    void wait('c', 'c');
+    w.kernel.schedule(T0 + 1000, 'test', () => w.network.setStoreOnline(true), undefined);
+    w.kernel.schedule(T0 + 3000, 'test', () => w.node('b').goOnline(), undefined);
+    await w.runForAsync(5000);
+    expect(times).toEqual({ 'at once': T0, c: T0 + 1000, b: T0 + 3000 });
+    // a crashed node's wait never ends
+    w.network.setStoreOnline(false);
+    let crashedWaitEnded = false;
+    void w
+      .node('c')
+      .adapters.messaging.whenStoreAvailable()
+      .then(() => {
+        crashedWaitEnded = true;
+      });
+    w.node('c').crash();
+    w.network.setStoreOnline(true);
+    await w.runForAsync(1000);
+    expect(crashedWaitEnded).toBe(false);
+  });
 });

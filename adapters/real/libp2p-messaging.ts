@@ -9,7 +9,9 @@
 // History: a node created with `store` runs archivist's store service (store-service.ts)
 // on the Waku store v3 query protocol and keeps what it relays on `storeTopics`;
 // queryStore() asks the store peers given in `storePeers` (multiaddrs), the first that
-// answers wins, and pages through the results.
+// answers wins, and pages through the results; a store node with no store peers is its own
+// store and answers from it. whenStoreAvailable() resolves at once on a store node, else
+// once a store peer can be dialled (tried again every STORE_DIAL_RETRY_MS).
 //
 // Public chats: with `publicChats`, messages on those chats' content topics (a community's
 // magnetlink channel) are enveloped as the reference client sends a public message and
@@ -133,6 +135,9 @@ function deliverTo(sub: Subscription, msg: RelayMessage): void {
     // A handler's failure is its own; other subscribers still get the message.
   }
 }
+
+/** Wait between rounds of dials to the store peers while none answers (whenStoreAvailable). */
+const STORE_DIAL_RETRY_MS = 2_000;
 
 export class Libp2pMessaging implements Messaging {
   readonly #options: Libp2pMessagingOptions;
@@ -335,9 +340,42 @@ export class Libp2pMessaging implements Messaging {
     };
   }
 
+  async whenStoreAvailable(signal?: AbortSignal): Promise<void> {
+    signal?.throwIfAborted();
+    if (this.store) return;
+    const peers = this.#options.storePeers ?? [];
+    for (;;) {
+      signal?.throwIfAborted();
+      const node = this.#requireNode();
+      for (const peer of peers) {
+        try {
+          await node.dial(multiaddr(peer), signal ? { signal } : {});
+          return;
+        } catch {
+          signal?.throwIfAborted();
+        }
+      }
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(resolve, STORE_DIAL_RETRY_MS);
+        signal?.addEventListener(
+          'abort',
+          () => {
+            clearTimeout(timer);
+            reject(signal.reason);
+          },
+          { once: true },
+        );
+      });
+    }
+  }
+
   async queryStore(query: StoreQuery): Promise<RelayMessage[]> {
     const node = this.#requireNode();
     const peers = this.#options.storePeers ?? [];
+    if (peers.length === 0 && this.store) {
+      const store = this.store;
+      return this.#pages(query, async (request) => store.query(request));
+    }
     if (peers.length === 0) throw new StoreUnavailable('no store node configured');
     const errors: string[] = [];
     for (const peer of peers) {
@@ -350,10 +388,34 @@ export class Libp2pMessaging implements Messaging {
     throw new StoreUnavailable(`no store node answered (${errors.join('; ')})`);
   }
 
-  async #queryOne(node: Node, peer: string, query: StoreQuery): Promise<RelayMessage[]> {
+  #queryOne(node: Node, peer: string, query: StoreQuery): Promise<RelayMessage[]> {
+    const signal = AbortSignal.timeout(this.#options.storeTimeoutMs ?? 10_000);
+    return this.#pages(query, async (request) => {
+      const stream = await node.dialProtocol(multiaddr(peer), STORE_QUERY_CODEC, { signal });
+      let frame: Uint8Array | undefined;
+      try {
+        stream.send(lengthPrefixed(proto_store.StoreQueryRequest.encode(request)));
+        await stream.close({ signal });
+        frame = await readFrame(stream, MAX_FRAME);
+      } finally {
+        if (stream.status === 'open') stream.abort(new Error('done'));
+      }
+      if (!frame) throw new Error('store node closed the stream without an answer');
+      try {
+        return proto_store.StoreQueryResponse.decode(frame);
+      } catch {
+        throw new Error('store node sent an undecodable answer');
+      }
+    });
+  }
+
+  /** Pages through a store's answers to `query`, one `ask` per page. */
+  async #pages(
+    query: StoreQuery,
+    ask: (request: proto_store.StoreQueryRequest) => Promise<proto_store.StoreQueryResponse>,
+  ): Promise<RelayMessage[]> {
     const out: RelayMessage[] = [];
     let cursor: Uint8Array | undefined;
-    const signal = AbortSignal.timeout(this.#options.storeTimeoutMs ?? 10_000);
     for (let page = 0; page < 10_000; page++) {
       const request: proto_store.StoreQueryRequest = {
         requestId: randomUUID(),
@@ -367,22 +429,7 @@ export class Libp2pMessaging implements Messaging {
         paginationLimit: BigInt(MAX_PAGE),
         ...(cursor ? { paginationCursor: cursor } : {}),
       };
-      const stream = await node.dialProtocol(multiaddr(peer), STORE_QUERY_CODEC, { signal });
-      let frame: Uint8Array | undefined;
-      try {
-        stream.send(lengthPrefixed(proto_store.StoreQueryRequest.encode(request)));
-        await stream.close({ signal });
-        frame = await readFrame(stream, MAX_FRAME);
-      } finally {
-        if (stream.status === 'open') stream.abort(new Error('done'));
-      }
-      if (!frame) throw new Error('store node closed the stream without an answer');
-      let response: proto_store.StoreQueryResponse;
-      try {
-        response = proto_store.StoreQueryResponse.decode(frame);
-      } catch {
-        throw new Error('store node sent an undecodable answer');
-      }
+      const response = await ask(request);
       if (response.statusCode !== 200)
         throw new Error(`store node answered ${response.statusCode} ${response.statusDesc ?? ''}`);
       for (const kv of response.messages) {

@@ -45,6 +45,7 @@ const ASYNC_CALLS: ReadonlySet<string> = new Set<PortCall>([
   'download.downloadPieces',
   'messaging.publish',
   'messaging.queryStore',
+  'messaging.whenStoreAvailable',
 ]);
 
 type Every<T> = Record<MethodsOf<T>, true>;
@@ -90,7 +91,12 @@ const FS: Every<FileSystem> = {
   list: true,
   remove: true,
 };
-const MESSAGING: Every<Messaging> = { publish: true, subscribe: true, queryStore: true };
+const MESSAGING: Every<Messaging> = {
+  publish: true,
+  subscribe: true,
+  queryStore: true,
+  whenStoreAvailable: true,
+};
 const KEYS: Every<KeyStore> = { communityPrivateKey: true, nodeIdentity: true };
 
 const PORT_METHODS: Record<string, readonly string[]> = {

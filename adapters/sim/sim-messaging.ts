@@ -2,8 +2,10 @@
 // network (it resolves at once, even when the node is offline: the message is then lost,
 // as a Waku node without peers loses it); subscriptions receive matching messages from
 // other nodes. Store: queryStore asks the world's store service after a round trip and
-// rejects (after STORE_TIMEOUT_MS virtual) when the node is offline or the store is down.
-// A node crash drops every subscription; queries in flight never answer the dead node.
+// rejects (after STORE_TIMEOUT_MS virtual) when the node is offline or the store is down;
+// the store is available while the node is up and online and the store service is up.
+// A node crash drops every subscription; queries in flight never answer the dead node, nor
+// does a wait for the store.
 
 import type { Messaging, RelayMessage, StoreQuery, Unsubscribe } from '../../ports/messaging.ts';
 import type { Kernel } from '../../sim/kernel.ts';
@@ -46,6 +48,9 @@ export class SimMessaging implements Messaging {
   #subs: Subscription[] = [];
   #epoch = 0;
   #dead = false;
+  /** Waits for the store, settled when it becomes reachable (or dropped on a crash). */
+  #storeWaiters: (() => void)[] = [];
+  #watchingStore = false;
 
   constructor(nodeId: string, net: SimNetwork, kernel: Kernel) {
     this.#id = nodeId;
@@ -87,6 +92,49 @@ export class SimMessaging implements Messaging {
     });
   }
 
+  whenStoreAvailable(signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) {
+        reject(signal.reason);
+        return;
+      }
+      if (this.#storeReachable()) {
+        this.#kernel.noteAsyncWork();
+        resolve();
+        return;
+      }
+      const waiter = (): void => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      };
+      const onAbort = (): void => {
+        this.#storeWaiters = this.#storeWaiters.filter((w) => w !== waiter);
+        reject(signal?.reason);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#storeWaiters.push(waiter);
+      if (!this.#watchingStore) {
+        this.#watchingStore = true;
+        this.#net.onChange((id) => {
+          if (id === undefined || id === this.#id) this.#storeChanged();
+        });
+        this.#net.onStoreChange(() => this.#storeChanged());
+      }
+    });
+  }
+
+  #storeReachable(): boolean {
+    return !this.#dead && this.#net.isOnline(this.#id) && this.#net.store.online;
+  }
+
+  #storeChanged(): void {
+    if (this.#storeWaiters.length === 0 || !this.#storeReachable()) return;
+    const waiters = this.#storeWaiters;
+    this.#storeWaiters = [];
+    this.#kernel.noteAsyncWork();
+    for (const w of waiters) w();
+  }
+
   /** Number of live subscriptions. */
   get subscriptions(): number {
     return this.#subs.length;
@@ -96,6 +144,7 @@ export class SimMessaging implements Messaging {
   crash(): void {
     for (const s of this.#subs) this.#net.addInterest(this.#id, s.pubsubTopic, -1);
     this.#subs = [];
+    this.#storeWaiters = [];
     this.#epoch++;
     this.#dead = true;
   }

@@ -49,6 +49,11 @@ const QUIRK_KEYS = [
   'extraPaddingPiece',
   'dispatchCrashOnMissingCommunity',
   'retryUndecodableForever',
+  'emptyDownloadSignals',
+  'finishedOnAnyImportEnd',
+  'startFailsWhenNotMember',
+  'storeFailureStopsArchiving',
+  'seedTwiceAtStartup',
 ] as const;
 const OPTION_KEYS: Record<string, 'enum' | 'string' | 'number' | 'boolean'> = {
   actOnMagnetlinks: 'enum',

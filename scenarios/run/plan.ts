@@ -83,6 +83,11 @@ export function machineOptions(s: Scenario): Partial<MachineOptions> {
   set('crashOnMissingCommunity', q.dispatchCrashOnMissingCommunity);
   set('retryCorruptArchiveForever', q.retryUndecodableForever);
   set('restartTaskOnSameLink', q.restartTaskOnSameLink);
+  set('signalEmptyDownload', q.emptyDownloadSignals);
+  set('finishedOnAnyImportEnd', q.finishedOnAnyImportEnd);
+  set('startFailsWhenNotMember', q.startFailsWhenNotMember);
+  set('storeFailureStopsArchiving', q.storeFailureStopsArchiving);
+  set('seedTwiceAtStartup', q.seedTwiceAtStartup);
   return out;
 }
 

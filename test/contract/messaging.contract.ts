@@ -163,5 +163,14 @@ export function describeMessagingContract(name: string, factory: () => Promise<M
         expect(new Set(both.slice(1, 3))).toEqual(new Set(['a1', 'b1']));
         expect(await q([TOPIC_B], t + 2, t + 10)).toEqual([]);
       }));
+
+    it('says when the store can be reached, and gives up a wait whose signal aborts', () =>
+      withFixture(async (fx) => {
+        const c = fx.nodes[2] as Messaging;
+        await settleUntil(fx, c.whenStoreAvailable());
+        const aborted = new AbortController();
+        aborted.abort(new Error('given up'));
+        await expect(c.whenStoreAvailable(aborted.signal)).rejects.toThrow('given up');
+      }));
   });
 }
