@@ -4,26 +4,23 @@
 // check that a crash during a method leaves no part of it. A node crash (`crash()`) loses
 // nothing that a method already returned: that is what the contract promises.
 //
-// Messages are kept by reference (the simulation shares one WakuMessage object between
-// every node that receives it): callers must treat them as immutable.
+// Messages are packed per topic (message-columns.ts): hashes and signatures copied, payloads
+// kept by reference into the buffers they arrived in (the simulation hands every receiver
+// the same bytes), a WakuMessage made again on each read. Callers must treat the bytes of
+// what they save and what they read as immutable.
 
 import { createHash } from 'node:crypto';
 import type { ArchiveRecord, CommunityArchiveState, Storage } from '../../ports/storage.ts';
 import { byteKey } from '../../proto/byte-key.ts';
 import { hexDigits } from '../../proto/hex.ts';
 import type { WakuMessage } from '../../proto/types.ts';
+import { BufferRegistry, MessageColumns } from './message-columns.ts';
 
 export class SimulatedCrash extends Error {
   constructor(method: string) {
     super(`simulated crash during ${method}`);
     this.name = 'SimulatedCrash';
   }
-}
-
-interface Entry {
-  ts: number;
-  key: string;
-  msg: WakuMessage;
 }
 
 interface Community {
@@ -34,43 +31,87 @@ interface Community {
 }
 
 /**
- * Identity of a message: the byte key of its hash (it orders as the hash's hex would). Not
- * cached per message object: a WeakMap with an entry per stored message (hundreds of
- * thousands in a year-long run) is an ephemeron table every major GC has to walk, which
- * costs more than reading 32 bytes again.
+ * Which stored message has a given hash: open addressing over (topic column, row), hashed
+ * from the message hash's own bytes. One typed-array slot pair per message instead of a
+ * 32-character key string in a Set.
  */
-function keyOf(m: WakuMessage): string {
-  return byteKey(m.hash);
-}
-
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }
 
-function before(a: Entry, b: Entry): boolean {
-  return a.ts < b.ts || (a.ts === b.ts && a.key < b.key);
-}
+class HashIndex {
+  #cols = new Int32Array(1024).fill(-1);
+  #rows = new Int32Array(1024);
+  #used = 0;
+  readonly #columns: MessageColumns[];
 
-/** Index of the first entry not before `e`. */
-function lowerBound(list: Entry[], ts: number, key: string): number {
-  let lo = 0;
-  let hi = list.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    const x = list[mid]!;
-    if (x.ts < ts || (x.ts === ts && x.key < key)) lo = mid + 1;
-    else hi = mid;
+  constructor(columns: MessageColumns[]) {
+    this.#columns = columns;
   }
-  return lo;
+
+  static #code(hash: Uint8Array): number {
+    let h = 2166136261;
+    for (let i = 0; i < hash.length; i++) h = Math.imul(h ^ (hash[i] as number), 16777619);
+    return h >>> 0;
+  }
+
+  /** Slot holding `hash`, or the empty slot where it would go (-1 - slot). */
+  #find(hash: Uint8Array): number {
+    const mask = this.#cols.length - 1;
+    let tomb = -1;
+    for (let i = HashIndex.#code(hash) & mask; ; i = (i + 1) & mask) {
+      const col = this.#cols[i] as number;
+      if (col === -1) return -1 - (tomb >= 0 ? tomb : i);
+      if (col === -2) {
+        if (tomb < 0) tomb = i;
+      } else if ((this.#columns[col] as MessageColumns).hashEquals(this.#rows[i] as number, hash)) return i;
+    }
+  }
+
+  has(hash: Uint8Array): boolean {
+    return this.#find(hash) >= 0;
+  }
+
+  add(hash: Uint8Array, col: number, row: number): void {
+    if ((this.#used + 1) * 2 > this.#cols.length) this.#rehash(this.#cols.length * 2);
+    const at = -1 - this.#find(hash);
+    if (at < 0) return;
+    if (this.#cols[at] === -1) this.#used++;
+    this.#cols[at] = col;
+    this.#rows[at] = row;
+  }
+
+  remove(hash: Uint8Array): void {
+    const at = this.#find(hash);
+    if (at >= 0) this.#cols[at] = -2;
+  }
+
+  #rehash(size: number): void {
+    const cols = this.#cols;
+    const rows = this.#rows;
+    this.#cols = new Int32Array(size).fill(-1);
+    this.#rows = new Int32Array(size);
+    this.#used = 0;
+    for (let i = 0; i < cols.length; i++) {
+      const col = cols[i] as number;
+      if (col < 0) continue;
+      const row = rows[i] as number;
+      const c = this.#columns[col] as MessageColumns;
+      this.add(c.hashes.subarray(row * 32, row * 32 + 32), col, row);
+    }
+  }
 }
 
 export class MemoryStorage implements Storage {
-  /** topic key -> entries ordered by (timestamp, hash) */
-  readonly #byTopic = new Map<string, Entry[]>();
-  readonly #keys = new Set<string>();
-  #lastTopic: { bytes: Uint8Array; list: Entry[] } | undefined;
+  /** Messages by topic (byte key of the topic), packed (message-columns.ts). */
+  readonly #byTopic = new Map<string, number>();
+  readonly #columns: MessageColumns[] = [];
+  readonly #payloads = new BufferRegistry();
+  readonly #index = new HashIndex(this.#columns);
+  #count = 0;
+  #lastTopic: { bytes: Uint8Array; col: number } | undefined;
   readonly #communities = new Map<string, Community>();
   #crashNext = false;
   #crashes = 0;
@@ -102,75 +143,76 @@ export class MemoryStorage implements Storage {
   // ---------- messages ----------
 
   saveMessages(messages: WakuMessage[]): number {
-    const fresh: Entry[] = [];
+    const fresh: WakuMessage[] = [];
     // Most calls save one message (live chat); a batch may repeat a message.
     const seen = messages.length > 1 ? new Set<string>() : undefined;
     for (const m of messages) {
-      const key = keyOf(m);
-      if (this.#keys.has(key) || seen?.has(key)) continue;
-      seen?.add(key);
-      fresh.push({ ts: m.timestamp, key, msg: m });
+      if (m.hash.length !== 32)
+        throw new RangeError(`saveMessages: a message hash has 32 bytes, got ${m.hash.length}`);
+      if (this.#index.has(m.hash)) continue;
+      if (seen) {
+        const key = byteKey(m.hash);
+        if (seen.has(key)) continue;
+        seen.add(key);
+      }
+      fresh.push(m);
     }
     this.#commitPoint('saveMessages');
-    for (const e of fresh) {
-      const list = this.#listOf(e.msg.topic);
-      const last = list[list.length - 1];
-      if (!last || before(last, e)) list.push(e);
-      else list.splice(lowerBound(list, e.ts, e.key), 0, e);
-      this.#keys.add(e.key);
+    for (const m of fresh) {
+      const col = this.#columnOf(m.topic);
+      const row = (this.#columns[col] as MessageColumns).add(m);
+      this.#index.add(m.hash, col, row);
     }
+    this.#count += fresh.length;
     return fresh.length;
   }
 
-  /** The entry list of a topic; the last one found is remembered (a community has a few). */
-  #listOf(topic: Uint8Array): Entry[] {
+  /** The column of a topic; the last one found is remembered (a community has a few). */
+  #columnOf(topic: Uint8Array): number {
     const last = this.#lastTopic;
-    if (last && sameBytes(last.bytes, topic)) return last.list;
+    if (last && sameBytes(last.bytes, topic)) return last.col;
     const key = byteKey(topic);
-    let list = this.#byTopic.get(key);
-    if (!list) {
-      list = [];
-      this.#byTopic.set(key, list);
+    let col = this.#byTopic.get(key);
+    if (col === undefined) {
+      col = this.#columns.length;
+      this.#columns.push(new MessageColumns(topic.slice(), this.#payloads));
+      this.#byTopic.set(key, col);
     }
-    this.#lastTopic = { bytes: topic.slice(), list };
-    return list;
+    this.#lastTopic = { bytes: topic.slice(), col };
+    return col;
   }
 
-  #lists(topics: Uint8Array[]): Entry[][] {
-    const out: Entry[][] = [];
+  #lists(topics: Uint8Array[]): MessageColumns[] {
+    const out: MessageColumns[] = [];
     const seen = new Set<string>();
     for (const t of topics) {
       const h = byteKey(t);
       if (seen.has(h)) continue;
       seen.add(h);
-      const l = this.#byTopic.get(h);
-      if (l && l.length > 0) out.push(l);
+      const col = this.#byTopic.get(h);
+      const c = col === undefined ? undefined : this.#columns[col];
+      if (c && c.size > 0) out.push(c);
     }
     return out;
   }
 
   messagesInRange(topics: Uint8Array[], from: number, to: number): WakuMessage[] {
     const lists = this.#lists(topics);
-    const out: WakuMessage[] = [];
     if (lists.length === 1) {
-      // one topic: its list is in order already
-      const l = lists[0] as Entry[];
-      for (let i = lowerBound(l, from, ''); i < l.length && l[i]!.ts < to; i++) out.push(l[i]!.msg);
-      return out;
+      // one topic: its rows are in order already
+      const c = lists[0] as MessageColumns;
+      return c.rowsInRange(from, to).map((row) => c.message(row));
     }
-    const picked: Entry[] = [];
-    for (const l of lists) {
-      for (let i = lowerBound(l, from, ''); i < l.length && l[i]!.ts < to; i++) picked.push(l[i]!);
-    }
-    picked.sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0));
-    for (const e of picked) out.push(e.msg);
-    return out;
+    const picked: { c: MessageColumns; row: number }[] = [];
+    for (const c of lists) for (const row of c.rowsInRange(from, to)) picked.push({ c, row });
+    picked.sort((a, b) => MessageColumns.compare(a.c, a.row, b.c, b.row));
+    return picked.map((p) => p.c.message(p.row));
   }
 
   oldestMessageTimestamp(topics: Uint8Array[]): number | undefined {
     let v: number | undefined;
-    for (const l of this.#lists(topics)) {
-      const ts = l[0]!.ts;
+    for (const c of this.#lists(topics)) {
+      const ts = c.oldest() as number;
       if (v === undefined || ts < v) v = ts;
     }
     return v;
@@ -178,34 +220,31 @@ export class MemoryStorage implements Storage {
 
   newestMessageTimestamp(topics: Uint8Array[]): number | undefined {
     let v: number | undefined;
-    for (const l of this.#lists(topics)) {
-      const ts = l[l.length - 1]!.ts;
+    for (const c of this.#lists(topics)) {
+      const ts = c.newest() as number;
       if (v === undefined || ts > v) v = ts;
     }
     return v;
   }
 
   deleteMessagesInRange(topics: Uint8Array[], from: number, to: number): number {
-    const cuts: { list: Entry[]; a: number; b: number }[] = [];
-    for (const l of this.#lists(topics)) {
-      const a = lowerBound(l, from, '');
-      let b = a;
-      while (b < l.length && l[b]!.ts < to) b++;
-      if (b > a) cuts.push({ list: l, a, b });
-    }
+    const lists = this.#lists(topics);
     this.#commitPoint('deleteMessagesInRange');
     let n = 0;
-    for (const c of cuts) {
-      for (const e of c.list.splice(c.a, c.b - c.a)) this.#keys.delete(e.key);
-      n += c.b - c.a;
+    for (const c of lists) {
+      for (const row of c.removeRange(from, to)) {
+        this.#index.remove(c.hashes.subarray(row * 32, row * 32 + 32));
+        n++;
+      }
     }
+    this.#count -= n;
     return n;
   }
 
   countMessages(topics?: Uint8Array[]): number {
-    if (topics === undefined) return this.#keys.size;
+    if (topics === undefined) return this.#count;
     let n = 0;
-    for (const l of this.#lists(topics)) n += l.length;
+    for (const c of this.#lists(topics)) n += c.size;
     return n;
   }
 
