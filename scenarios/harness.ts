@@ -41,6 +41,7 @@ import type { WakuMessage } from '../proto/types.ts';
 import type { NetworkOptions } from '../sim/network.ts';
 import type { SwarmOptions } from '../sim/swarm.ts';
 import type { TraceOptions } from '../sim/trace.ts';
+import { scheduleTraffic } from './traffic.ts';
 
 const PAYLOAD_POOL_BYTES = 1 << 20;
 const NO_PADDING = new Uint8Array(0);
@@ -402,37 +403,35 @@ export async function createHarness(config: HarnessConfig): Promise<Harness> {
     });
     return message;
   };
-  const canSend = (n: HarnessNode, c: HarnessCommunity): boolean =>
-    n.archive !== undefined && n.sim.online && (n.spec.communities?.includes(c.index) ?? true);
-  /** A uniformly drawn member of `c` that is up and online (a few direct draws, then a scan). */
-  const pickSender = (c: HarnessCommunity): HarnessNode | undefined => {
-    for (let i = 0; i < 8; i++) {
-      const n = all[rng.int(0, all.length - 1)] as HarnessNode;
-      if (canSend(n, c)) return n;
-    }
-    const s = all.filter((n) => canSend(n, c));
-    return s.length === 0 ? undefined : s[rng.int(0, s.length - 1)];
-  };
+  // The harness's own load (`messagesPerDay`): one stream per community, every node a sender.
   const perDay = config.messagesPerDay;
-  for (let day = trafficFrom; day < trafficTo && perDay > 0; day += DAY) {
-    const dayStart = day;
-    world.kernel.schedule(start + dayStart, 'traffic.day', () => {
-      const end = Math.min(dayStart + DAY, trafficTo);
-      const n = Math.round((perDay * (end - dayStart)) / DAY);
-      for (const c of communities) {
-        const times: number[] = [];
-        for (let i = 0; i < n; i++) times.push(start + dayStart + rng.int(0, end - dayStart - 1));
-        times.sort((a, b) => a - b);
-        for (const t of times) {
-          world.kernel.schedule(t, 'traffic.msg', () => {
-            if (stopped) return;
-            const sender = pickSender(c);
-            if (!sender) return;
-            publish(sender.id, rng.int(0, c.topics.length - 1), rng.int(minSize, maxSize), c.index);
-          });
-        }
-      }
-    });
+  if (perDay > 0) {
+    const ids = all.map((n) => n.id);
+    for (const c of communities) {
+      scheduleTraffic(
+        {
+          perMs: perDay / DAY,
+          from: trafficFrom,
+          to: trafficTo,
+          senders: ids,
+          chats: c.topics.map((_, i) => i),
+          size: { min: minSize, max: maxSize },
+        },
+        world.rng(`traffic.${c.index}`),
+        {
+          kernel: world.kernel,
+          start,
+          canSend: (id) => {
+            const n = byId.get(id) as HarnessNode;
+            return n.archive !== undefined && n.sim.online && (n.spec.communities?.includes(c.index) ?? true);
+          },
+          send: (id, chat, bytes) => {
+            publish(id, chat, bytes, c.index);
+          },
+          running: () => !stopped,
+        },
+      );
+    }
   }
 
   const crash = (id: string): void => {

@@ -31,7 +31,7 @@ import { MemberMeasures } from './run/member-measures.ts';
 import { Membership } from './run/membership.ts';
 import { compileScenario } from './run/plan.ts';
 import { scheduleTimeline } from './run/timeline.ts';
-import { scheduleTraffic } from './run/traffic.ts';
+import { scheduleScenarioTraffic } from './run/traffic.ts';
 import type { Scenario } from './schema.ts';
 import { traceHeaderLine } from './trace-header.ts';
 
@@ -197,7 +197,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
   const sampleEvery = sampleInterval(scenario.duration);
   if (sampling)
     for (let t = sampleEvery; t <= scenario.duration; t += sampleEvery) h.at(t, () => history.sample());
-  const published = scheduleTraffic(run);
+  const published = scheduleScenarioTraffic(run);
   scheduleTimeline(run);
 
   const slice = Math.max(3_600_000, Math.ceil(scenario.duration / 100));
