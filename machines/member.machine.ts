@@ -5,9 +5,9 @@
 // an unfinished import resumes (§6.4).
 //
 //   task.downloading (§6.2): metadata (20 s timeout, one retry) → index (no `index` file =
-//     malformed) → planned (the count-compare quirk, the download policy) → archives
-//     (ascending `from`, by piece range, each recorded and signalled) → seeding
-//   task.memberCheck: a node no longer a member after its download does not import
+//     malformed; on the index read, the count-compare quirk and the download policy: "no new
+//     archives" goes to the import) → archives (ascending `from`, by piece range, each
+//     recorded and signalled) → seeding; a node no longer a member then does not import
 //   task.importing (§6.3): delaying (until 5 min after the node started) → ticking (each pass
 //     of the import loop starts on its 100 ms ticker) → picking (not a member → stop; the
 //     first downloaded-not-imported archive) → reading (missing key → waitingForKey 1 h;
@@ -19,9 +19,10 @@
 // Every port call is an effect whose outcome comes back as an event (machines/effects.ts);
 // leaving the state that waits for it aborts it. A round therefore costs no new actors.
 
-import { assign, setup } from 'xstate';
+import { and, assign, setup } from 'xstate';
 import { type CommunityEnv, MalformedTorrent } from './community-env.ts';
 import {
+  type DownloadPlan,
   fetchArchive,
   fetchIndex,
   fetchMetadata,
@@ -60,7 +61,7 @@ export type MemberEvent =
   | ReceivedLink
   | { type: 'REQUEST_TO_JOIN.RESPONSE'; magnetUri: string }
   | EffectEvent<'METADATA', unknown>
-  | EffectEvent<'INDEX', IndexEntry[]>
+  | EffectEvent<'INDEX', DownloadPlan>
   | EffectEvent<'ARCHIVE', void>
   | EffectEvent<'SEEDING', void>
   | EffectEvent<'READ', LoadedArchive>
@@ -78,8 +79,6 @@ export interface MemberContext {
   /** Archives to download, ascending `from`, and the next one. */
   plan: IndexEntry[];
   next: number;
-  /** Step 4 found "no new archives". */
-  nothingNew: boolean;
   /** The archive being imported and when its chunks are handed over. */
   current?: LoadedArchive;
   schedule?: ImportSchedule;
@@ -148,8 +147,8 @@ export const memberMachine = setup({
     pendingImport: ({ context }) => nextArchiveToImport(context.env).kind === 'archive',
     malformed: ({ event }) => failure(event) instanceof MalformedTorrent,
     mayRetry: ({ context }) => context.attempt < context.env.options.metadataRetries,
-    nothingNew: ({ context }) => context.nothingNew,
-    emptyPlan: ({ context }) => context.plan.length === 0,
+    nothingNew: ({ event }) => event.type === 'INDEX.DONE' && event.output.nothingNew,
+    emptyPlan: ({ event }) => event.type === 'INDEX.DONE' && event.output.archives.length === 0,
     moreArchives: ({ context }) => context.next + 1 < context.plan.length,
     delayOver: ({ context }) => delayLeft(context.env) === 0,
     tickPending: ({ context }) => ticksBy(context) > context.ticksTaken,
@@ -209,7 +208,6 @@ export const memberMachine = setup({
         attempt: 0,
         plan: [],
         next: 0,
-        nothingNew: false,
         current: undefined,
         schedule: undefined,
         handed: 0,
@@ -268,8 +266,12 @@ export const memberMachine = setup({
       startEffect(context.env.effects, self, 'METADATA', (signal) =>
         fetchMetadata(context.env, context.link ?? '', signal),
       ),
+    /** Steps 2–4: the index, read, and which of its archives to fetch. */
     fetchIndex: ({ context, self }) =>
-      startEffect(context.env.effects, self, 'INDEX', (signal) => fetchIndex(context.env, signal)),
+      startEffect(context.env.effects, self, 'INDEX', async (signal) =>
+        planDownload(context.env, await fetchIndex(context.env, signal)),
+      ),
+    keepPlan: assign({ plan: ({ event }) => (event.type === 'INDEX.DONE' ? event.output.archives : []) }),
     fetchArchive: ({ context, self }) =>
       startEffect(context.env.effects, self, 'ARCHIVE', (signal) =>
         fetchArchive(context.env, context.plan[context.next] as IndexEntry, signal),
@@ -338,7 +340,6 @@ export const memberMachine = setup({
     attempt: 0,
     plan: [],
     next: 0,
-    nothingNew: false,
     handed: 0,
     tickOrigin: 0,
     ticksTaken: 0,
@@ -364,14 +365,16 @@ export const memberMachine = setup({
     idle: {
       on: {
         MAGNETLINK: [
-          { guard: 'accept', actions: ['noteLink', 'storeClock', 'takeLink'], target: 'quietOrTask' },
+          {
+            guard: and(['accept', 'waitQuiet']),
+            actions: ['noteLink', 'storeClock', 'takeLink'],
+            target: 'quiet',
+          },
+          { guard: 'accept', actions: ['noteLink', 'storeClock', 'takeLink'], target: 'task' },
           { actions: 'noteLink' },
         ],
         'REQUEST_TO_JOIN.RESPONSE': { guard: 'clientRunning', actions: 'takeLink', target: 'task' },
       },
-    },
-    quietOrTask: {
-      always: [{ guard: 'waitQuiet', target: 'quiet' }, { target: 'task' }],
     },
     /** Spec §9: act 20 s after the last magnetlink; each accepted one restarts the wait. */
     quiet: {
@@ -397,7 +400,17 @@ export const memberMachine = setup({
         // A newer accepted link cancels the running task (leaving `task` aborts its wait).
         MAGNETLINK: [
           { guard: 'keepRunningTask', actions: ['noteLink', 'storeClock'] },
-          { guard: 'accept', actions: ['noteLink', 'storeClock', 'takeLink'], target: 'quietOrTask' },
+          {
+            guard: and(['accept', 'waitQuiet']),
+            actions: ['noteLink', 'storeClock', 'takeLink'],
+            target: 'quiet',
+          },
+          {
+            guard: 'accept',
+            actions: ['noteLink', 'storeClock', 'takeLink'],
+            target: 'task',
+            reenter: true,
+          },
           { actions: 'noteLink' },
         ],
         'REQUEST_TO_JOIN.RESPONSE': {
@@ -442,13 +455,23 @@ export const memberMachine = setup({
             index: {
               entry: 'fetchIndex',
               on: {
-                'INDEX.DONE': {
-                  target: 'planned',
-                  actions: assign(({ context, event }) => {
-                    const plan = planDownload(context.env, event.output);
-                    return { plan: plan.archives, nothingNew: plan.nothingNew };
-                  }),
-                },
+                // Step 4 (and the §9 policy), on the index just read: "no new archives" goes
+                // to the import (or nowhere, off the member list); past the test the download
+                // is signalled even when nothing is missing (quirk).
+                'INDEX.DONE': [
+                  {
+                    guard: and(['nothingNew', 'notMember']),
+                    target: '#member.task.ended',
+                    actions: ['storeLastSeen', assign({ taskStatus: 'notMember' })],
+                  },
+                  {
+                    guard: 'nothingNew',
+                    target: '#member.task.importing',
+                    actions: ['storeLastSeen', assign({ taskStatus: 'noNewArchives' })],
+                  },
+                  { guard: 'emptyPlan', target: 'seeding', actions: ['keepPlan', 'signalStarted'] },
+                  { target: 'archives', actions: ['keepPlan', 'signalStarted'] },
+                ],
                 'INDEX.FAILED': [
                   {
                     guard: 'malformed',
@@ -458,21 +481,6 @@ export const memberMachine = setup({
                   { target: '#member.task.ended', actions: { type: 'failed', params: 'error' } },
                 ],
               },
-            },
-            /**
-             * Step 4 (and the §9 policy): "no new archives" goes straight to the import; past the
-             * test, the download is signalled even when nothing is missing (quirk).
-             */
-            planned: {
-              always: [
-                {
-                  guard: 'nothingNew',
-                  target: '#member.task.memberCheck',
-                  actions: ['storeLastSeen', assign({ taskStatus: 'noNewArchives' })],
-                },
-                { guard: 'emptyPlan', target: 'seeding', actions: 'signalStarted' },
-                { target: 'archives', actions: 'signalStarted' },
-              ],
             },
             /** Step 5: each missing archive by its piece range, ascending `from`. */
             archives: {
@@ -497,10 +505,18 @@ export const memberMachine = setup({
             seeding: {
               entry: 'seed',
               on: {
-                'SEEDING.DONE': {
-                  target: '#member.task.memberCheck',
-                  actions: ['storeLastSeen', assign({ taskStatus: 'done' })],
-                },
+                // §6.2 step 7: a node no longer a member imports nothing (and signals nothing more)
+                'SEEDING.DONE': [
+                  {
+                    guard: 'notMember',
+                    target: '#member.task.ended',
+                    actions: ['storeLastSeen', assign({ taskStatus: 'notMember' })],
+                  },
+                  {
+                    target: '#member.task.importing',
+                    actions: ['storeLastSeen', assign({ taskStatus: 'done' })],
+                  },
+                ],
                 'SEEDING.FAILED': {
                   target: '#member.task.ended',
                   actions: { type: 'failed', params: 'error' },
@@ -508,13 +524,6 @@ export const memberMachine = setup({
               },
             },
           },
-        },
-        /** §6.2 step 7: a node no longer a member imports nothing (and signals nothing more). */
-        memberCheck: {
-          always: [
-            { guard: 'notMember', target: 'ended', actions: assign({ taskStatus: 'notMember' }) },
-            { target: 'importing' },
-          ],
         },
         /** §6.3–§6.4. */
         importing: {
@@ -611,6 +620,7 @@ export const memberMachine = setup({
             },
           },
         },
+        /** Where every end of a task goes, so its status is set before `task` is left. */
         ended: {
           always: { target: '#member.idle' },
         },

