@@ -2,7 +2,8 @@
 // (default 5,000) running the archive node actors on the simulated world for W weekly
 // rounds (default 52) of M messages a day (default 2,000) of 200–2,000 bytes; every member
 // downloads every archive at piece level through the simulated swarm and imports it.
-// Prints events/s, the virtual-to-wall ratio, wall time and peak RSS.
+// Prints events/s, the virtual-to-wall ratio, wall time, peak RSS, the cost per member-round
+// and week W's cost against week 1's.
 //
 // What is lightened for scale, and why it does not change the protocol run:
 // - members keep archive bookkeeping in the simulated storage but count imported messages
@@ -70,6 +71,11 @@ class RecentArchives<K, V> extends Map<K, V> {
   }
 }
 
+const median = (xs: number[]): number => {
+  const v = [...xs].sort((a, b) => a - b);
+  return ((v[(v.length - 1) >> 1] as number) + (v[v.length >> 1] as number)) / 2;
+};
+
 let peakRss = 0;
 const sampleRss = (): void => {
   peakRss = Math.max(peakRss, process.memoryUsage().rss);
@@ -98,14 +104,22 @@ const setupMs = performance.now() - wall0;
 const end = h.start + weeks * 7 * DAY + DAY;
 const sliceMs = DAY;
 let day = 0;
+/** Wall ms of each simulated week (the round at its end included). */
+const weekMs: number[] = [];
+let weekStart = performance.now();
 while (h.world.kernel.now() < end && !h.monitor.violation) {
   await h.world.runUntilAsync(Math.min(end, h.world.kernel.now() + sliceMs));
   sampleRss();
-  if (values.progress && ++day % 7 === 0) {
-    const wall = ((performance.now() - wall0) / 1000).toFixed(1);
-    process.stderr.write(
-      `week ${day / 7}: ${h.world.kernel.processed} events, ${wall} s wall, ${Math.round(peakRss / 2 ** 20)} MiB\n`,
-    );
+  if (++day % 7 === 0) {
+    const now = performance.now();
+    weekMs.push(now - weekStart);
+    weekStart = now;
+    if (values.progress) {
+      const wall = ((now - wall0) / 1000).toFixed(1);
+      process.stderr.write(
+        `week ${day / 7}: ${h.world.kernel.processed} events, ${wall} s wall, ${Math.round(peakRss / 2 ** 20)} MiB\n`,
+      );
+    }
   }
 }
 const wallMs = performance.now() - wall0;
@@ -132,6 +146,17 @@ const out = {
   wallSeconds: Number((wallMs / 1000).toFixed(2)),
   setupSeconds: Number((setupMs / 1000).toFixed(2)),
   peakRssMiB: Math.round(peakRss / 2 ** 20),
+  /** Wall time over every member's rounds (the owner's side and the traffic included). */
+  microsecondsPerMemberRound: members * weeks > 0 ? Math.round((wallMs * 1000) / (members * weeks)) : null,
+  firstWeekSeconds: weekMs.length > 0 ? Number(((weekMs[0] as number) / 1000).toFixed(2)) : null,
+  lastWeekSeconds: weekMs.length > 0 ? Number(((weekMs.at(-1) as number) / 1000).toFixed(2)) : null,
+  /** Week W's cost ÷ week 1's (late weeks should cost what early weeks cost). */
+  lastToFirstWeek: weekMs.length > 1 ? Number(((weekMs.at(-1) as number) / (weekMs[0] as number)).toFixed(2)) : null,
+  /** The same from the medians of the first and the last four weeks (steadier). */
+  lastToFirstWeekMedian4:
+    weekMs.length >= 8
+      ? Number((median(weekMs.slice(-4)) / median(weekMs.slice(0, 4))).toFixed(2))
+      : null,
   violation: s.violation ? `${s.violation.invariant}: ${s.violation.message}` : null,
   invariants: s.invariants,
 };
