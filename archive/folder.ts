@@ -289,7 +289,7 @@ export function createArchiveRound(fs: FileSystem, params: RoundParams): RoundRe
   }
   const indexBytes = codec.encode(encodeWakuMessageArchiveIndex({ archives }));
   const pieces = reusablePieces(oldTorrent, id, P, offset) ?? hashDataFile(fs, dPath, offset, P);
-  for (const h of built.pieceHashes) pieces.push(h);
+  for (let at = 0; at < built.pieces.length; at += 20) pieces.push(built.pieces.subarray(at, at + 20));
   hashPiecesOf(indexBytes, P, pieces);
   const torrent = buildTorrentFile({
     name: id,
