@@ -20,8 +20,8 @@
 //   so SHA-1 / (SHA-1 + copy) is the best ratio this machine allows.
 // Medians over the rounds of a run, then over several runs. Each run is a process of its
 // own (`--same-process`: all in this one), so that no run allocates into memory an earlier
-// one freed; with --expose-gc (the npm script) a full GC runs before each timed round, so
-// that a round does not pay for collecting the generator's garbage.
+// one freed. (No forced GC before the timed rounds: a round right after a full collection
+// costs a quarter more, not less.)
 //
 //   npm run bench:archive -- [--rounds 52] [--runs 3] [--mb 20] [--fs memory|node]
 //                            [--traffic mixed|community] [--per-day 2000] [--same-process]
@@ -133,8 +133,6 @@ function median(xs: number[]): number {
 }
 
 const ms = (t0: bigint): number => Number(process.hrtime.bigint() - t0) / 1e6;
-/** A full collection before a timed section, when node runs with --expose-gc. */
-const collect = (globalThis as { gc?: () => void }).gc ?? (() => {});
 /** CPU time of the whole process (every thread: the GC's helpers count too), in ms. */
 const cpuMs = (): number => {
   const c = process.cpuUsage();
@@ -202,7 +200,6 @@ function roundCost(place: Place, r: number, messages: WakuMessage[], reuse: bool
   for (let i = 0; i < REPS; i++) {
     const copy = clone(place, reuse);
     try {
-      collect();
       const t0 = process.hrtime.bigint();
       round(copy, r, messages);
       tries.push(ms(t0));
@@ -246,7 +243,6 @@ function oneRun(run: number): RunFigures {
     if (r === ROUNDS)
       [last, baseLast] = [roundCost(place, r, messages, true), roundCost(place, r, messages, false)];
     const before = fs.exists(data) ? fs.size(data) : 0;
-    collect();
     const f0 = process.resourceUsage().minorPageFault;
     const c0 = cpuMs();
     const t0 = process.hrtime.bigint();
@@ -277,7 +273,6 @@ function oneRun(run: number): RunFigures {
     const kept: Uint8Array[] = [];
     const copies: number[] = [];
     for (const chunk of fs.chunks(data)) {
-      collect();
       const c0 = cpuMs();
       const copy = new Uint8Array(chunk.length);
       copy.set(chunk);
@@ -374,7 +369,6 @@ const summary = {
   freshCopyCpuMs: freshCopy === null ? null : Number(freshCopy.toFixed(1)),
   cpuBestOverSha1: freshCopy === null ? null : Number((sha1Cpu / (sha1Cpu + freshCopy)).toFixed(2)),
   sameProcess: values['same-process'],
-  gcBeforeRounds: (globalThis as { gc?: unknown }).gc !== undefined,
   firstRoundMs: Math.round(first),
   lastRoundMs: Math.round(last),
   lastOverFirst: Number((last / first).toFixed(2)),
