@@ -64,13 +64,13 @@ export function chunkWeight(m: WakuMessage): number {
 }
 
 /**
- * The chunking rule over positions [from, to) with weights `weight(i)`: a message heavier
- * than `max` is dropped and counted; otherwise it closes the current chunk when it would
- * take the chunk past `max`. Returns where each chunk ends (exclusive; a chunk starts where
- * the previous one ends, the first at `from`, and leaves out the dropped messages in it).
+ * The chunking rule over positions [from, to) of `weights`: a message heavier than `max` is
+ * dropped and counted; otherwise it closes the current chunk when it would take the chunk
+ * past `max`. Returns where each chunk ends (exclusive; a chunk starts where the previous
+ * one ends, the first at `from`, and leaves out the dropped messages in it).
  */
 function chunkEnds(
-  weight: (i: number) => number,
+  weights: ArrayLike<number>,
   from: number,
   to: number,
   max: number,
@@ -80,7 +80,7 @@ function chunkEnds(
   let total = 0;
   let dropped = 0;
   for (let i = from; i < to; i++) {
-    const w = weight(i);
+    const w = weights[i]!;
     if (w > max) {
       dropped++;
       continue;
@@ -106,7 +106,7 @@ export function chunkMessages(
   max: number,
 ): { chunks: WakuMessage[][]; dropped: number } {
   const weights = messages.map(chunkWeight);
-  const { ends, dropped } = chunkEnds((i) => weights[i]!, 0, messages.length, max);
+  const { ends, dropped } = chunkEnds(weights, 0, messages.length, max);
   const chunks: WakuMessage[][] = [];
   let a = 0;
   for (const b of ends) {
@@ -157,10 +157,12 @@ export interface BuildInput {
 
 /** Equality of topics as bytes, without a hex string per message. */
 function topicMatcher(topics: Uint8Array[]): (topic: Uint8Array) => boolean {
-  // Keyed by length and first four bytes (a Waku v1 topic is four bytes: the whole key).
+  // Bucketed by a small-integer key of length and first four bytes (a Waku v1 topic is four
+  // bytes), then compared as bytes. Messages often share one topic array: the last one
+  // seen is remembered.
   const key = (t: Uint8Array): number => {
-    let k = t.length;
-    for (let i = 0; i < 4 && i < t.length; i++) k = k * 256 + t[i]!;
+    let k = t.length & 0x3f;
+    for (let i = 0; i < 4 && i < t.length; i++) k = ((k << 6) ^ t[i]!) & 0x3fffffff;
     return k;
   };
   const byKey = new Map<number, Uint8Array[]>();
@@ -169,11 +171,16 @@ function topicMatcher(topics: Uint8Array[]): (topic: Uint8Array) => boolean {
     if (list) list.push(t);
     else byKey.set(key(t), [t]);
   }
+  let last: Uint8Array | undefined;
+  let lastWanted = false;
   return (topic) => {
+    if (topic === last) return lastWanted;
     const list = byKey.get(key(topic));
-    if (list === undefined) return false;
-    for (const t of list) if (compareBytes(t, topic) === 0) return true;
-    return false;
+    let wanted = false;
+    if (list !== undefined) for (const t of list) if (compareBytes(t, topic) === 0) wanted = true;
+    last = topic;
+    lastWanted = wanted;
+    return wanted;
   };
 }
 
@@ -371,8 +378,12 @@ export function buildArchives(input: BuildInput): {
     true,
   );
   const n = messages.length;
-  const at = order ? (r: number) => order[r]! : (r: number) => r;
-  // Where each message goes in the block (plain communities); -1: dropped, or not selected.
+  // Timestamps and weights in archive order (rank r), for the partition and chunk scans.
+  const byRank = (values: Float64Array): Float64Array =>
+    order ? Float64Array.from(order, (q) => values[q]!) : values;
+  const rankTimestamps = byRank(timestamps);
+  const rankWeights = byRank(weights);
+  // Where each message goes in the block (plain communities); -1: dropped.
   const position = new Float64Array(plain ? n : 0).fill(-1);
   const planned: PlannedArchive[] = [];
   let dropped = 0;
@@ -380,12 +391,12 @@ export function buildArchives(input: BuildInput): {
   let i = 0;
   while (i < n) {
     // Jump straight to the partition of the next message: the windows in between are empty.
-    const k = Math.floor((timestamps[at(i)]! - input.start) / options.interval);
+    const k = Math.floor((rankTimestamps[i]! - input.start) / options.interval);
     const from = input.start + k * options.interval;
     const to = Math.min(from + options.interval, input.end);
     let j = i;
-    while (j < n && timestamps[at(j)]! < to) j++;
-    const chunked = chunkEnds((r) => weights[at(r)]!, i, j, max);
+    while (j < n && rankTimestamps[j]! < to) j++;
+    const chunked = chunkEnds(rankWeights, i, j, max);
     dropped += chunked.dropped;
     let first = i;
     for (const end of chunked.ends) {
@@ -399,9 +410,9 @@ export function buildArchives(input: BuildInput): {
       let pos = offset - input.offset + header.length;
       const chunk: WakuMessage[] = [];
       for (let r = first; r < end; r++) {
-        const q = at(r);
-        if (weights[q]! > max) continue;
-        checkUint('timestamp', timestamps[q]!);
+        if (rankWeights[r]! > max) continue;
+        checkUint('timestamp', rankTimestamps[r]!);
+        const q = order ? order[r]! : r;
         p.count++;
         if (plain) {
           position[q] = pos;
