@@ -147,13 +147,13 @@ export interface BuildInput {
 // --- selection and order --------------------------------------------------------------
 //
 // A round touches every message several times (filter, order, chunk weights, sizes,
-// writing). Messages are objects scattered over the heap, each with five byte arrays of its
-// own; walking them in archive order (by timestamp) rather than in the order they were
-// made makes nearly every access a cache miss, and that, not the bytes, was most of the
-// cost of encoding. So the selection reads each message once, in input order, and keeps
-// what the later steps need (timestamps, weights, encoded sizes) in flat arrays; the archive
-// order is a permutation of those; and the messages are written in input order again, each
-// at the position the layout gave it.
+// writing). Messages are objects scattered over the heap, each with five byte arrays of
+// its own; walking them in archive order (by timestamp) rather than in the order they were
+// made makes nearly every access a cache miss, and for rounds of many small messages that,
+// more than the bytes, was the cost of encoding. So the selection reads each message once,
+// in input order, and keeps what the later steps need (timestamps, weights, encoded sizes)
+// in flat arrays; the archive order is a permutation of those; and the messages are
+// written in input order again, each at the position the layout gave it.
 
 /** Equality of topics as bytes, without a hex string per message. */
 function topicMatcher(topics: Uint8Array[]): (topic: Uint8Array) => boolean {
@@ -231,7 +231,8 @@ function archiveOrder(
     const t = timestamps[i]!;
     if (i > 0 && sorted) {
       const d = t - timestamps[i - 1]!;
-      if (d < 0 || (d === 0 && byHash(i - 1, i) > 0)) sorted = false;
+      // (not d > 0 rather than d === 0: two infinite timestamps differ by NaN, a tie too)
+      if (d < 0 || (!(d > 0) && byHash(i - 1, i) > 0)) sorted = false;
     }
     if (!Number.isSafeInteger(t)) integers = false;
     if (t < min) min = t;
