@@ -6,7 +6,7 @@
 // the `.torrent` are replaced atomically. A crash between the append and the index leaves
 // `data` longer than the index says; the next round rolls those bytes back before appending.
 
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { FileSystem } from '../ports/filesystem.ts';
 import { DecodeError, encodeWakuMessageArchiveIndex } from '../proto/codec.ts';
 import type {
@@ -19,7 +19,14 @@ import { type ArchiveCodec, decodeStoredArchive, decodeStoredIndex, plainCodec }
 import { ArchiveFormatError, MissingKeyError, UnknownArchiveError } from './errors.ts';
 import { buildArchives } from './layout.ts';
 import { type ArchiveOptionsInput, resolveArchiveOptions } from './options.ts';
-import { buildTorrentFile, magnetFromTorrent, type ParsedTorrent, parseTorrentFile } from './torrent.ts';
+import {
+  buildTorrent,
+  checkPathComponent,
+  magnetFromTorrent,
+  magnetLink,
+  type ParsedTorrent,
+  parseTorrentFile,
+} from './torrent.ts';
 
 export interface CreatedArchive {
   id: string;
@@ -159,24 +166,27 @@ export function extractArchive(
 }
 
 // --- piece hashing ------------------------------------------------------------------
+//
+// Piece hashes travel as one concatenated array (20 bytes a piece), as the torrent stores
+// them: a year of archives is 10,000 pieces, and one view per piece, made again each round,
+// cost more than hashing the index.
 
-/** SHA-1 of consecutive P-byte pieces of `bytes` (the last one may be short). */
-function hashPiecesOf(bytes: Uint8Array, P: number, out: Uint8Array[]): void {
+/** SHA-1 of consecutive P-byte pieces of `bytes` (the last one may be short), into `out` at `at`. */
+function hashPiecesInto(bytes: Uint8Array, P: number, out: Uint8Array, at: number): number {
   for (let p = 0; p < bytes.length; p += P) {
-    out.push(
-      createHash('sha1')
-        .update(bytes.subarray(p, Math.min(p + P, bytes.length)))
-        .digest(),
-    );
+    out.set(hash('sha1', bytes.subarray(p, Math.min(p + P, bytes.length)), 'buffer'), at);
+    at += 20;
   }
+  return at;
 }
 
 /** Hashes of the whole pieces of `data` (length a multiple of P), read through the port. */
-function hashDataFile(fs: FileSystem, path: string, length: number, P: number): Uint8Array[] {
-  const out: Uint8Array[] = [];
+function hashDataFile(fs: FileSystem, path: string, length: number, P: number): Uint8Array {
+  const out = new Uint8Array((length / P) * 20);
   const step = P * Math.max(1, Math.floor((8 << 20) / P));
-  for (let at = 0; at < length; at += step)
-    hashPiecesOf(fs.readRange(path, at, Math.min(step, length - at)), P, out);
+  let at = 0;
+  for (let from = 0; from < length; from += step)
+    at = hashPiecesInto(fs.readRange(path, from, Math.min(step, length - from)), P, out, at);
   return out;
 }
 
@@ -186,11 +196,11 @@ function reusablePieces(
   name: string,
   P: number,
   dataLength: number,
-): Uint8Array[] | undefined {
+): Uint8Array | undefined {
   if (!old || old.name !== name || old.pieceLength !== P) return undefined;
   const data = old.files.find((f) => f.path === 'data') ?? { offset: -1, length: -1 };
   if (data.offset !== 0 || data.length !== dataLength) return undefined;
-  return old.pieceHashes.slice(0, dataLength / P);
+  return old.pieces.subarray(0, (dataLength / P) * 20);
 }
 
 function concatChunks(chunks: Uint8Array[], total: number): Uint8Array {
@@ -220,7 +230,8 @@ export function createArchiveRound(fs: FileSystem, params: RoundParams): RoundRe
   }
   const P = options.pieceLength;
   const codec = params.codec ?? plainCodec;
-  const id = params.communityId;
+  // The torrent's name: refused here as a parser of it would refuse it, before any write.
+  const id = checkPathComponent(params.communityId, 'name');
   const folder = communityFolder(params.dataDir, id);
   const dPath = dataPath(folder);
   const iPath = indexPath(folder);
@@ -288,17 +299,21 @@ export function createArchiveRound(fs: FileSystem, params: RoundParams): RoundRe
     });
   }
   const indexBytes = codec.encode(encodeWakuMessageArchiveIndex({ archives }));
-  const pieces = reusablePieces(oldTorrent, id, P, offset) ?? hashDataFile(fs, dPath, offset, P);
-  for (const h of built.pieceHashes) pieces.push(h);
-  hashPiecesOf(indexBytes, P, pieces);
-  const torrent = buildTorrentFile({
+  const oldPieces = reusablePieces(oldTorrent, id, P, offset) ?? hashDataFile(fs, dPath, offset, P);
+  const pieces = new Uint8Array(
+    oldPieces.length + built.pieces.length + Math.ceil(indexBytes.length / P) * 20,
+  );
+  pieces.set(oldPieces, 0);
+  pieces.set(built.pieces, oldPieces.length);
+  hashPiecesInto(indexBytes, P, pieces, oldPieces.length + built.pieces.length);
+  const torrent = buildTorrent({
     name: id,
     pieceLength: P,
     files: [
       { path: 'data', length: offset + appended },
       { path: 'index', length: indexBytes.length },
     ],
-    pieces: concatChunks(pieces, pieces.length * 20),
+    pieces,
     ...(params.trackers ? { trackers: params.trackers } : {}),
     ...(params.createdBy !== undefined ? { createdBy: params.createdBy } : {}),
     ...(params.creationDate !== undefined ? { creationDate: params.creationDate } : {}),
@@ -313,11 +328,11 @@ export function createArchiveRound(fs: FileSystem, params: RoundParams): RoundRe
   fs.append(dPath, built.block);
   fs.writeAtomic(iPath, indexBytes);
   fs.mkdirp(params.torrentDir);
-  fs.writeAtomic(tPath, torrent);
+  fs.writeAtomic(tPath, torrent.bytes);
 
-  const parsed = parseTorrentFile(torrent);
-  result.infoHash = parsed.infoHash;
-  result.magnet = magnetFromTorrent(torrent, params.trackers);
+  // What parsing the torrent just written would give, without parsing it again.
+  result.infoHash = torrent.infoHash;
+  result.magnet = magnetLink(torrent.infoHash, id, params.trackers ?? []);
   return result;
 }
 
@@ -465,7 +480,7 @@ function checkPieces(fs: FileSystem, folder: string, torrent: ParsedTorrent): st
   let bad = 0;
   for (let p = 0; p < torrent.pieceHashes.length; p++) {
     const bytes = readAt(p * P, Math.min(P, total - p * P));
-    const h = createHash('sha1').update(bytes).digest();
+    const h = hash('sha1', bytes, 'buffer');
     if (Buffer.compare(h, torrent.pieceHashes[p]!) !== 0) {
       if (bad++ < 5) problems.push(`piece ${p}: SHA-1 differs from the torrent`);
     }

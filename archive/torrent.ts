@@ -26,8 +26,10 @@ export interface ParsedTorrent {
   infoHash: string;
   name: string;
   pieceLength: number;
-  /** SHA-1 of each piece, 20 bytes each. */
-  pieceHashes: Uint8Array[];
+  /** SHA-1 of each piece, 20 bytes each, concatenated (a view on the file's bytes). */
+  pieces: Uint8Array;
+  /** The same, one view per piece (made on first use: a year of archives is 10,000 pieces). */
+  readonly pieceHashes: Uint8Array[];
   files: TorrentFile[];
   /** The bencoded info dictionary exactly as in the file (its SHA-1 is the info-hash). */
   infoDict: Uint8Array;
@@ -71,6 +73,11 @@ export function encodeInfoDict(
 
 /** The `.torrent` file. */
 export function buildTorrentFile(t: TorrentInput): Uint8Array {
+  return buildTorrent(t).bytes;
+}
+
+/** The `.torrent` file and its info-hash (the SHA-1 of the info dictionary written in it). */
+export function buildTorrent(t: TorrentInput): { bytes: Uint8Array; infoHash: string } {
   const info = encodeInfoDict(t);
   const top: Record<string, unknown> = {};
   const trackers = t.trackers ?? [];
@@ -86,7 +93,7 @@ export function buildTorrentFile(t: TorrentInput): Uint8Array {
   out.set(key, rest.length - 1);
   out.set(info, rest.length - 1 + key.length);
   out[out.length - 1] = 0x65; // 'e'
-  return out;
+  return { bytes: out, infoHash: sha1Hex(info) };
 }
 
 export function sha1Hex(bytes: Uint8Array): string {
@@ -195,8 +202,7 @@ export function parseTorrentFile(bytes: Uint8Array): ParsedTorrent {
       `${pieces.length / 20} piece hashes for ${offset} bytes, expected ${expectedPieces}`,
     );
   }
-  const pieceHashes: Uint8Array[] = [];
-  for (let p = 0; p < pieces.length; p += 20) pieceHashes.push(pieces.subarray(p, p + 20));
+  let pieceHashes: Uint8Array[] | undefined;
   const trackers: string[] = [];
   const list = top['announce-list'];
   if (Array.isArray(list)) {
@@ -210,7 +216,14 @@ export function parseTorrentFile(bytes: Uint8Array): ParsedTorrent {
     infoHash: sha1Hex(infoDict),
     name,
     pieceLength,
-    pieceHashes,
+    pieces,
+    get pieceHashes(): Uint8Array[] {
+      if (!pieceHashes) {
+        pieceHashes = [];
+        for (let p = 0; p < pieces.length; p += 20) pieceHashes.push(pieces.subarray(p, p + 20));
+      }
+      return pieceHashes;
+    },
     files,
     infoDict,
     trackers,

@@ -16,9 +16,11 @@ import {
   extractArchive,
   indexEntriesByFrom,
   MissingKeyError,
+  magnetFromTorrent,
   parseTorrentFile,
   readArchiveMessages,
   readIndex,
+  TorrentFormatError,
   torrentPath,
   UnknownArchiveError,
   verifyCommunityFolder,
@@ -126,6 +128,7 @@ describe('rounds over random traffic and boundaries', () => {
         const pieces = pieceHashesOf(fs, P);
         expect(torrent.pieceHashes.map((h) => Buffer.from(h).toString('hex'))).toEqual(pieces);
         expect(res.infoHash).toBe(torrent.infoHash);
+        expect(res.magnet).toBe(magnetFromTorrent(fs.read(tPath)));
         const stable = prevData.length / P;
         expect(pieces.slice(0, stable)).toEqual(prevPieces.slice(0, stable));
         // 3. layout, decoding, padding.
@@ -188,6 +191,44 @@ describe('a community folder', () => {
     expect(again.infoHash).toBe(first.infoHash);
     expect(again.magnet).toBe(first.magnet);
     expect(fs.read(`${folder}/data`)).toEqual(data);
+  });
+
+  test('the magnet reported is the one of the torrent written, trackers included', () => {
+    const fs = new MemoryFileSystem();
+    const trackers = ['udp://t1:1', 'udp://t2:2/announce'];
+    const res = createArchiveRound(fs, {
+      dataDir: '/data',
+      torrentDir: '/torrents',
+      communityId: C,
+      topics: [topicA],
+      messages: [msg(5, 10, 1)],
+      start: 0,
+      end: 100,
+      trackers,
+      createdBy: 'me',
+      creationDate: 7,
+    });
+    const torrent = fs.read(tPath);
+    expect(parseTorrentFile(torrent).trackers).toEqual(trackers);
+    expect(res.infoHash).toBe(parseTorrentFile(torrent).infoHash);
+    expect(res.magnet).toBe(magnetFromTorrent(torrent));
+    expect(res.magnet).toContain('&tr=udp%3A%2F%2Ft1%3A1');
+  });
+
+  test('a community id that cannot be a torrent name is refused before anything is written', () => {
+    const fs = new MemoryFileSystem();
+    const params = {
+      dataDir: '/data',
+      torrentDir: '/torrents',
+      topics: [topicA],
+      messages: [msg(5, 10, 1)],
+      start: 0,
+      end: 100,
+    };
+    for (const bad of ['a/b', '..', '']) {
+      expect(() => createArchiveRound(fs, { ...params, communityId: bad })).toThrow(TorrentFormatError);
+    }
+    expect(fs.list('/')).toEqual([]);
   });
 
   test('oversize messages are dropped and counted; the rest is archived', () => {
