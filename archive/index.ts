@@ -33,6 +33,7 @@ export {
   partitionRanges,
   selectMessages,
 } from './layout.ts';
+export { infoHashFromMagnet, type Magnet, magnetLink, parseMagnet } from './magnet.ts';
 export {
   type ArchiveOptions,
   type ArchiveOptionsInput,
@@ -43,9 +44,7 @@ export {
   buildTorrentFile,
   checkPathComponent,
   encodeInfoDict,
-  infoHashFromMagnet,
   magnetFromTorrent,
-  magnetLink,
   type ParsedTorrent,
   parseTorrentFile,
   sha1Hex,
