@@ -198,9 +198,11 @@ export async function startRealNode(args: StartRealNodeArgs): Promise<RealNode> 
 
   const dataDir = at(config.dataDir);
   const torrentDir = at(config.torrentDir);
+  // The database first: a file that cannot be used (StorageFileError) stops the node before
+  // anything is created or written.
+  const storage = new SqliteStorage(at(config.database));
   fs.mkdirp(dataDir);
   fs.mkdirp(torrentDir);
-  const storage = new SqliteStorage(at(config.database));
   const torrent = new WebTorrentClient({
     host: config.torrent.host,
     port: config.torrent.port,

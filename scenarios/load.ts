@@ -78,7 +78,15 @@ export function parseScenario(text: string, file: string): Scenario {
     const where = pos ? ` (line ${pos.line}, column ${pos.col})` : '';
     throw new ScenarioError(file, '', `not valid YAML or JSON: ${syntax.message.split('\n')[0]}${where}`);
   }
-  const value: unknown = doc.toJS();
+  let value: unknown;
+  try {
+    // Aliases are resolved here: one naming no anchor, or more than yaml's alias budget (a
+    // "billion laughs" document), throws.
+    value = doc.toJS();
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new ScenarioError(file, '', `not valid YAML or JSON: ${message.split('\n')[0]}`);
+  }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new ScenarioError(file, '', 'expected a mapping with at least name, duration, communities, nodes');
   }

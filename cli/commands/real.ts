@@ -14,6 +14,7 @@ import type { Command } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { checkFetchedFolder, magnetFor, torrentForFolder } from '../../adapters/real/community-folder.ts';
 import { NodeFileSystem } from '../../adapters/real/node-fs.ts';
+import { StorageFileError } from '../../adapters/real/sqlite-storage.ts';
 import { parseMagnet, TorrentRefused, WebTorrentClient } from '../../adapters/real/webtorrent-client.ts';
 import { UserError } from '../../errors/user-error.ts';
 import type { RealNode } from '../../host/real-node.ts';
@@ -184,6 +185,8 @@ export async function nodeCommand(configPath: string): Promise<void> {
     });
   } catch (err) {
     if (abort.signal.aborted) return;
+    // A database that is not SQLite, damaged or newer: the user's file, left as it was.
+    if (err instanceof StorageFileError) throw new UserError(`database ${err.message}`);
     throw err;
   }
   writeJson({ type: 'node.started', nodeId: node.info.nodeId });
