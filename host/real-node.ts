@@ -9,7 +9,7 @@ import { SqliteStorage } from '../adapters/real/sqlite-storage.ts';
 import { SystemClock } from '../adapters/real/system-clock.ts';
 import { parseMagnet, WebTorrentClient } from '../adapters/real/webtorrent-client.ts';
 import { type ArchiveNode, createArchiveNode } from '../machines/embed.ts';
-import { type MachineOptions, resolveOptions } from '../machines/options.ts';
+import { HARDENED_OPTIONS, type MachineOptions, resolveOptions } from '../machines/options.ts';
 import type { NodeSignal } from '../machines/signals.ts';
 import type {
   FileSystem,
@@ -71,7 +71,10 @@ export const RealNodeConfigSchema = z
           .strict(),
       )
       .default([]),
-    /** Patch over the machines' options (protocol.md §2 constants, §9 switches). */
+    /**
+     * Patch over the machines' options (protocol.md §2 constants, §9 switches), applied over
+     * HARDENED_OPTIONS (`boundMagnetlinkClock: false` / `validateIndex: false` = the reference).
+     */
     options: z.record(z.string(), z.union([z.number(), z.boolean(), z.string()])).default({}),
     importRate: z.enum(['slow', 'fast']).optional(),
     /** Before starting the machines, wait until this many peers relay every community topic. */
@@ -188,7 +191,10 @@ export interface StartRealNodeArgs {
 export async function startRealNode(args: StartRealNodeArgs): Promise<RealNode> {
   const { config, baseDir, fs } = args;
   const at = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
-  const options: MachineOptions = resolveOptions(config.options as Partial<MachineOptions>);
+  const options: MachineOptions = resolveOptions({
+    ...HARDENED_OPTIONS,
+    ...(config.options as Partial<MachineOptions>),
+  });
   const communities = config.communities.map((c) => ({ ...c, id: normaliseId(c.id) }));
   const magnetTopicOf = options.magnetlinkPubsubTopicOf ?? options.pubsubTopicOf;
   const pubsubTopics = [

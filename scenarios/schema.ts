@@ -150,6 +150,13 @@ export const Quirks = z
     extraPaddingPiece: z.boolean().optional().meta({ description: '§4 whole extra piece of zeros' }),
     dispatchCrashOnMissingCommunity: z.boolean().optional().meta({ description: '§5.5 reference bug' }),
     retryUndecodableForever: z.boolean().optional().meta({ description: '§6.3 retry loop' }),
+    trustIndex: z.boolean().optional().meta({
+      description:
+        '§6.2 the index is not checked against §10.3 before downloading (off: a broken one is malformed)',
+    }),
+    trustMagnetlinkClock: z.boolean().optional().meta({
+      description: '§6.1 any clock is taken (off: a clock more than a day ahead is ignored)',
+    }),
   })
   .meta({ description: 'Reference-client quirks; unset ones follow `mode`.' });
 

@@ -6,8 +6,9 @@ import { type ArchiveCodec, MissingKeyError } from '../archive/index.ts';
 import { wrapRelayPayload } from '../machines/community.ts';
 import { DAY } from '../machines/options.ts';
 import type { NodeSignal } from '../machines/signals.ts';
-import { encodeMagnetlinkMessage } from '../proto/signing.ts';
+import { encodeMagnetlinkMessage, signApplicationMessage } from '../proto/signing.ts';
 import { chatTopic, contentTopicOf, magnetlinkChannelId } from '../proto/topics.ts';
+import { ApplicationMetadataMessageType } from '../proto/types.ts';
 import { createHarness, type Harness, type HarnessConfig, type HarnessNode } from '../scenarios/harness.ts';
 
 export const WEEK = 7 * DAY;
@@ -43,6 +44,44 @@ export function publishMagnetlink(
     pubsubTopic: (h.options.magnetlinkPubsubTopicOf ?? h.options.pubsubTopicOf)(h.communityId),
     contentTopic: contentTopicOf(topic),
     message: wrapRelayPayload(topic, payload, Math.floor(clockMs / 1000)),
+  });
+}
+
+/**
+ * A magnetlink message whose clock field is 2^64 - 1 (what no JS number holds exactly: the
+ * encoder refuses it), signed by `priv`: the largest clock a signer can put on the wire.
+ */
+export function maxClockMagnetlink(priv: Uint8Array, magnetUri: string): Uint8Array {
+  const uri = new TextEncoder().encode(magnetUri);
+  const length: number[] = [];
+  for (let n = uri.length; ; n >>>= 7) {
+    if (n < 0x80) {
+      length.push(n);
+      break;
+    }
+    length.push((n & 0x7f) | 0x80);
+  }
+  // field 1 (clock) varint 0xffffffffffffffff, field 2 (magnet_uri) length-delimited
+  const payload = Uint8Array.from([0x08, ...new Array(9).fill(0xff), 0x01, 0x12, ...length, ...uri]);
+  return signApplicationMessage(
+    priv,
+    ApplicationMetadataMessageType.COMMUNITY_MESSAGE_ARCHIVE_MAGNETLINK,
+    payload,
+  );
+}
+
+/** Publish an already signed magnetlink message on the community's channel, from `fromId`. */
+export function publishSignedMagnetlink(
+  h: Harness,
+  fromId: string,
+  signed: Uint8Array,
+  timestampS: number,
+): void {
+  const topic = chatTopic(magnetlinkChannelId(h.communityId));
+  void h.node(fromId).adapters.messaging.publish({
+    pubsubTopic: (h.options.magnetlinkPubsubTopicOf ?? h.options.pubsubTopicOf)(h.communityId),
+    contentTopic: contentTopicOf(topic),
+    message: wrapRelayPayload(topic, signed, timestampS),
   });
 }
 

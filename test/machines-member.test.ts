@@ -2,11 +2,22 @@
 // the §10 monitors on in every run.
 
 import { describe, expect, test } from 'vitest';
+import { magnetlinkClockReason } from '../machines/magnetlink-clock.ts';
 import { DAY, HOUR, MINUTE, SECOND } from '../machines/options.ts';
 import { generateCommunityKey } from '../proto/signing.ts';
 import { chatTopic } from '../proto/topics.ts';
 import { buildTorrentFile, magnetFor, parseTorrentFile } from '../sim/torrent-file.ts';
-import { expectNoViolation, ofType, publishMagnetlink, ratchet, small, WEEK } from './machines-helpers.ts';
+import {
+  at,
+  expectNoViolation,
+  maxClockMagnetlink,
+  ofType,
+  publishMagnetlink,
+  publishSignedMagnetlink,
+  ratchet,
+  small,
+  WEEK,
+} from './machines-helpers.ts';
 
 const sec = (ms: number): number => Math.floor(ms / 1000);
 const BOGUS = `magnet:?xt=urn:btih:${'ab'.repeat(20)}&dn=nothing`;
@@ -111,6 +122,49 @@ describe('§6.1 receiving a magnetlink', () => {
 });
 
 const HOUR_AND_A_BIT = 61 * MINUTE;
+
+describe('§6.1 a bound on the clocks a member accepts', () => {
+  test('pure check: a clock past now + the bound (or past 2^53) is ignored; reference takes any clock', () => {
+    const bound = { boundMagnetlinkClock: true, magnetlinkClockMaxAheadMs: DAY };
+    const reference = { boundMagnetlinkClock: false, magnetlinkClockMaxAheadMs: DAY };
+    const now = 1_767_571_200_000;
+    expect(magnetlinkClockReason(now + DAY, undefined, now, bound)).toBeUndefined();
+    expect(magnetlinkClockReason(now + DAY + 1, undefined, now, bound)).toBe('clock too far ahead');
+    expect(magnetlinkClockReason(2 ** 64 - 1, undefined, now, bound)).toBe('clock too far ahead');
+    expect(magnetlinkClockReason(2 ** 64 - 1, undefined, now, reference)).toBeUndefined();
+    expect(magnetlinkClockReason(now - 1, now, now, bound)).toBe('lower clock');
+    expect(magnetlinkClockReason(now - 1, now, now, reference)).toBe('lower clock');
+    // A clock stored past the bound (before the bound was on) no longer blocks.
+    expect(magnetlinkClockReason(now, 2 ** 64, now, bound)).toBeUndefined();
+    expect(magnetlinkClockReason(now, 2 ** 64, now, reference)).toBe('lower clock');
+  });
+
+  for (const bounded of [false, true]) {
+    test(`§6.1 ${bounded ? 'bounded: the owner-signed link with clock 2^64 - 1 is ignored, later links are not' : 'reference: an owner-signed link with clock 2^64 - 1 blocks every later link'}`, async () => {
+      const h = await small({ durationMs: 15 * DAY, options: { boundMagnetlinkClock: bounded } });
+      h.at(8 * DAY, () =>
+        publishSignedMagnetlink(h, 'owner', maxClockMagnetlink(h.communityKey, BOGUS), sec(at(h, 8 * DAY))),
+      );
+      const s = await h.run();
+      expectNoViolation(h);
+      expect(s.rounds.length).toBeGreaterThanOrEqual(2);
+      for (const m of h.members) {
+        const got = ofType(m, 'archive.magnetlinkReceived');
+        const poison = got.find((g) => g.magnetUri === BOGUS)!;
+        const last = got.at(-1)!;
+        expect(last.magnetUri).not.toBe(BOGUS);
+        if (bounded) {
+          expect(poison).toMatchObject({ accepted: false, reason: 'clock too far ahead' });
+          expect(last).toMatchObject({ accepted: true });
+        } else {
+          expect(poison).toMatchObject({ accepted: true });
+          expect(last).toMatchObject({ accepted: false, reason: 'lower clock' });
+        }
+      }
+      expect(s.members.map((m) => m.downloaded)).toEqual(bounded ? [2, 2] : [1, 1]);
+    });
+  }
+});
 
 describe('§6.1/§9 links read from the store by a member that joins late', () => {
   for (const spec of [false, true]) {

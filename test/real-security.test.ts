@@ -3,7 +3,8 @@
 //   1. a magnetlink not signed by the community key,
 //   2. a link signed by the community that points at another community's torrent,
 //   3. an index whose archive points past the end of `data`,
-//   4. a torrent whose file paths leave the community folder.
+//   4. a torrent whose file paths leave the community folder,
+//   5. a link signed by the community with clock 2^64 - 1 (it would block every later one).
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,6 +28,7 @@ import { communityIdOf, encodeMagnetlinkMessage, generateCommunityKey } from '..
 import { chatTopic, contentTopicOf, magnetlinkChannelId } from '../proto/topics.ts';
 import type { WakuMessage } from '../proto/types.ts';
 import { bencode, pieceHashes, plainWebTorrent } from './fixtures/real-torrent.ts';
+import { maxClockMagnetlink } from './machines-helpers.ts';
 
 const P = 102_400;
 const DAY = 86_400;
@@ -81,7 +83,10 @@ function ownerRound(dir: string, key: Uint8Array): { torrent: Uint8Array; magnet
 
 async function dispatch(key: Uint8Array, magnetUri: string): Promise<void> {
   clock += 1000;
-  const payload = encodeMagnetlinkMessage(key, clock, magnetUri);
+  await publishLink(encodeMagnetlinkMessage(key, clock, magnetUri));
+}
+
+async function publishLink(payload: Uint8Array): Promise<void> {
   await publisher.publish({
     pubsubTopic,
     contentTopic: contentTopicOf(channel),
@@ -262,5 +267,25 @@ describe('a member node refuses hostile archives', () => {
     } finally {
       await new Promise((r) => hostile.destroy(r));
     }
+  });
+});
+
+describe('a member node bounds the clocks it accepts', () => {
+  it('ignores a link signed by the owner with clock 2^64 - 1; the next link is still taken', async () => {
+    const { torrent, magnet } = ownerRound(join(root, 'x-clock'), keyX);
+    await seeder.seed(torrent, join(root, 'x-clock', 'data'));
+    const from = signals.length;
+    await publishLink(maxClockMagnetlink(keyX, magnet));
+    const poison = await waitSignal(
+      (s) => s.type === 'archive.magnetlinkReceived',
+      'magnetlinkReceived',
+      from,
+    );
+    expect(poison).toMatchObject({ accepted: false, reason: 'clock too far ahead', signer: X });
+    const next = signals.length;
+    await dispatch(keyX, magnet);
+    const got = await waitSignal((s) => s.type === 'archive.magnetlinkReceived', 'magnetlinkReceived', next);
+    expect(got).toMatchObject({ accepted: true, signer: X });
+    await waitSignal((s) => s.type === 'archive.taskStarted', 'taskStarted', next);
   });
 });

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadScenario, parseScenario, ScenarioError } from '../scenarios/load.ts';
+import { machineOptions } from '../scenarios/runner.ts';
 import { ScenarioSchema, scenarioJsonSchema } from '../scenarios/schema.ts';
 import { formatDuration, parseDuration, parseRate, parseSize } from '../scenarios/units.ts';
 
@@ -209,6 +210,20 @@ describe('scenario loading', () => {
       `${file}: duration: expected a duration like "7d" or a number of ms (line 2)`,
     );
     expect(() => loadScenario(join(dir, 'none.yaml'))).toThrow(`${join(dir, 'none.yaml')}: no such file`);
+  });
+
+  it('maps the trust quirks to the hardening options (reference: trusting, unset)', () => {
+    const quirks = (q: string) => machineOptions(parseScenario(`${base}quirks: ${q}\n`, 'q.yaml'));
+    expect(quirks('{}')).not.toHaveProperty('validateIndex');
+    expect(quirks('{}')).not.toHaveProperty('boundMagnetlinkClock');
+    expect(quirks('{trustIndex: false, trustMagnetlinkClock: false}')).toMatchObject({
+      validateIndex: true,
+      boundMagnetlinkClock: true,
+    });
+    expect(quirks('{trustIndex: true, trustMagnetlinkClock: true}')).toMatchObject({
+      validateIndex: false,
+      boundMagnetlinkClock: false,
+    });
   });
 
   it('emits a JSON Schema that describes the fields', () => {
