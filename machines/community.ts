@@ -14,6 +14,7 @@ import {
   readIndex,
   torrentPath,
 } from '../archive/index.ts';
+import { indexLayoutVerdict, torrentLayoutVerdict } from '../archive/index-layout.ts';
 import type { NodeAdapters, TorrentDownload, TorrentMetadata } from '../ports/index.ts';
 import { byteKey } from '../proto/byte-key.ts';
 import { encodeMagnetlinkMessage } from '../proto/signing.ts';
@@ -353,9 +354,13 @@ export async function fetchIndex(env: CommunityEnv, signal: AbortSignal): Promis
   if (!d.meta.files.some((f) => f.path === 'index')) {
     throw new MalformedTorrent(`torrent ${d.handle.infoHash} has no index file`);
   }
+  const files = env.options.validateIndex ? torrentLayoutVerdict(d.meta) : undefined;
+  if (files !== undefined) throw new MalformedTorrent(`torrent ${d.handle.infoHash}: ${files}`);
   await d.handle.downloadFile('index', signal);
   aborted(signal);
   const entries = indexEntries(env);
+  const layout = env.options.validateIndex ? indexLayoutVerdict(entries, d.meta) : undefined;
+  if (layout !== undefined) throw new MalformedTorrent(`torrent ${d.handle.infoHash}: ${layout}`);
   env.bus.emit({
     type: 'archive.indexRead',
     communityId: env.config.id,

@@ -2,8 +2,10 @@
 // the §10 monitors on in every run.
 
 import { describe, expect, test } from 'vitest';
+import { archiveIdOf, readIndex } from '../archive/index.ts';
 import { magnetlinkClockReason } from '../machines/magnetlink-clock.ts';
 import { DAY, HOUR, MINUTE, SECOND } from '../machines/options.ts';
+import { encodeWakuMessageArchiveIndex } from '../proto/codec.ts';
 import { generateCommunityKey } from '../proto/signing.ts';
 import { chatTopic } from '../proto/topics.ts';
 import { buildTorrentFile, magnetFor, parseTorrentFile } from '../sim/torrent-file.ts';
@@ -239,6 +241,57 @@ describe('§6.2 download', () => {
     expectNoViolation(h);
     expect(ofType(h.members[0]!, 'archive.taskEnded')[0]).toMatchObject({ status: 'malformed' });
   });
+
+  for (const validate of [false, true]) {
+    test(`§6.2 an index entry overlapping another: ${validate ? 'validateIndex ends the task as malformed before any archive' : 'reference: imported first and retried for ever'}`, async () => {
+      const h = await small({
+        durationMs: WEEK + HOUR + 10 * MINUTE,
+        options: { validateIndex: validate, importDelayMs: 0 },
+      });
+      h.at(WEEK + HOUR, () => {
+        // The owner's round, with one more entry over the first archive's bytes and the
+        // earliest `from`, served by m2 from a folder of its own.
+        const folder = `/data/${h.communityId}`;
+        const fs = h.owner.adapters.fs;
+        const index = readIndex(fs, folder);
+        const [, first] = [...index.archives].sort((a, b) => a[1].offset - b[1].offset)[0]!;
+        const extra = {
+          ...first,
+          metadata: { ...first.metadata, from: first.metadata.from - 1 },
+          padding: 0,
+        };
+        index.archives.set(archiveIdOf(extra), extra);
+        const files = [
+          { path: 'data', bytes: fs.read(`${folder}/data`) },
+          { path: 'index', bytes: encodeWakuMessageArchiveIndex(index) },
+        ];
+        const m2 = h.members[1]!;
+        m2.adapters.fs.mkdirp(`/forged/${h.communityId}`);
+        for (const f of files) m2.adapters.fs.writeAtomic(`/forged/${h.communityId}/${f.path}`, f.bytes);
+        const torrent = buildTorrentFile(h.communityId, 102_400, files);
+        const magnet = magnetFor(parseTorrentFile(torrent).infoHash, h.communityId);
+        void m2.adapters.torrent.seed(torrent, '/forged').then(() => {
+          h.members[0]!.archive?.requestToJoinResponse(h.communityId, magnet);
+        });
+      });
+      await h.run();
+      expectNoViolation(h);
+      const m1 = h.members[0]!;
+      const ends = ofType(m1, 'archive.taskEnded');
+      if (validate) {
+        expect(ends.at(-1)).toMatchObject({ status: 'malformed' });
+        expect(ends.at(-1)!.detail).toMatch(
+          /the index breaks §10 invariant 3: archive 0x[0-9a-f]+ at offset 0 overlaps/,
+        );
+        expect(ofType(m1, 'archive.importFailed')).toHaveLength(0);
+      } else {
+        expect(ends).toHaveLength(1); // the owner's round; the forged task never ends
+        const failed = ofType(m1, 'archive.importFailed');
+        expect(failed.length).toBeGreaterThan(300); // one a second
+        expect(new Set(failed.map((f) => f.id))).toEqual(new Set([failed[0]!.id]));
+      }
+    });
+  }
 
   test('§6.2 a link to a torrent whose folder is another community is refused before anything is written', async () => {
     const h = await small({ durationMs: 2 * DAY });

@@ -199,17 +199,23 @@ export class Libp2pMessaging implements Messaging {
     await this.#requireNode().dial(multiaddr(addr), signal ? { signal } : {});
   }
 
-  /** Resolves once at least `n` peers relay `pubsubTopic` (gossipsub has seen their subscription). */
-  async waitForRelayPeers(pubsubTopic: string, n: number, signal?: AbortSignal): Promise<void> {
-    const node = this.#requireNode();
-    this.#relay(pubsubTopic);
-    // Relay forwards only along mesh links, so a peer counts once it is grafted into this
-    // node's mesh for the topic, not merely known to be subscribed.
-    const pubsub = node.services.pubsub as typeof node.services.pubsub & {
+  /**
+   * Peers this node relays `pubsubTopic` with: relay forwards only along mesh links, so a
+   * peer counts once it is grafted into this node's mesh for the topic, not merely known to
+   * be subscribed.
+   */
+  relayPeerCount(pubsubTopic: string): number {
+    const pubsub = this.#requireNode().services.pubsub as Node['services']['pubsub'] & {
       getMeshPeers?(t: string): string[];
     };
-    const peers = () =>
-      pubsub.getMeshPeers?.(pubsubTopic).length ?? pubsub.getSubscribers(pubsubTopic).length;
+    return pubsub.getMeshPeers?.(pubsubTopic).length ?? pubsub.getSubscribers(pubsubTopic).length;
+  }
+
+  /** Resolves once at least `n` peers relay `pubsubTopic` (see relayPeerCount). */
+  async waitForRelayPeers(pubsubTopic: string, n: number, signal?: AbortSignal): Promise<void> {
+    this.#requireNode();
+    this.#relay(pubsubTopic);
+    const peers = () => this.relayPeerCount(pubsubTopic);
     while (peers() < n) {
       signal?.throwIfAborted();
       await new Promise((r) => setTimeout(r, 20));

@@ -14,6 +14,8 @@
 // stay inside that folder; otherwise the torrent is dropped and metadata() rejects with a
 // TorrentRefused error.
 
+import { statSync, truncateSync } from 'node:fs';
+import { join } from 'node:path';
 import WebTorrent, { type Torrent } from 'webtorrent';
 import { decodeBencode } from '../../archive/bencode.ts';
 import {
@@ -333,7 +335,7 @@ export class WebTorrentClient implements TorrentClient {
       // Hand webtorrent a clean magnet: the peers are added by us, nothing else is used.
       const clean = magnetLink(magnet.infoHash, '');
       const torrent = client.add(clean, { path: parentDir, deselect: true });
-      entry = this.#track(torrent, expected);
+      entry = this.#track(torrent, expected, true);
       entry.infoHash = magnet.infoHash;
       this.#entries.set(magnet.infoHash, entry);
       const peers = [...magnet.peers, ...(this.#options.peers ?? [])];
@@ -381,7 +383,7 @@ export class WebTorrentClient implements TorrentClient {
 
   // --- internals ---
 
-  #track(torrent: Torrent, expectedName?: string): Entry {
+  #track(torrent: Torrent, expectedName?: string, download = false): Entry {
     const entry: Entry = {
       torrent,
       infoHash: torrent.infoHash ?? '',
@@ -400,7 +402,9 @@ export class WebTorrentClient implements TorrentClient {
         this.#entries.delete(entry.infoHash);
         this.#fail(entry, err as Error);
         torrent.destroy({ destroyStore: false });
+        return;
       }
+      if (download) trimToTorrent(torrent);
     });
     torrent.on('ready', () => {
       if (entry.failure) return;
@@ -565,6 +569,24 @@ export class WebTorrentClient implements TorrentClient {
         };
       },
     };
+  }
+}
+
+/**
+ * Cuts each file of a download that an earlier torrent of the same folder left longer than
+ * this torrent says (an `index` that shrank, another owner's `data`): webtorrent writes into
+ * existing files without truncating, and readers of the folder (the index decoder) read whole
+ * files. Runs in the 'metadata' event, before webtorrent opens any file; the paths are the
+ * ones checkInfoDictionary has just let through.
+ */
+function trimToTorrent(torrent: Torrent): void {
+  for (const f of torrent.files) {
+    const path = join(torrent.path, f.path);
+    try {
+      if (statSync(path).size > f.length) truncateSync(path, f.length);
+    } catch {
+      // absent: webtorrent creates it
+    }
   }
 }
 

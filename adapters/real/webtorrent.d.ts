@@ -43,6 +43,8 @@ declare module 'webtorrent' {
   interface Torrent extends EventEmitter {
     readonly infoHash: string;
     readonly name: string;
+    /** The parent folder the torrent's `<name>/<file>` paths are under. */
+    readonly path: string;
     readonly pieceLength: number;
     readonly pieces: unknown[];
     readonly files: TorrentFile[];
