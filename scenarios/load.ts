@@ -71,7 +71,9 @@ export function validateScenario(
 /** Parses YAML or JSON text of a scenario; `file` only names it in errors. */
 export function parseScenario(text: string, file: string): Scenario {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  // logLevel 'error': yaml would print a process warning for a mapping or sequence used as
+  // a key; such a key is an unknown field to the schema, reported like any other.
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, logLevel: 'error' });
   const syntax = doc.errors[0];
   if (syntax) {
     const pos = lineCounter.linePos(syntax.pos[0]);
