@@ -3,7 +3,7 @@
 // dispatches the magnetlink over Waku relay; the members receive it, download over
 // BitTorrent and import. One member is SIGKILLed in the middle of its download and
 // restarted: it resumes, ends with every message, and imports no archive twice.
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,8 +13,8 @@ import { SqliteStorage } from '../adapters/real/sqlite-storage.ts';
 import { communityIdOf, generateCommunityKey } from '../proto/signing.ts';
 import { chatTopic } from '../proto/topics.ts';
 import type { WakuMessage } from '../proto/types.ts';
+import { type Line, NodeProcess } from './fixtures/archivist-process.ts';
 
-const BIN = join(import.meta.dirname, '..', 'bin', 'archivist.js');
 const DAY_S = 86_400;
 const root = mkdtempSync(join(tmpdir(), 'archivist-e2e-'));
 const children = new Set<ChildProcess>();
@@ -23,75 +23,11 @@ afterAll(() => {
   rmSync(root, { recursive: true, force: true });
 });
 
-type Line = Record<string, unknown> & { type: string };
-
-class NodeProcess {
-  readonly lines: Line[] = [];
-  readonly child: ChildProcess;
-  readonly #waiters: { pred: (l: Line) => boolean; resolve: (l: Line) => void }[] = [];
-  stderr = '';
-  constructor(configPath: string) {
-    this.child = spawn(process.execPath, [BIN, 'node', '--config', configPath], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    children.add(this.child);
-    let buf = '';
-    this.child.stdout!.on('data', (c: Buffer) => {
-      buf += c.toString();
-      const parts = buf.split('\n');
-      buf = parts.pop() ?? '';
-      for (const p of parts) {
-        if (!p.startsWith('{')) continue;
-        const line = JSON.parse(p) as Line;
-        this.lines.push(line);
-        for (const w of [...this.#waiters]) {
-          if (w.pred(line)) {
-            this.#waiters.splice(this.#waiters.indexOf(w), 1);
-            w.resolve(line);
-          }
-        }
-      }
-    });
-    this.child.stderr!.on('data', (c: Buffer) => {
-      this.stderr += c.toString();
-    });
-  }
-  waitFor(pred: (l: Line) => boolean, what: string, ms = 20_000): Promise<Line> {
-    const found = this.lines.find(pred);
-    if (found) return Promise.resolve(found);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () =>
-          reject(
-            new Error(
-              `timeout waiting for ${what}; stderr: ${this.stderr.slice(-2000)}; last lines: ${JSON.stringify(this.lines.slice(-5))}`,
-            ),
-          ),
-        ms,
-      );
-      this.#waiters.push({
-        pred,
-        resolve: (l) => {
-          clearTimeout(timer);
-          resolve(l);
-        },
-      });
-    });
-  }
-  types(): string[] {
-    return this.lines.map((l) => l.type);
-  }
-  stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
-    return new Promise((resolve) => {
-      if (this.child.exitCode !== null || this.child.signalCode !== null) return resolve(this.child.exitCode);
-      const timer = setTimeout(() => this.child.kill('SIGKILL'), 8000);
-      this.child.once('exit', (code) => {
-        clearTimeout(timer);
-        resolve(code);
-      });
-      this.child.kill(signal);
-    });
-  }
+/** A node process the file's cleanup kills if a test leaves it running. */
+function node(configPath: string): NodeProcess {
+  const p = new NodeProcess(configPath);
+  children.add(p.child);
+  return p;
 }
 
 function message(topic: Uint8Array, ts: number, i: number, size: number): WakuMessage {
@@ -148,7 +84,7 @@ describe('archivist node: owner and two members as separate processes', () => {
         waitForRelayPeers: 2,
       }),
     );
-    const ownerProc = new NodeProcess(join(owner, 'config.json'));
+    const ownerProc = node(join(owner, 'config.json'));
     const listening = await ownerProc.waitFor((l) => l.type === 'node.listening', 'owner listening');
     const ownerAddrs = listening.multiaddrs as string[];
     const torrentPeer = `127.0.0.1:${listening.torrentPort}`;
@@ -174,8 +110,8 @@ describe('archivist node: owner and two members as separate processes', () => {
       return path;
     };
     const m1Slow = memberConfig('m1', { downloadLimit: 300_000 });
-    const m2 = new NodeProcess(memberConfig('m2'));
-    let m1 = new NodeProcess(m1Slow);
+    const m2 = node(memberConfig('m2'));
+    let m1 = node(m1Slow);
 
     // The owner creates its round once both members relay, seeds and dispatches.
     await ownerProc.waitFor((l) => l.type === 'archive.magnetlinkDispatched', 'owner dispatch', 30_000);
@@ -213,7 +149,7 @@ describe('archivist node: owner and two members as separate processes', () => {
     ]);
 
     // m1 restarts (no rate limit now) and resumes.
-    m1 = new NodeProcess(memberConfig('m1'));
+    m1 = node(memberConfig('m1'));
     await m1.waitFor(
       (l) => l.type === 'community.downloadingHistoryArchivesFinished',
       'm1 finished after restart',

@@ -8,6 +8,9 @@
 // info-hash is the archive's own (webtorrent's own torrent creation orders and filters files
 // its own way). Downloads start with nothing selected and fetch exactly the pieces asked.
 //
+// Peer bytes: bencode is checked before webtorrent's decoders see it (bencode-guard.ts), and
+// a `have` past the last piece closes the connection (peer-wire-guard.ts).
+//
 // Untrusted input: the info dictionary received from a peer is checked before any file is
 // opened (webtorrent creates files lazily, after the 'metadata' event): the folder name must
 // be one plain path component equal to the magnet's `dn` when given, and every file path must
@@ -35,6 +38,7 @@ import type {
   TransferStats,
 } from '../../ports/torrent.ts';
 import { guardPeerWireBencode } from './bencode-guard.ts';
+import { guardWire } from './peer-wire-guard.ts';
 
 export interface WebTorrentClientOptions {
   /** TCP port to listen on; 0 (default) picks a free one. */
@@ -393,6 +397,9 @@ export class WebTorrentClient implements TorrentClient {
       ...(expectedName !== undefined ? { expectedName } : {}),
     };
     torrent.on('error', (err: Error) => this.#fail(entry, err));
+    // Registered before webtorrent's own 'wire' listeners that count pieces (they come with
+    // the metadata), and effective for every message the wire parses after its handshake.
+    torrent.on('wire', (wire: Parameters<typeof guardWire>[0]) => guardWire(wire, torrent));
     torrent.on('warning', () => {});
     torrent.on('metadata', () => {
       try {
