@@ -25,11 +25,18 @@ import { proto_store } from '@waku/proto';
 import { createLibp2p } from 'libp2p';
 import type { Clock } from '../../ports/clock.ts';
 import type { Messaging, RelayMessage, StoreQuery, Unsubscribe } from '../../ports/messaging.ts';
-import { lengthPrefixed, MAX_PAGE, readFrame, STORE_QUERY_CODEC, StoreService } from './store-service.ts';
+import {
+  answerFrame,
+  lengthPrefixed,
+  MAX_FRAME,
+  MAX_PAGE,
+  readFrame,
+  STORE_QUERY_CODEC,
+  StoreService,
+} from './store-service.ts';
 import { decodeWakuV2, encodeWakuV2, fromWakuV2 } from './waku-wire.ts';
 
 export const WAKU_RELAY_CODEC = '/vac/waku/relay/2.0.0';
-const MAX_FRAME = 4 * 1024 * 1024;
 
 export interface Libp2pMessagingOptions {
   /** Listen address; default 127.0.0.1. */
@@ -366,18 +373,7 @@ export class Libp2pMessaging implements Messaging {
 
   async #serveStore(store: StoreService, stream: Stream): Promise<void> {
     try {
-      const frame = await readFrame(stream, MAX_FRAME);
-      let response: proto_store.StoreQueryResponse;
-      if (!frame) {
-        response = { requestId: '', statusCode: 400, statusDesc: 'no request', messages: [] };
-      } else {
-        try {
-          response = store.query(proto_store.StoreQueryRequest.decode(frame));
-        } catch {
-          response = { requestId: '', statusCode: 400, statusDesc: 'undecodable request', messages: [] };
-        }
-      }
-      stream.send(lengthPrefixed(proto_store.StoreQueryResponse.encode(response)));
+      stream.send(answerFrame(store, await readFrame(stream, MAX_FRAME)));
       await stream.close();
     } catch (err) {
       stream.abort(err as Error);
