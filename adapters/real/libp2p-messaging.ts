@@ -66,6 +66,8 @@ export interface Libp2pMessagingOptions {
   historyOnSubscribeSeconds?: number;
   /** Clock for the history window (default: wall clock). */
   clock?: Clock;
+  /** IPs of this machine's own nodes, spared same-IP defences (default LOCAL_PEER_IPS). */
+  localPeerIps?: string[];
 }
 
 export class StoreUnavailable extends Error {
@@ -77,7 +79,25 @@ export class StoreUnavailable extends Error {
 
 type Node = Awaited<ReturnType<typeof createNode>>;
 
-function createNode(host: string, port: number, websocketPort: number | undefined) {
+/**
+ * Addresses whose peers are this machine's own nodes (default: the loopback). Two defences
+ * meant for strangers misfire on them, since every such peer has the same IP:
+ * - gossipsub's IP colocation penalty (peer score P6): past 10 peer ids on one IP each
+ *   peer's score falls quadratically, and a peer that disconnects keeps its (zero) score,
+ *   IP included, for `retainScore` (an hour). After ten nodes had come and gone on
+ *   127.0.0.1, every new one scored below the gossip and graft thresholds and never joined
+ *   the mesh. The IPs here are on the penalty's whitelist.
+ * - libp2p's inbound connection rate limit, 5 a second per remote host: nodes started in
+ *   quick succession were reset while connecting. These networks are on the connection
+ *   manager's allow list (which also spares them its pruning).
+ */
+export const LOCAL_PEER_IPS = ['127.0.0.1', '::1'];
+
+function netOf(ip: string): string {
+  return ip.includes(':') ? `/ip6/${ip}/ipcidr/128` : `/ip4/${ip}/ipcidr/32`;
+}
+
+function createNode(host: string, port: number, websocketPort: number | undefined, localPeerIps: string[]) {
   const listen = [`/ip4/${host}/tcp/${port}`];
   if (websocketPort !== undefined) listen.push(`/ip4/${host}/tcp/${websocketPort}/ws`);
   return createLibp2p({
@@ -87,6 +107,13 @@ function createNode(host: string, port: number, websocketPort: number | undefine
     connectionEncrypters: [noise()],
     // Muxers are negotiated in this order; mplex only matters to js-waku (see the header).
     streamMuxers: [yamux(), mplex()],
+    connectionManager: { allow: localPeerIps.map(netOf) },
+    // A connection busy delivering a flood is alive; its ping answer just waits behind the
+    // flood's bytes on the same TCP stream (head of line). libp2p's monitor aborted such a
+    // connection after 5 s without a pong, mid-flood: the links after that point, and the
+    // valid one the same peer sent next, never arrived. Dead peers are still seen by TCP
+    // (FIN/RST, keep-alive); the monitor keeps measuring round trips.
+    connectionMonitor: { abortConnectionOnPingFailure: false },
     services: {
       identify: identify(),
       pubsub: gossipsub({
@@ -96,6 +123,7 @@ function createNode(host: string, port: number, websocketPort: number | undefine
         emitSelf: false,
         fallbackToFloodsub: false,
         heartbeatInterval: 500,
+        scoreParams: { IPColocationFactorWhitelist: new Set(localPeerIps) },
       }),
     },
   });
@@ -177,7 +205,7 @@ export class Libp2pMessaging implements Messaging {
       (!Number.isInteger(websocketPort) || websocketPort < 0 || websocketPort > 65_535)
     )
       throw new RangeError(`websocketPort must be an integer port 0..65535, got ${websocketPort}`);
-    const node = await createNode(host, port, websocketPort);
+    const node = await createNode(host, port, websocketPort, this.#options.localPeerIps ?? LOCAL_PEER_IPS);
     // The init option is ignored: the relay codec goes on the instance before start.
     (node.services.pubsub as unknown as { protocols: string[] }).protocols = [WAKU_RELAY_CODEC];
     node.services.pubsub.addEventListener('message', (evt) => {
