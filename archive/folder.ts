@@ -18,12 +18,12 @@ import type {
 import { type ArchiveCodec, decodeStoredArchive, decodeStoredIndex, plainCodec } from './codec.ts';
 import { ArchiveFormatError, MissingKeyError, UnknownArchiveError } from './errors.ts';
 import { buildArchives } from './layout.ts';
+import { magnetLink } from './magnet.ts';
 import { type ArchiveOptionsInput, resolveArchiveOptions } from './options.ts';
 import {
   buildTorrent,
   checkPathComponent,
   magnetFromTorrent,
-  magnetLink,
   type ParsedTorrent,
   parseTorrentFile,
 } from './torrent.ts';

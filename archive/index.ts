@@ -57,6 +57,7 @@ export {
   partitionRanges,
   selectMessages,
 } from './layout.ts';
+export { infoHashFromMagnet, type Magnet, magnetLink, parseMagnet } from './magnet.ts';
 export {
   type ArchiveOptions,
   type ArchiveOptionsInput,
@@ -67,9 +68,7 @@ export {
   buildTorrentFile,
   checkPathComponent,
   encodeInfoDict,
-  infoHashFromMagnet,
   magnetFromTorrent,
-  magnetLink,
   type ParsedTorrent,
   parseTorrentFile,
   REFERENCE_TRACKERS,

@@ -9,9 +9,9 @@
 // trackers URL-encoded, in announce-list order.
 
 import { createHash } from 'node:crypto';
-import { decode as decodeMagnet, encode as encodeMagnet } from 'magnet-uri';
 import { checkBencode, decodeBencode, encodeBencode } from './bencode.ts';
 import { TorrentFormatError } from './errors.ts';
+import { magnetLink } from './magnet.ts';
 
 export interface TorrentFile {
   /** One path component (`data`, `index`). */
@@ -235,32 +235,8 @@ export function parseTorrentFile(bytes: Uint8Array): ParsedTorrent {
 
 // --- magnet links -------------------------------------------------------------------
 
-/** `magnet:?xt=urn:btih:<info-hash>&dn=<name>&tr=<tracker>...` */
-export function magnetLink(infoHash: string, name: string, trackers: string[] = []): string {
-  return encodeMagnet({
-    xt: `urn:btih:${infoHash}`,
-    dn: name,
-    ...(trackers.length > 0 ? { tr: trackers } : {}),
-  });
-}
-
 /** Magnet link of a `.torrent` file; its own trackers unless `trackers` is given. */
 export function magnetFromTorrent(bytes: Uint8Array, trackers?: string[]): string {
   const t = parseTorrentFile(bytes);
   return magnetLink(t.infoHash, t.name, trackers ?? t.trackers);
-}
-
-/** The info-hash (40 lowercase hex) of a magnet link; throws TorrentFormatError. */
-export function infoHashFromMagnet(uri: string): string {
-  let decoded: ReturnType<typeof decodeMagnet>;
-  try {
-    decoded = decodeMagnet(uri);
-  } catch {
-    throw new TorrentFormatError(`not a magnet link: ${uri.slice(0, 80)}`);
-  }
-  const h = decoded.infoHash;
-  if (typeof h !== 'string' || !/^[0-9a-f]{40}$/.test(h)) {
-    throw new TorrentFormatError(`magnet link without a BitTorrent v1 info-hash: ${uri.slice(0, 80)}`);
-  }
-  return h;
 }

@@ -151,12 +151,11 @@ const out = {
   firstWeekSeconds: weekMs.length > 0 ? Number(((weekMs[0] as number) / 1000).toFixed(2)) : null,
   lastWeekSeconds: weekMs.length > 0 ? Number(((weekMs.at(-1) as number) / 1000).toFixed(2)) : null,
   /** Week W's cost ÷ week 1's (late weeks should cost what early weeks cost). */
-  lastToFirstWeek: weekMs.length > 1 ? Number(((weekMs.at(-1) as number) / (weekMs[0] as number)).toFixed(2)) : null,
+  lastToFirstWeek:
+    weekMs.length > 1 ? Number(((weekMs.at(-1) as number) / (weekMs[0] as number)).toFixed(2)) : null,
   /** The same from the medians of the first and the last four weeks (steadier). */
   lastToFirstWeekMedian4:
-    weekMs.length >= 8
-      ? Number((median(weekMs.slice(-4)) / median(weekMs.slice(0, 4))).toFixed(2))
-      : null,
+    weekMs.length >= 8 ? Number((median(weekMs.slice(-4)) / median(weekMs.slice(0, 4))).toFixed(2)) : null,
   violation: s.violation ? `${s.violation.invariant}: ${s.violation.message}` : null,
   invariants: s.invariants,
 };

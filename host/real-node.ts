@@ -13,7 +13,7 @@ import { SqliteStorage } from '../adapters/real/sqlite-storage.ts';
 import { SystemClock } from '../adapters/real/system-clock.ts';
 import { REFERENCE_TRACKERS } from '../archive/index.ts';
 import { type ArchiveNode, createArchiveNode } from '../machines/embed.ts';
-import { type MachineOptions, resolveOptions } from '../machines/options.ts';
+import { HARDENED_OPTIONS, type MachineOptions, resolveOptions } from '../machines/options.ts';
 import type { NodeSignal } from '../machines/signals.ts';
 import type {
   FileSystem,
@@ -108,7 +108,10 @@ export const RealNodeConfigSchema = z
           .strict(),
       )
       .default([]),
-    /** Patch over the machines' options (protocol.md §2 constants, §9 switches). */
+    /**
+     * Patch over the machines' options (protocol.md §2 constants, §9 switches), applied over
+     * HARDENED_OPTIONS (`boundMagnetlinkClock: false` / `validateIndex: false` = the reference).
+     */
     options: z.record(z.string(), z.union([z.number(), z.boolean(), z.string()])).default({}),
     importRate: z.enum(['slow', 'fast']).optional(),
     /** Before starting the machines, wait until this many peers relay every community topic. */
@@ -276,6 +279,7 @@ export async function startRealNode(args: StartRealNodeArgs): Promise<RealNode> 
   const at = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
   const announceList = config.torrent.announceList;
   const options: MachineOptions = resolveOptions({
+    ...HARDENED_OPTIONS,
     ...(config.options as Partial<MachineOptions>),
     ...(announceList.length > 0 ? { torrentTrackers: announceList } : {}),
   });
@@ -291,9 +295,11 @@ export async function startRealNode(args: StartRealNodeArgs): Promise<RealNode> 
 
   const dataDir = at(config.dataDir);
   const torrentDir = at(config.torrentDir);
+  // The database first: a file that cannot be used (StorageFileError) stops the node before
+  // anything is created or written.
+  const storage = new SqliteStorage(at(config.database));
   fs.mkdirp(dataDir);
   fs.mkdirp(torrentDir);
-  const storage = new SqliteStorage(at(config.database));
   const torrent = new BitTorrentClient({
     host: config.torrent.host,
     port: config.torrent.port,

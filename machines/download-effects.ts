@@ -3,6 +3,7 @@
 // piece range, and the seeding that follows. Each wait takes the AbortSignal of its call.
 
 import { communityFolder, readIndex } from '../archive/index.ts';
+import { indexLayoutVerdict, torrentLayoutVerdict } from '../archive/index-layout.ts';
 import type { TorrentMetadata } from '../ports/index.ts';
 import type { WakuMessageArchiveIndexMetadata } from '../proto/types.ts';
 import { aborted, type CommunityEnv, MalformedTorrent } from './community-env.ts';
@@ -52,9 +53,15 @@ export async function fetchIndex(env: CommunityEnv, signal: AbortSignal): Promis
   if (!d.meta.files.some((f) => f.path === 'index')) {
     throw new MalformedTorrent(`torrent ${d.handle.infoHash} has no index file`);
   }
+  // Real nodes check the torrent's files and the index against §10 invariant 3 before
+  // fetching a single archive (`validateIndex`; the reference trusts them).
+  const files = env.options.validateIndex ? torrentLayoutVerdict(d.meta) : undefined;
+  if (files !== undefined) throw new MalformedTorrent(`torrent ${d.handle.infoHash}: ${files}`);
   await d.handle.downloadFile('index', signal);
   aborted(signal);
   const entries = indexEntries(env);
+  const layout = env.options.validateIndex ? indexLayoutVerdict(entries, d.meta) : undefined;
+  if (layout !== undefined) throw new MalformedTorrent(`torrent ${d.handle.infoHash}: ${layout}`);
   env.bus.emit({
     type: 'archive.indexRead',
     communityId: env.config.id,

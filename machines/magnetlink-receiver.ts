@@ -7,6 +7,7 @@
 import { fromCallback } from 'xstate';
 import { decodeMagnetlinkMessage } from '../proto/signing.ts';
 import type { CommunityEnv } from './community-env.ts';
+import { magnetlinkClockReason } from './magnetlink-clock.ts';
 
 export type ReceivedLink = { type: 'MAGNETLINK'; signer: string; clock: number; magnetUri: string };
 
@@ -21,7 +22,13 @@ export function ignoreReason(
   if (env.role === 'owner') return 'control node';
   if (env.config.joined === false) return 'not joined';
   const st = env.adapters.storage.getArchiveState(env.config.id);
-  if (st.magnetlinkClock !== undefined && ev.clock < st.magnetlinkClock) return 'lower clock';
+  const clockReason = magnetlinkClockReason(
+    ev.clock,
+    st.magnetlinkClock,
+    env.adapters.clock.now(),
+    env.options,
+  );
+  if (clockReason !== undefined) return clockReason;
   if (st.lastSeenMagnetlink === ev.magnetUri) return 'last seen link';
   return undefined;
 }

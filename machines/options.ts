@@ -102,6 +102,20 @@ export interface MachineOptions {
    */
   torrentTrackers?: readonly string[];
 
+  // --- hardening against a hostile or broken owner (off in the reference; on for real nodes) ---
+  /**
+   * §6.1: ignore a link whose clock is more than `magnetlinkClockMaxAheadMs` ahead of this
+   * node's clock (machines/magnetlink-clock.ts). Reference: any clock is taken and stored.
+   */
+  boundMagnetlinkClock: boolean;
+  magnetlinkClockMaxAheadMs: number;
+  /**
+   * §6.2: check the index against §10 invariant 3 before downloading any archive
+   * (archive/index-layout.ts); a broken one ends the task as malformed. Reference: the
+   * index is trusted, and an entry that cannot be read is retried for ever at import.
+   */
+  validateIndex: boolean;
+
   /** Pubsub topic a community's messages travel on (chats; the store query of §5.4). */
   pubsubTopicOf: (communityId: string) => string;
   /**
@@ -151,8 +165,21 @@ export const DEFAULT_OPTIONS: Readonly<MachineOptions> = Object.freeze({
   startFailsWhenNotMember: true,
   storeFailureStopsArchiving: true,
   seedTwiceAtStartup: true,
+  boundMagnetlinkClock: false,
+  magnetlinkClockMaxAheadMs: DAY,
+  validateIndex: false,
   pubsubTopicOf: defaultPubsubTopic,
 } satisfies MachineOptions);
+
+/**
+ * What a node on the real network runs with unless its configuration says otherwise
+ * (host/real-node.ts): the reference's trust in what an owner signs is kept for simulation,
+ * where the scenario's `quirks` choose it.
+ */
+export const HARDENED_OPTIONS: Readonly<Partial<MachineOptions>> = Object.freeze({
+  boundMagnetlinkClock: true,
+  validateIndex: true,
+});
 
 /** Defaults overridden by `patch`; checks the numbers. */
 export function resolveOptions(patch: Partial<MachineOptions> = {}): MachineOptions {
@@ -179,6 +206,7 @@ export function resolveOptions(patch: Partial<MachineOptions> = {}): MachineOpti
     'corruptArchiveRetryMs',
     'storeLookbackMs',
     'magnetlinkWaitMs',
+    'magnetlinkClockMaxAheadMs',
   ];
   for (const k of nonNegative) {
     const v = o[k];

@@ -197,13 +197,25 @@ function indexMetadataToWire(m: WakuMessageArchiveIndexMetadata): WireObject {
 
 function indexMetadataFromWire(o: unknown): WakuMessageArchiveIndexMetadata {
   const m = (o ?? {}) as WireObject;
-  return {
+  const meta: WakuMessageArchiveIndexMetadata = {
     version: numberOf(m.version),
     metadata: metadataFromWire(m.metadata),
     offset: numberOf(m.offset),
     size: numberOf(m.size),
     padding: numberOf(m.padding),
   };
+  // Index entries are encoded again (a round keeps the earlier ones, an archive id hashes
+  // one): a uint64 past 2^53 has no exact JS number and could not be.
+  const numbers = { ...meta, from: meta.metadata.from, to: meta.metadata.to };
+  for (const field of ['version', 'offset', 'size', 'padding', 'from', 'to'] as const) {
+    if (!Number.isSafeInteger(numbers[field])) {
+      throw new DecodeError(
+        'WakuMessageArchiveIndexMetadata',
+        new Error(`${field} ${numbers[field]} is past 2^53 (no exact number)`),
+      );
+    }
+  }
+  return meta;
 }
 
 export function encodeWakuMessageArchiveIndexMetadata(m: WakuMessageArchiveIndexMetadata): Uint8Array {

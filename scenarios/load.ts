@@ -94,14 +94,24 @@ export function validateScenario(
 /** Parses YAML or JSON text of a scenario; `file` only names it in errors. */
 export function parseScenario(text: string, file: string): Scenario {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  // logLevel 'error': yaml would print a process warning for a mapping or sequence used as
+  // a key; such a key is an unknown field to the schema, reported like any other.
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, logLevel: 'error' });
   const syntax = doc.errors[0];
   if (syntax) {
     const pos = lineCounter.linePos(syntax.pos[0]);
     const where = pos ? ` (line ${pos.line}, column ${pos.col})` : '';
     throw new ScenarioError(file, '', `not valid YAML or JSON: ${syntax.message.split('\n')[0]}${where}`);
   }
-  const value: unknown = doc.toJS();
+  let value: unknown;
+  try {
+    // Aliases are resolved here: one naming no anchor, or more than yaml's alias budget (a
+    // "billion laughs" document), throws.
+    value = doc.toJS();
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new ScenarioError(file, '', `not valid YAML or JSON: ${message.split('\n')[0]}`);
+  }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new ScenarioError(file, '', 'expected a mapping with at least name, duration, communities, nodes');
   }

@@ -179,6 +179,13 @@ export const Quirks = z
     seedTwiceAtStartup: z.boolean().optional().meta({
       description: '§5.4 a restart within the interval seeds and announces the torrent twice',
     }),
+    trustIndex: z.boolean().optional().meta({
+      description:
+        '§6.2 the index is not checked against §10.3 before downloading (off: a broken one is malformed)',
+    }),
+    trustMagnetlinkClock: z.boolean().optional().meta({
+      description: '§6.1 any clock is taken (off: a clock more than a day ahead is ignored)',
+    }),
   })
   .meta({ description: 'Reference-client quirks; unset ones follow `mode`.' });
 

@@ -1,13 +1,13 @@
 // The .torrent view the simulator works with, on top of the archive module's format code
-// (archive/torrent.ts: one parser, one encoder, one magnet format for the whole project).
+// (archive/torrent.ts and archive/magnet.ts: one parser, one encoder, one magnet format for
+// the whole project).
 // The swarm wants the piece hashes as one buffer and the size of the info dictionary (what
 // metadata exchange transfers); tests and benchmarks build torrents straight from bytes.
 
 import { createHash } from 'node:crypto';
+import { infoHashFromMagnet, magnetLink } from '../archive/magnet.ts';
 import {
   buildTorrentFile as encodeTorrentFile,
-  infoHashFromMagnet,
-  magnetLink,
   parseTorrentFile as parseArchiveTorrent,
 } from '../archive/torrent.ts';
 

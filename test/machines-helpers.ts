@@ -6,9 +6,11 @@ import { type ArchiveCodec, archiveIdOf, MissingKeyError, paddingFor } from '../
 import { DAY } from '../machines/options.ts';
 import type { NodeSignal } from '../machines/signals.ts';
 import { encodeWakuMessageArchive, encodeWakuMessageArchiveIndex } from '../proto/codec.ts';
-import { magnetlinkChannelMessage, magnetlinkTopicOf } from '../proto/magnetlink-channel.ts';
-import { chatTopic } from '../proto/topics.ts';
+import { magnetlinkChannelMessage, magnetlinkTopicOf, relayMessageOf } from '../proto/magnetlink-channel.ts';
+import { signApplicationMessage } from '../proto/signing.ts';
+import { chatTopic, contentTopicOf } from '../proto/topics.ts';
 import type { WakuMessageArchive, WakuMessageArchiveIndexMetadata } from '../proto/types.ts';
+import { ApplicationMetadataMessageType } from '../proto/types.ts';
 import { createHarness, type Harness, type HarnessConfig, type HarnessNode } from '../scenarios/harness.ts';
 import { buildTorrentFile, magnetFor, parseTorrentFile } from '../sim/torrent-file.ts';
 
@@ -43,6 +45,44 @@ export function publishMagnetlink(
   void h.node(fromId).adapters.messaging.publish({
     pubsubTopic: (h.options.magnetlinkPubsubTopicOf ?? h.options.pubsubTopicOf)(h.communityId),
     ...onChannel,
+  });
+}
+
+/**
+ * A magnetlink message whose clock field is 2^64 - 1 (what no JS number holds exactly: the
+ * encoder refuses it), signed by `priv`: the largest clock a signer can put on the wire.
+ */
+export function maxClockMagnetlink(priv: Uint8Array, magnetUri: string): Uint8Array {
+  const uri = new TextEncoder().encode(magnetUri);
+  const length: number[] = [];
+  for (let n = uri.length; ; n >>>= 7) {
+    if (n < 0x80) {
+      length.push(n);
+      break;
+    }
+    length.push((n & 0x7f) | 0x80);
+  }
+  // field 1 (clock) varint 0xffffffffffffffff, field 2 (magnet_uri) length-delimited
+  const payload = Uint8Array.from([0x08, ...new Array(9).fill(0xff), 0x01, 0x12, ...length, ...uri]);
+  return signApplicationMessage(
+    priv,
+    ApplicationMetadataMessageType.COMMUNITY_MESSAGE_ARCHIVE_MAGNETLINK,
+    payload,
+  );
+}
+
+/** Publish an already signed magnetlink message on the community's channel, from `fromId`. */
+export function publishSignedMagnetlink(
+  h: Harness,
+  fromId: string,
+  signed: Uint8Array,
+  timestampS: number,
+): void {
+  const topic = magnetlinkTopicOf(h.communityId);
+  void h.node(fromId).adapters.messaging.publish({
+    pubsubTopic: (h.options.magnetlinkPubsubTopicOf ?? h.options.pubsubTopicOf)(h.communityId),
+    contentTopic: contentTopicOf(topic),
+    message: relayMessageOf(topic, signed, timestampS),
   });
 }
 

@@ -2,13 +2,26 @@
 // the §10 monitors on in every run.
 
 import { describe, expect, test } from 'vitest';
+import { archiveIdOf, readIndex } from '../archive/index.ts';
 import { createArchiveNode } from '../machines/embed.ts';
+import { magnetlinkClockReason } from '../machines/magnetlink-clock.ts';
 import { DAY, HOUR, MINUTE, SECOND } from '../machines/options.ts';
 import type { NodeSignal } from '../machines/signals.ts';
+import { encodeWakuMessageArchiveIndex } from '../proto/codec.ts';
 import { generateCommunityKey } from '../proto/signing.ts';
 import { chatTopic } from '../proto/topics.ts';
 import { buildTorrentFile, magnetFor, parseTorrentFile } from '../sim/torrent-file.ts';
-import { expectNoViolation, ofType, publishMagnetlink, ratchet, small, WEEK } from './machines-helpers.ts';
+import {
+  at,
+  expectNoViolation,
+  maxClockMagnetlink,
+  ofType,
+  publishMagnetlink,
+  publishSignedMagnetlink,
+  ratchet,
+  small,
+  WEEK,
+} from './machines-helpers.ts';
 
 const sec = (ms: number): number => Math.floor(ms / 1000);
 const BOGUS = `magnet:?xt=urn:btih:${'ab'.repeat(20)}&dn=nothing`;
@@ -121,6 +134,49 @@ describe('§6.1 receiving a magnetlink', () => {
 
 const HOUR_AND_A_BIT = 61 * MINUTE;
 
+describe('§6.1 a bound on the clocks a member accepts', () => {
+  test('pure check: a clock past now + the bound (or past 2^53) is ignored; reference takes any clock', () => {
+    const bound = { boundMagnetlinkClock: true, magnetlinkClockMaxAheadMs: DAY };
+    const reference = { boundMagnetlinkClock: false, magnetlinkClockMaxAheadMs: DAY };
+    const now = 1_767_571_200_000;
+    expect(magnetlinkClockReason(now + DAY, undefined, now, bound)).toBeUndefined();
+    expect(magnetlinkClockReason(now + DAY + 1, undefined, now, bound)).toBe('clock too far ahead');
+    expect(magnetlinkClockReason(2 ** 64 - 1, undefined, now, bound)).toBe('clock too far ahead');
+    expect(magnetlinkClockReason(2 ** 64 - 1, undefined, now, reference)).toBeUndefined();
+    expect(magnetlinkClockReason(now - 1, now, now, bound)).toBe('lower clock');
+    expect(magnetlinkClockReason(now - 1, now, now, reference)).toBe('lower clock');
+    // A clock stored past the bound (before the bound was on) no longer blocks.
+    expect(magnetlinkClockReason(now, 2 ** 64, now, bound)).toBeUndefined();
+    expect(magnetlinkClockReason(now, 2 ** 64, now, reference)).toBe('lower clock');
+  });
+
+  for (const bounded of [false, true]) {
+    test(`§6.1 ${bounded ? 'bounded: the owner-signed link with clock 2^64 - 1 is ignored, later links are not' : 'reference: an owner-signed link with clock 2^64 - 1 blocks every later link'}`, async () => {
+      const h = await small({ durationMs: 15 * DAY, options: { boundMagnetlinkClock: bounded } });
+      h.at(8 * DAY, () =>
+        publishSignedMagnetlink(h, 'owner', maxClockMagnetlink(h.communityKey, BOGUS), sec(at(h, 8 * DAY))),
+      );
+      const s = await h.run();
+      expectNoViolation(h);
+      expect(s.rounds.length).toBeGreaterThanOrEqual(2);
+      for (const m of h.members) {
+        const got = ofType(m, 'archive.magnetlinkReceived');
+        const poison = got.find((g) => g.magnetUri === BOGUS)!;
+        const last = got.at(-1)!;
+        expect(last.magnetUri).not.toBe(BOGUS);
+        if (bounded) {
+          expect(poison).toMatchObject({ accepted: false, reason: 'clock too far ahead' });
+          expect(last).toMatchObject({ accepted: true });
+        } else {
+          expect(poison).toMatchObject({ accepted: true });
+          expect(last).toMatchObject({ accepted: false, reason: 'lower clock' });
+        }
+      }
+      expect(s.members.map((m) => m.downloaded)).toEqual(bounded ? [2, 2] : [1, 1]);
+    });
+  }
+});
+
 describe('§6.1/§9 links read from the store by a member that joins late', () => {
   for (const spec of [false, true]) {
     test(`§9 ${spec ? 'spec: waits 20 s after the last link read from the store' : 'reference: acts on each link read from the store at once, cancelling the previous task'}`, async () => {
@@ -194,6 +250,57 @@ describe('§6.2 download', () => {
     expectNoViolation(h);
     expect(ofType(h.members[0]!, 'archive.taskEnded')[0]).toMatchObject({ status: 'malformed' });
   });
+
+  for (const validate of [false, true]) {
+    test(`§6.2 an index entry overlapping another: ${validate ? 'validateIndex ends the task as malformed before any archive' : 'reference: imported first and retried for ever'}`, async () => {
+      const h = await small({
+        durationMs: WEEK + HOUR + 10 * MINUTE,
+        options: { validateIndex: validate, importDelayMs: 0 },
+      });
+      h.at(WEEK + HOUR, () => {
+        // The owner's round, with one more entry over the first archive's bytes and the
+        // earliest `from`, served by m2 from a folder of its own.
+        const folder = `/data/${h.communityId}`;
+        const fs = h.owner.adapters.fs;
+        const index = readIndex(fs, folder);
+        const [, first] = [...index.archives].sort((a, b) => a[1].offset - b[1].offset)[0]!;
+        const extra = {
+          ...first,
+          metadata: { ...first.metadata, from: first.metadata.from - 1 },
+          padding: 0,
+        };
+        index.archives.set(archiveIdOf(extra), extra);
+        const files = [
+          { path: 'data', bytes: fs.read(`${folder}/data`) },
+          { path: 'index', bytes: encodeWakuMessageArchiveIndex(index) },
+        ];
+        const m2 = h.members[1]!;
+        m2.adapters.fs.mkdirp(`/forged/${h.communityId}`);
+        for (const f of files) m2.adapters.fs.writeAtomic(`/forged/${h.communityId}/${f.path}`, f.bytes);
+        const torrent = buildTorrentFile(h.communityId, 102_400, files);
+        const magnet = magnetFor(parseTorrentFile(torrent).infoHash, h.communityId);
+        void m2.adapters.torrent.seed(torrent, '/forged').then(() => {
+          h.members[0]!.archive?.requestToJoinResponse(h.communityId, magnet);
+        });
+      });
+      await h.run();
+      expectNoViolation(h);
+      const m1 = h.members[0]!;
+      const ends = ofType(m1, 'archive.taskEnded');
+      if (validate) {
+        expect(ends.at(-1)).toMatchObject({ status: 'malformed' });
+        expect(ends.at(-1)!.detail).toMatch(
+          /the index breaks §10 invariant 3: archive 0x[0-9a-f]+ at offset 0 overlaps/,
+        );
+        expect(ofType(m1, 'archive.importFailed')).toHaveLength(0);
+      } else {
+        expect(ends).toHaveLength(1); // the owner's round; the forged task never ends
+        const failed = ofType(m1, 'archive.importFailed');
+        expect(failed.length).toBeGreaterThan(300); // one a second
+        expect(new Set(failed.map((f) => f.id))).toEqual(new Set([failed[0]!.id]));
+      }
+    });
+  }
 
   test('§6.2 a link to a torrent whose folder is another community is refused before anything is written', async () => {
     const h = await small({ durationMs: 2 * DAY });

@@ -203,6 +203,16 @@ describe('malformed input', () => {
       }
     },
   );
+  test('an index entry with a uint64 past 2^53 is refused when decoded (it could not be encoded again)', () => {
+    // 20 = field 4 (size), varint 2^60
+    const size60 = b(0x12, 0x00, 0x20, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x10);
+    expect(() => decodeWakuMessageArchiveIndexMetadata(size60)).toThrow(DecodeError);
+    expect(() => decodeWakuMessageArchiveIndexMetadata(size60)).toThrow(/size \d+ is past 2\^53/);
+    // archives = {"a": that entry}: field 1, a map entry of key (field 1) and value (field 2)
+    const index = b(0x0a, 5 + size60.length, 0x0a, 0x01, 0x61, 0x12, size60.length, ...size60);
+    expect(() => decodeWakuMessageArchiveIndex(index)).toThrow(/WakuMessageArchiveIndexMetadata/);
+  });
+
   test('negative or unsafe numbers are refused before encoding', () => {
     expect(() => encodeWakuMessage(message({ timestamp: -1 }))).toThrow(/timestamp/);
     expect(() => encodeWakuMessage(message({ timestamp: 2 ** 60 }))).toThrow(/timestamp/);

@@ -106,6 +106,33 @@ describe('BitTorrentClient', () => {
     await expect(dl.downloadPieces(0, 1)).rejects.toThrow(/removed/);
   });
 
+  it('a download leaves each file exactly as long as the torrent says (an index that shrank)', async () => {
+    // A member's folder holds a longer `index` from an earlier torrent (another owner's, a
+    // hostile one): the new torrent's shorter index must not keep the old tail after it.
+    const seedDir = join(root, 'seed-shrink');
+    const shorter = index.subarray(0, 1000);
+    const { torrent, infoHash } = writeFolderTorrent(seedDir, NAME, data, shorter);
+    const memberDir = join(root, 'member-shrink');
+    mkdirSync(join(memberDir, NAME), { recursive: true });
+    writeFileSync(join(memberDir, NAME, 'index'), index);
+    writeFileSync(join(memberDir, NAME, 'data'), Buffer.concat([data, bytes(P, 9)]));
+    const seeder = client();
+    await seeder.start();
+    await seeder.seed(torrent, seedDir);
+    const member = client();
+    await member.start();
+    const dl = member.add(
+      `magnet:?xt=urn:btih:${infoHash}&dn=${NAME}&x.pe=127.0.0.1:${seeder.port}`,
+      memberDir,
+    );
+    await dl.metadata(AbortSignal.timeout(10_000));
+    await dl.downloadFile('index', AbortSignal.timeout(10_000));
+    expect(readFileSync(join(memberDir, NAME, 'index'))).toEqual(Buffer.from(shorter));
+    expect(readFileSync(join(memberDir, NAME, 'data'))).toEqual(Buffer.from(data));
+    // Seeding never trims the seeder's own folder.
+    expect(readFileSync(join(seedDir, NAME, 'index'))).toEqual(Buffer.from(shorter));
+  });
+
   it('keeps pieces already on disk and cancels waits through the AbortSignal', async () => {
     const seedDir = join(root, 'seed2');
     const { torrent, infoHash } = writeFolderTorrent(seedDir, NAME, data, index);

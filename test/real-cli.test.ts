@@ -2,12 +2,21 @@
 // verified downloads (index only, then everything), clean exits on SIGTERM and on their own,
 // and one-line errors for bad input.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NodeFileSystem } from '../adapters/real/node-fs.ts';
+import { SqliteStorage } from '../adapters/real/sqlite-storage.ts';
 import { archiveIdOf, createArchiveRound, parseTorrentFile, readIndex } from '../archive/index.ts';
 import { encodeWakuMessageArchiveIndex } from '../proto/codec.ts';
 import { communityIdOf, generateCommunityKey } from '../proto/signing.ts';
@@ -336,6 +345,56 @@ describe('archivist seed / fetch', () => {
       );
     } finally {
       busy.close();
+    }
+  });
+
+  it('refuses a damaged, foreign or newer database with one line and exit 2, touching nothing', async () => {
+    // A real node database with some messages, then four ways it can be wrong.
+    const good = join(root, 'good.db');
+    const db = new SqliteStorage(good);
+    db.saveMessages(
+      Array.from({ length: 200 }, (_, i) => ({
+        sig: Uint8Array.of(i),
+        timestamp: 1_700_000_000 + i,
+        topic: chatTopic('general'),
+        payload: new Uint8Array(2000).fill(i),
+        padding: new Uint8Array(0),
+        hash: new Uint8Array(32).fill(i),
+        thirdPartyId: '',
+      })),
+    );
+    db.close();
+    const bytes = readFileSync(good);
+    const pageSize = bytes.readUInt16BE(16);
+    const cases: Record<string, { bytes: Uint8Array; error: RegExp }> = {
+      foreign: { bytes: Buffer.alloc(3 * pageSize, 'not a database '), error: /not an SQLite database/ },
+      truncated: { bytes: bytes.subarray(0, Math.floor(bytes.length / 2)), error: /truncated/ },
+      corrupted: {
+        bytes: Buffer.concat([bytes.subarray(0, pageSize), Buffer.alloc(bytes.length - pageSize, 0xa5)]),
+        error: /corrupt/,
+      },
+      newer: { bytes: Buffer.from(bytes), error: /schema version 99 is newer than this archivist supports/ },
+    };
+    cases.newer!.bytes.set([0, 0, 0, 99], 60); // PRAGMA user_version lives at offset 60 of the header
+    const runs = Object.entries(cases).map(async ([name, c]) => {
+      const dir = join(root, `db-${name}`);
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, 'node.db'), c.bytes);
+      writeFileSync(
+        join(dir, 'node.yaml'),
+        'dataDir: data\ntorrentDir: torrents\ndatabase: node.db\ncommunities: []\n',
+      );
+      const r = await run(['node', '--config', join(dir, 'node.yaml')]);
+      return { name, dir, c, r };
+    });
+    for (const { name, dir, c, r } of await Promise.all(runs)) {
+      expect(r.code, `${name}: ${r.stderr}`).toBe(2);
+      expect(r.stderr, name).toMatch(/^archivist: [^\n]*\n$/);
+      expect(r.stderr, name).toContain(join(dir, 'node.db'));
+      expect(r.stderr, name).toMatch(c.error);
+      // Nothing stored was touched: the same bytes, no journal beside them, no folders made.
+      expect(Buffer.compare(readFileSync(join(dir, 'node.db')), c.bytes), name).toBe(0);
+      expect(readdirSync(dir).sort(), name).toEqual(['node.db', 'node.yaml']);
     }
   });
 });

@@ -131,6 +131,22 @@ describe('archivist run', () => {
     expect(await cli('replay', join(dir, 'none.jsonl'))).toBe(2);
     expect(io.err).toContain('none.jsonl: no such file');
   });
+  it('exits 2 with one line on YAML whose alias names no anchor, or too many aliases', async () => {
+    const file = join(dir, 'alias.yaml');
+    writeFileSync(file, 'name: x\ncommunities: *a\n');
+    expect(await cli('run', file)).toBe(2);
+    expect(io.err).toBe(
+      `archivist: ${file}: not valid YAML or JSON: Unresolved alias (the anchor must be set before the alias): a\n`,
+    );
+    io.clear();
+    // A "billion laughs": each level doubles the aliases the previous one expands to.
+    const levels = ['a: &a [x, x]'];
+    for (let i = 1; i < 12; i++)
+      levels.push(`l${i}: &l${i} [*${i === 1 ? 'a' : `l${i - 1}`}, *${i === 1 ? 'a' : `l${i - 1}`}]`);
+    writeFileSync(file, `${levels.join('\n')}\nname: x\n`);
+    expect(await cli('run', file)).toBe(2);
+    expect(io.err).toMatch(new RegExp(`^archivist: ${file}: not valid YAML or JSON: .*alias.*\n$`, 'i'));
+  });
 });
 
 describe('archivist scenario schema', () => {

@@ -256,6 +256,20 @@ describe('scenario loading', () => {
     expect(() => loadScenario(join(dir, 'none.yaml'))).toThrow(`${join(dir, 'none.yaml')}: no such file`);
   });
 
+  it('maps the trust quirks to the hardening options (reference: trusting, unset)', () => {
+    const quirks = (q: string) => machineOptions(parseScenario(`${base}quirks: ${q}\n`, 'q.yaml'));
+    expect(quirks('{}')).not.toHaveProperty('validateIndex');
+    expect(quirks('{}')).not.toHaveProperty('boundMagnetlinkClock');
+    expect(quirks('{trustIndex: false, trustMagnetlinkClock: false}')).toMatchObject({
+      validateIndex: true,
+      boundMagnetlinkClock: true,
+    });
+    expect(quirks('{trustIndex: true, trustMagnetlinkClock: true}')).toMatchObject({
+      validateIndex: false,
+      boundMagnetlinkClock: false,
+    });
+  });
+
   it('emits a JSON Schema that describes the fields', () => {
     const schema = scenarioJsonSchema() as {
       type: string;

@@ -435,9 +435,14 @@ export class BitTorrentClient implements TorrentClient {
     return swarm;
   }
 
-  /** The info dictionary is known and checked: open the folder and see what is there. */
-  #setTorrent(swarm: Swarm, torrent: ParsedTorrent): void {
+  /**
+   * The info dictionary is known and checked: open the folder and see what is there. For a
+   * download, files an earlier torrent left longer than this one says are cut first (the
+   * readers of the folder read whole files; nothing of this torrent lies past its lengths).
+   */
+  #setTorrent(swarm: Swarm, torrent: ParsedTorrent, download = false): void {
     const store = new PieceStore(swarm.parentDir, torrent);
+    if (download) for (const f of torrent.files) store.trim(f.path);
     const have = new BitField(torrent.pieceHashes.length);
     let count = 0;
     for (const [i, ok] of store.scan().entries()) {
@@ -471,7 +476,7 @@ export class BitTorrentClient implements TorrentClient {
       );
       return;
     }
-    this.#setTorrent(swarm, torrent);
+    this.#setTorrent(swarm, torrent, true);
     this.#check(swarm);
     this.#schedule(swarm);
   }

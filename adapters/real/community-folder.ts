@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { buildTorrentFile, readIndex, verifyCommunityFolder } from '../../archive/index.ts';
+import { buildTorrentFile, magnetLink, readIndex, verifyCommunityFolder } from '../../archive/index.ts';
 import type { TorrentMetadata } from '../../ports/torrent.ts';
 import { NodeFileSystem } from './node-fs.ts';
 
@@ -45,8 +45,7 @@ export function torrentForFolder(dir: string, pieceLength = DEFAULT_PIECE_LENGTH
 
 /** Magnet link of a seeded community torrent, with the seeder as a direct peer (`x.pe`). */
 export function magnetFor(infoHash: string, name: string, peer?: string): string {
-  const pe = peer ? `&x.pe=${peer}` : '';
-  return `magnet:?xt=urn:btih:${infoHash}&dn=${encodeURIComponent(name)}${pe}`;
+  return magnetLink(infoHash, name, [], peer ? [peer] : []);
 }
 
 export class FetchedFolderRefused extends Error {

@@ -33,11 +33,18 @@ import { createLibp2p } from 'libp2p';
 import type { Clock } from '../../ports/clock.ts';
 import type { Messaging, RelayMessage, StoreQuery, Unsubscribe } from '../../ports/messaging.ts';
 import { PublicChatWire, type PublicChatWireOptions } from './public-chat-wire.ts';
-import { lengthPrefixed, MAX_PAGE, readFrame, STORE_QUERY_CODEC, StoreService } from './store-service.ts';
+import {
+  answerFrame,
+  lengthPrefixed,
+  MAX_FRAME,
+  MAX_PAGE,
+  readFrame,
+  STORE_QUERY_CODEC,
+  StoreService,
+} from './store-service.ts';
 import { decodeWakuV2, encodeWakuV2, fromWakuV2, type WakuV2Message } from './waku-wire.ts';
 
 export const WAKU_RELAY_CODEC = '/vac/waku/relay/2.0.0';
-const MAX_FRAME = 4 * 1024 * 1024;
 
 export interface Libp2pMessagingOptions {
   /** Listen address; default 127.0.0.1. */
@@ -69,6 +76,8 @@ export interface Libp2pMessagingOptions {
   clock?: Clock;
   /** Public chats spoken with the reference's envelope, and the identity that signs it. */
   publicChats?: PublicChatWireOptions;
+  /** IPs of this machine's own nodes, spared same-IP defences (default LOCAL_PEER_IPS). */
+  localPeerIps?: string[];
 }
 
 export class StoreUnavailable extends Error {
@@ -80,7 +89,25 @@ export class StoreUnavailable extends Error {
 
 type Node = Awaited<ReturnType<typeof createNode>>;
 
-function createNode(host: string, port: number, websocketPort: number | undefined) {
+/**
+ * Addresses whose peers are this machine's own nodes (default: the loopback). Two defences
+ * meant for strangers misfire on them, since every such peer has the same IP:
+ * - gossipsub's IP colocation penalty (peer score P6): past 10 peer ids on one IP each
+ *   peer's score falls quadratically, and a peer that disconnects keeps its (zero) score,
+ *   IP included, for `retainScore` (an hour). After ten nodes had come and gone on
+ *   127.0.0.1, every new one scored below the gossip and graft thresholds and never joined
+ *   the mesh. The IPs here are on the penalty's whitelist.
+ * - libp2p's inbound connection rate limit, 5 a second per remote host: nodes started in
+ *   quick succession were reset while connecting. These networks are on the connection
+ *   manager's allow list (which also spares them its pruning).
+ */
+export const LOCAL_PEER_IPS = ['127.0.0.1', '::1'];
+
+function netOf(ip: string): string {
+  return ip.includes(':') ? `/ip6/${ip}/ipcidr/128` : `/ip4/${ip}/ipcidr/32`;
+}
+
+function createNode(host: string, port: number, websocketPort: number | undefined, localPeerIps: string[]) {
   const listen = [`/ip4/${host}/tcp/${port}`];
   if (websocketPort !== undefined) listen.push(`/ip4/${host}/tcp/${websocketPort}/ws`);
   return createLibp2p({
@@ -90,6 +117,13 @@ function createNode(host: string, port: number, websocketPort: number | undefine
     connectionEncrypters: [noise()],
     // Muxers are negotiated in this order; mplex only matters to js-waku (see the header).
     streamMuxers: [yamux(), mplex()],
+    connectionManager: { allow: localPeerIps.map(netOf) },
+    // A connection busy delivering a flood is alive; its ping answer just waits behind the
+    // flood's bytes on the same TCP stream (head of line). libp2p's monitor aborted such a
+    // connection after 5 s without a pong, mid-flood: the links after that point, and the
+    // valid one the same peer sent next, never arrived. Dead peers are still seen by TCP
+    // (FIN/RST, keep-alive); the monitor keeps measuring round trips.
+    connectionMonitor: { abortConnectionOnPingFailure: false },
     services: {
       identify: identify(),
       pubsub: gossipsub({
@@ -99,6 +133,7 @@ function createNode(host: string, port: number, websocketPort: number | undefine
         emitSelf: false,
         fallbackToFloodsub: false,
         heartbeatInterval: 500,
+        scoreParams: { IPColocationFactorWhitelist: new Set(localPeerIps) },
       }),
     },
   });
@@ -188,7 +223,7 @@ export class Libp2pMessaging implements Messaging {
       (!Number.isInteger(websocketPort) || websocketPort < 0 || websocketPort > 65_535)
     )
       throw new RangeError(`websocketPort must be an integer port 0..65535, got ${websocketPort}`);
-    const node = await createNode(host, port, websocketPort);
+    const node = await createNode(host, port, websocketPort, this.#options.localPeerIps ?? LOCAL_PEER_IPS);
     // The init option is ignored: the relay codec goes on the instance before start.
     (node.services.pubsub as unknown as { protocols: string[] }).protocols = [WAKU_RELAY_CODEC];
     node.services.pubsub.addEventListener('message', (evt) => {
@@ -217,17 +252,23 @@ export class Libp2pMessaging implements Messaging {
     await this.#requireNode().dial(multiaddr(addr), signal ? { signal } : {});
   }
 
-  /** Resolves once at least `n` peers relay `pubsubTopic` (gossipsub has seen their subscription). */
-  async waitForRelayPeers(pubsubTopic: string, n: number, signal?: AbortSignal): Promise<void> {
-    const node = this.#requireNode();
-    this.#relay(pubsubTopic);
-    // Relay forwards only along mesh links, so a peer counts once it is grafted into this
-    // node's mesh for the topic, not merely known to be subscribed.
-    const pubsub = node.services.pubsub as typeof node.services.pubsub & {
+  /**
+   * Peers this node relays `pubsubTopic` with: relay forwards only along mesh links, so a
+   * peer counts once it is grafted into this node's mesh for the topic, not merely known to
+   * be subscribed.
+   */
+  relayPeerCount(pubsubTopic: string): number {
+    const pubsub = this.#requireNode().services.pubsub as Node['services']['pubsub'] & {
       getMeshPeers?(t: string): string[];
     };
-    const peers = () =>
-      pubsub.getMeshPeers?.(pubsubTopic).length ?? pubsub.getSubscribers(pubsubTopic).length;
+    return pubsub.getMeshPeers?.(pubsubTopic).length ?? pubsub.getSubscribers(pubsubTopic).length;
+  }
+
+  /** Resolves once at least `n` peers relay `pubsubTopic` (see relayPeerCount). */
+  async waitForRelayPeers(pubsubTopic: string, n: number, signal?: AbortSignal): Promise<void> {
+    this.#requireNode();
+    this.#relay(pubsubTopic);
+    const peers = () => this.relayPeerCount(pubsubTopic);
     while (peers() < n) {
       signal?.throwIfAborted();
       await new Promise((r) => setTimeout(r, 20));
@@ -448,18 +489,7 @@ export class Libp2pMessaging implements Messaging {
 
   async #serveStore(store: StoreService, stream: Stream): Promise<void> {
     try {
-      const frame = await readFrame(stream, MAX_FRAME);
-      let response: proto_store.StoreQueryResponse;
-      if (!frame) {
-        response = { requestId: '', statusCode: 400, statusDesc: 'no request', messages: [] };
-      } else {
-        try {
-          response = store.query(proto_store.StoreQueryRequest.decode(frame));
-        } catch {
-          response = { requestId: '', statusCode: 400, statusDesc: 'undecodable request', messages: [] };
-        }
-      }
-      stream.send(lengthPrefixed(proto_store.StoreQueryResponse.encode(response)));
+      stream.send(answerFrame(store, await readFrame(stream, MAX_FRAME)));
       await stream.close();
     } catch (err) {
       stream.abort(err as Error);

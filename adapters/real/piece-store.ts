@@ -2,11 +2,22 @@
 // info dictionary; a piece that spans the end of one file goes on into the next.
 //
 // Files are created on the first write, so nothing is written before the info dictionary
-// has been checked, and never truncated: a new round's `data` starts with the previous
-// round's bytes, which stay valid pieces of the new torrent (protocol.md §5.1).
+// has been checked, and never truncated below the torrent's own length: a new round's `data`
+// starts with the previous round's bytes, which stay valid pieces of the new torrent
+// (protocol.md §5.1). A complete file is cut to that length (`trim`), so a shorter file of a
+// new torrent does not keep an older one's tail.
 
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fstatSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 
 export interface PieceLayout {
@@ -84,6 +95,14 @@ export class PieceStore {
       have.push(bytes !== undefined && this.matches(i, bytes));
     }
     return have;
+  }
+
+  /** Cuts `path` to its length in this torrent when it is longer (a tail left by another torrent). */
+  trim(path: string): void {
+    const f = this.#layout.files.find((x) => x.path === path);
+    const fd = f === undefined ? undefined : this.#open(path, false);
+    if (f === undefined || fd === undefined) return;
+    if (fstatSync(fd).size > f.length) ftruncateSync(fd, f.length);
   }
 
   close(): void {

@@ -4,6 +4,7 @@
 // the whole effect or none of it. The schema is versioned with PRAGMA user_version and
 // migrated forward on open, each migration in its own transaction.
 
+import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import type { CommunityDescriptions } from '../../ports/community-descriptions.ts';
 import type { ArchiveRecord, CommunityArchiveState, Storage } from '../../ports/storage.ts';
@@ -45,11 +46,76 @@ const MIGRATIONS: readonly string[] = [
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
-export class StorageSchemaError extends Error {
-  constructor(message: string) {
-    super(message);
+/**
+ * A database file that cannot be used as it is: not SQLite, truncated, corrupt, or written by
+ * a newer archivist. Raised on open, before anything is written to the file; the message
+ * starts with the path.
+ */
+export class StorageFileError extends Error {
+  readonly path: string;
+  constructor(path: string, problem: string) {
+    super(`${path}: ${problem}`);
+    this.name = 'StorageFileError';
+    this.path = path;
+  }
+}
+
+/** A database whose schema version is newer than this archivist's. */
+export class StorageSchemaError extends StorageFileError {
+  constructor(path: string, problem: string) {
+    super(path, problem);
     this.name = 'StorageSchemaError';
   }
+}
+
+const SQLITE_MAGIC = Buffer.from('SQLite format 3\0', 'latin1');
+const SQLITE_HEADER = 100;
+
+/**
+ * What the 100-byte header of an existing database file says is wrong with it, read with
+ * plain file reads (SQLite is not asked, so nothing is written): not SQLite, truncated, or
+ * a schema version (`user_version`, offset 60) newer than ours. A file beside a `-wal`
+ * journal is only checked for its magic and version: after a crash mid-checkpoint its size
+ * may lag its header until SQLite recovers the journal.
+ */
+function checkHeader(path: string): void {
+  let size: number;
+  try {
+    size = statSync(path).size;
+  } catch {
+    return; // a new database
+  }
+  if (size === 0) return; // SQLite treats an empty file as a new database
+  const header = Buffer.alloc(Math.min(size, SQLITE_HEADER));
+  const fd = openSync(path, 'r');
+  try {
+    readSync(fd, header, 0, header.length, 0);
+  } finally {
+    closeSync(fd);
+  }
+  const magic = SQLITE_MAGIC.subarray(0, Math.min(header.length, SQLITE_MAGIC.length));
+  if (!header.subarray(0, magic.length).equals(magic))
+    throw new StorageFileError(path, 'not an SQLite database (its first bytes are not "SQLite format 3")');
+  if (header.length < SQLITE_HEADER)
+    throw new StorageFileError(path, `truncated: ${size} bytes, shorter than an SQLite header`);
+  const version = header.readUInt32BE(60);
+  if (version > SCHEMA_VERSION) throw newerSchema(path, version);
+  const raw = header.readUInt16BE(16);
+  const pageSize = raw === 1 ? 65_536 : raw;
+  if (pageSize < 512 || (pageSize & (pageSize - 1)) !== 0)
+    throw new StorageFileError(path, `corrupt: page size ${raw} in the header`);
+  if (existsSync(`${path}-wal`)) return;
+  // The page count at offset 28 is valid when the change counter (24) matches offset 92.
+  const pages = header.readUInt32BE(28);
+  if (header.readUInt32BE(24) === header.readUInt32BE(92) && size < pages * pageSize)
+    throw new StorageFileError(path, `truncated: ${size} bytes, the header describes ${pages * pageSize}`);
+}
+
+function newerSchema(path: string, version: number): StorageSchemaError {
+  return new StorageSchemaError(
+    path,
+    `schema version ${version} is newer than this archivist supports (${MIGRATIONS.length})`,
+  );
 }
 
 export interface SqliteStorageOptions {
@@ -91,7 +157,10 @@ export class SqliteStorage implements Storage, CommunityDescriptions {
   /** Opens (creating when absent) and migrates the database at `path` (`:memory:` allowed). */
   constructor(path: string, options: SqliteStorageOptions = {}) {
     this.path = path;
+    const file = path !== ':memory:' && path !== '';
+    if (file) checkHeader(path);
     this.#db = new DatabaseSync(path, { timeout: options.busyTimeoutMs ?? 5000 });
+    if (file) this.#checkReadable();
     this.#db.exec('PRAGMA journal_mode = WAL');
     this.#db.exec('PRAGMA synchronous = FULL');
     this.#db.exec('PRAGMA foreign_keys = ON');
@@ -111,13 +180,36 @@ export class SqliteStorage implements Storage, CommunityDescriptions {
     this.#db.close();
   }
 
+  /**
+   * Reads before anything is written: the schema version (a journal may hold a newer one than
+   * the header) and SQLite's quick check of every page. A failure closes the connection, which
+   * leaves the file as it was, and raises StorageFileError.
+   */
+  #checkReadable(): void {
+    let problem: string | undefined;
+    let version = 0;
+    try {
+      version = this.schemaVersion();
+      if (version <= MIGRATIONS.length) {
+        const rows = this.#db.prepare('PRAGMA quick_check(5)').all() as Row[];
+        const found = rows
+          .map((r) => String(Object.values(r)[0]).replace(/\s+/g, ' ').trim())
+          .filter((v) => v !== 'ok');
+        if (found.length > 0) problem = `corrupt: ${found.join('; ')}`;
+      }
+    } catch (error) {
+      const e = error as Error & { errcode?: number };
+      problem = e.errcode === 26 ? `not an SQLite database (${e.message})` : `corrupt: ${e.message}`;
+    }
+    if (problem === undefined && version <= MIGRATIONS.length) return;
+    this.#closed = true;
+    this.#db.close();
+    throw problem === undefined ? newerSchema(this.path, version) : new StorageFileError(this.path, problem);
+  }
+
   #migrate(): void {
     const current = this.schemaVersion();
-    if (current > MIGRATIONS.length) {
-      throw new StorageSchemaError(
-        `${this.path}: schema version ${current} is newer than this archivist supports (${MIGRATIONS.length})`,
-      );
-    }
+    if (current > MIGRATIONS.length) throw newerSchema(this.path, current);
     for (let v = current; v < MIGRATIONS.length; v++) {
       this.#tx(() => {
         this.#db.exec(MIGRATIONS[v]!);

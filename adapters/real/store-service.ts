@@ -12,12 +12,14 @@
 // Clock) is dropped when anything is stored or queried. Storage is in memory: a store node
 // that restarts starts empty, as a fresh Waku store node would.
 
-import type { proto_store } from '@waku/proto';
+import { proto_store } from '@waku/proto';
 import type { Clock } from '../../ports/clock.ts';
 import { fromWakuV2, type WakuV2Message, wakuMessageHash } from './waku-wire.ts';
 
 export const STORE_QUERY_CODEC = '/vac/waku/store-query/3.0.0';
 export const MAX_PAGE = 100;
+/** Largest request or answer frame read from a stream. */
+export const MAX_FRAME = 4 * 1024 * 1024;
 const DEFAULT_PAGE = 20;
 
 export interface StoredEntry {
@@ -133,6 +135,24 @@ export class StoreService {
       ...(more && page.length > 0 ? { paginationCursor: page[page.length - 1]!.hash } : {}),
     };
   }
+}
+
+/**
+ * The service's answer to one frame a client sent (undefined: the stream ended or the frame
+ * was too large), encoded: a request that does not decode is answered 400, never thrown.
+ */
+export function answerFrame(store: StoreService, frame: Uint8Array | undefined): Uint8Array {
+  let response: proto_store.StoreQueryResponse;
+  if (!frame) {
+    response = { requestId: '', statusCode: 400, statusDesc: 'no request', messages: [] };
+  } else {
+    try {
+      response = store.query(proto_store.StoreQueryRequest.decode(frame));
+    } catch {
+      response = { requestId: '', statusCode: 400, statusDesc: 'undecodable request', messages: [] };
+    }
+  }
+  return lengthPrefixed(proto_store.StoreQueryResponse.encode(response));
 }
 
 // --- varint length-prefixed framing (as it-length-prefixed writes it) ---

@@ -4,6 +4,8 @@
 // announcing community when known) and whose file paths stay inside that folder; anything
 // else is refused with a TorrentRefused error before any file is opened.
 
+import { type Magnet, parseMagnet as parseArchiveMagnet, TorrentFormatError } from '../../archive/index.ts';
+
 /** A torrent or magnet refused for what it says (untrusted input), with a clear reason. */
 export class TorrentRefused extends Error {
   constructor(message: string) {
@@ -25,37 +27,20 @@ export interface ParsedMagnet {
   peers: string[];
 }
 
-const HEX40 = /^[0-9a-f]{40}$/;
-const BASE32_32 = /^[A-Z2-7]{32}$/;
-
-function base32ToHex(s: string): string {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  let bits = '';
-  for (const ch of s) bits += alphabet.indexOf(ch).toString(2).padStart(5, '0');
-  let hex = '';
-  for (let i = 0; i + 4 <= bits.length; i += 4) hex += Number.parseInt(bits.slice(i, i + 4), 2).toString(16);
-  return hex;
-}
-
-/** Parses the parts of a magnet link this client uses; throws TorrentRefused when malformed. */
+/**
+ * The project's one magnet parser (archive/magnet.ts) with the client's error type: throws
+ * TorrentRefused when the link is malformed or ambiguous (two `xt`, two `dn`, …).
+ */
 export function parseMagnet(uri: string): ParsedMagnet {
-  if (!uri.startsWith('magnet:?')) throw new TorrentRefused(`not a magnet link: ${uri.slice(0, 60)}`);
-  const params = new URLSearchParams(uri.slice('magnet:?'.length));
-  let infoHash: string | undefined;
-  for (const xt of params.getAll('xt')) {
-    const m = /^urn:btih:(.+)$/i.exec(xt);
-    if (!m) continue;
-    const v = m[1]!;
-    if (HEX40.test(v.toLowerCase())) infoHash = v.toLowerCase();
-    else if (BASE32_32.test(v.toUpperCase())) infoHash = base32ToHex(v.toUpperCase());
+  let magnet: Magnet;
+  try {
+    magnet = parseArchiveMagnet(uri);
+  } catch (err) {
+    if (err instanceof TorrentFormatError) throw new TorrentRefused(err.message);
+    throw err;
   }
-  if (!infoHash)
-    throw new TorrentRefused(
-      `magnet link has no BitTorrent info-hash (xt=urn:btih:...): ${uri.slice(0, 80)}`,
-    );
-  const peers = params.getAll('x.pe').filter((p) => /^[^\s/]+:\d{1,5}$/.test(p));
-  const dn = params.get('dn');
-  return dn ? { infoHash, name: dn, peers } : { infoHash, peers };
+  const { infoHash, name, peers } = magnet;
+  return name !== undefined ? { infoHash, name, peers } : { infoHash, peers };
 }
 
 const SAFE_COMPONENT = /^[^/\\\0]+$/;

@@ -23,6 +23,7 @@ import {
 } from '../../adapters/real/bittorrent-client.ts';
 import { checkFetchedFolder, magnetFor, torrentForFolder } from '../../adapters/real/community-folder.ts';
 import { NodeFileSystem } from '../../adapters/real/node-fs.ts';
+import { StorageFileError } from '../../adapters/real/sqlite-storage.ts';
 import { UserError } from '../../errors/user-error.ts';
 import type { RealNode } from '../../host/real-node.ts';
 import { followMessageFeed, readMessageFeed } from '../message-feed.ts';
@@ -260,6 +261,8 @@ export async function nodeCommand(configPath: string, opts: { messages?: string 
   } catch (err) {
     if (abort.signal.aborted) return;
     if (err instanceof RealNodeConfigError) throw new UserError(`${configPath}: ${err.message}`);
+    // A database that is not SQLite, damaged or newer: the user's file, left as it was.
+    if (err instanceof StorageFileError) throw new UserError(`database ${err.message}`);
     throw err;
   }
   writeJson({ type: 'node.started', nodeId: node.info.nodeId });

@@ -82,6 +82,8 @@ export function machineOptions(s: Scenario): Partial<MachineOptions> {
   set('extraPaddingPiece', q.extraPaddingPiece);
   set('crashOnMissingCommunity', q.dispatchCrashOnMissingCommunity);
   set('retryCorruptArchiveForever', q.retryUndecodableForever);
+  set('validateIndex', q.trustIndex === undefined ? undefined : !q.trustIndex);
+  set('boundMagnetlinkClock', q.trustMagnetlinkClock === undefined ? undefined : !q.trustMagnetlinkClock);
   set('restartTaskOnSameLink', q.restartTaskOnSameLink);
   set('signalEmptyDownload', q.emptyDownloadSignals);
   set('finishedOnAnyImportEnd', q.finishedOnAnyImportEnd);
