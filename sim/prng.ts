@@ -2,25 +2,24 @@
 // is derived by hashing (world seed, stream name), so adding a node or a component never
 // shifts the numbers another stream produces.
 //
-// Generator: sfc32 (Chris Doty-Humphrey's small fast counting generator, 128-bit state),
-// written from its published description.
+// Generator and integer distribution: pure-rand (the library fast-check draws with):
+// xoroshiro128+ seeded with 128 bits of the stream's digest, and its unbiased uniformInt.
+// What is built on them here (chance, pick, bytes, a normal deviate, a shuffle) is the
+// simulator's own vocabulary.
 
 import { createHash } from 'node:crypto';
+import { uniformInt } from 'pure-rand/distribution/uniformInt';
+import { xoroshiro128plusFromState } from 'pure-rand/generator/xoroshiro128plus';
+
+type Generator = ReturnType<typeof xoroshiro128plusFromState>;
 
 export class Prng {
-  #a: number;
-  #b: number;
-  #c: number;
-  #d: number;
+  readonly #g: Generator;
 
   /** Four 32-bit words of state; use `Prng.stream` rather than this constructor. */
   constructor(a: number, b: number, c: number, d: number) {
-    this.#a = a >>> 0;
-    this.#b = b >>> 0;
-    this.#c = c >>> 0;
-    this.#d = d >>> 0 || 1;
-    // Discard the first outputs: they still correlate with the seed words.
-    for (let i = 0; i < 12; i++) this.nextUint32();
+    // xoroshiro128+ must not start from the all-zero state.
+    this.#g = xoroshiro128plusFromState([a | 0, b | 0, c | 0, d | 0 || 1]);
   }
 
   /** The stream called `name` of the world seeded with `seed`. */
@@ -35,28 +34,20 @@ export class Prng {
   }
 
   nextUint32(): number {
-    const a = this.#a;
-    const b = this.#b;
-    const c = this.#c;
-    const d = this.#d;
-    const t = (((a + b) | 0) + d) | 0;
-    this.#d = (d + 1) | 0;
-    this.#a = b ^ (b >>> 9);
-    this.#b = (c + (c << 3)) | 0;
-    this.#c = ((c << 21) | (c >>> 11)) + t;
-    this.#c |= 0;
-    return t >>> 0;
+    return this.#g.next() >>> 0;
   }
 
-  /** Uniform in [0, 1). */
+  /** Uniform in [0, 1), 53 bits. */
   next(): number {
-    return this.nextUint32() / 4294967296;
+    const hi = this.#g.next() >>> 5;
+    const lo = this.#g.next() >>> 6;
+    return (hi * 67108864 + lo) / 9007199254740992;
   }
 
-  /** Uniform integer in [lo, hi], both inclusive. */
+  /** Uniform integer in [lo, hi], both inclusive (unbiased). */
   int(lo: number, hi: number): number {
     if (hi < lo) throw new RangeError(`Prng.int: empty range [${lo}, ${hi}]`);
-    return lo + Math.floor(this.next() * (hi - lo + 1));
+    return uniformInt(this.#g, lo, hi);
   }
 
   /** True with probability p. */
@@ -67,7 +58,7 @@ export class Prng {
   /** One element of a non-empty array. */
   pick<T>(items: readonly T[]): T {
     if (items.length === 0) throw new RangeError('Prng.pick: empty array');
-    return items[Math.floor(this.next() * items.length)] as T;
+    return items[this.int(0, items.length - 1)] as T;
   }
 
   /** Standard normal deviate (Box–Muller, one of the pair). */
@@ -101,7 +92,7 @@ export class Prng {
   /** In-place Fisher–Yates shuffle. */
   shuffle<T>(items: T[]): T[] {
     for (let i = items.length - 1; i > 0; i--) {
-      const j = Math.floor(this.next() * (i + 1));
+      const j = this.int(0, i);
       const tmp = items[i] as T;
       items[i] = items[j] as T;
       items[j] = tmp;
