@@ -1,7 +1,7 @@
 // Running a scenario on the simulated world, as a pipeline:
 //   plan (run/plan.ts)            the scenario compiled for the harness and the machines
-//   world (harness.ts)            SimWorld, the node actors, the §10 monitors
-//   observe (run/history.ts)      the history members should end up with, sampled for the report
+//   world (run/world.ts)          the harness (SimWorld, the node actors, the §10 monitors)
+//   observe (run/observers.ts)    checks, monitors, measures, history (run/history.ts)
 //   traffic (run/traffic.ts)      the scenario's chat messages
 //   timeline (run/timeline.ts)    actions and faults (faults/), the adversary (run/adversary.ts)
 //   run                           the kernel in slices, stopping at the first violation
@@ -10,189 +10,32 @@
 // Nothing here reads the wall clock or Math.random: the same scenario and seed give the
 // same trace and the same result.
 
-import type { InspectionEvent } from 'xstate';
-import type { SimWorld } from '../adapters/sim/world.ts';
-import { resolveOptions } from '../machines/options.ts';
-import type { NodeSignal } from '../machines/signals.ts';
-import { watchChecks } from './checks.ts';
-import type { AppliedAction } from './faults/windows.ts';
-import { createHarness, type Harness, type HarnessCommunity, type HarnessNode } from './harness.ts';
-import { watchMonitors } from './monitors/index.ts';
-import type { RunDetails, RunResult } from './result.ts';
-import { Adversary } from './run/adversary.ts';
-import { ArchiveCatalog } from './run/archive-catalog.ts';
-import type { RunContext } from './run/context.ts';
 import { checkConvergence } from './run/convergence.ts';
-import { DiskDamage } from './run/disk-damage.ts';
 import { gatherResult } from './run/gather.ts';
 import { RequiredHistory, sampleInterval } from './run/history.ts';
-import { KeyGate } from './run/key-gate.ts';
-import { MemberMeasures } from './run/member-measures.ts';
-import { Membership } from './run/membership.ts';
+import { RunObservers } from './run/observers.ts';
+import type { RunOptions, RunOutput } from './run/options.ts';
 import { compileScenario } from './run/plan.ts';
 import { scheduleTimeline } from './run/timeline.ts';
 import { scheduleScenarioTraffic } from './run/traffic.ts';
+import { buildRunWorld } from './run/world.ts';
 import type { Scenario } from './schema.ts';
 import { traceHeaderLine } from './trace-header.ts';
 
+export type { RunOptions, RunOutput } from './run/options.ts';
 export { machineOptions, networkOptions } from './run/plan.ts';
-
-export interface RunOptions {
-  /** Overrides the scenario's seed. */
-  seed?: number;
-  /** Keep the trace lines (for --trace and replay). */
-  keepTrace?: boolean;
-  /**
-   * Hash the trace (default true). The explorer turns it off for the runs it judges on
-   * their verdicts only: `traceHash` is then "" and the trace is only counted.
-   */
-  hashTrace?: boolean;
-  /** Called between slices of the run with the virtual ms done, the total and the events so far. */
-  onProgress?: (doneMs: number, totalMs: number, events: number) => void;
-  /**
-   * Every signal of every node as it is emitted, before the §10 monitors see it, for a host
-   * that watches a run (the runner's own checks beyond §10 are in `RunResult.checks`). The
-   * node is the harness's: its id is "owner" for the first owner, else the scenario name.
-   */
-  onSignal?: (node: HarnessNode, signal: NodeSignal, world: SimWorld) => void;
-  /**
-   * Sample the share of readers holding the full history every few virtual hours, for the
-   * report's history chart (default true). The explorer turns it off: it reads only the
-   * verdicts, and sampling walks every reader's archives.
-   */
-  sampleHistory?: boolean;
-  /**
-   * XState's inspection events of every node's actors (the node actor and what it spawns),
-   * with the node's scenario name and the virtual time, for `--inspect` and for coverage.
-   * Observing only: the trace is the same with or without it.
-   */
-  inspect?: (event: InspectionEvent, node: string, t: number) => void;
-  /**
-   * Gather the report's member progress, latencies and table of archives (default true).
-   * The explorer turns it off, like `sampleHistory`.
-   */
-  reportDetails?: boolean;
-}
-
-export interface RunOutput {
-  result: RunResult;
-  details: RunDetails;
-  /** The header line, then every trace line (only the header when keepTrace is false). */
-  traceLines: string[];
-}
 
 /** Runs a validated scenario on the simulated world. */
 export async function runScenario(scenario: Scenario, options: RunOptions = {}): Promise<RunOutput> {
   const seed = options.seed ?? scenario.seed;
   const plan = compileScenario(scenario, seed);
-  const checks = watchChecks();
-  const catalog = new ArchiveCatalog();
-  const monitors = watchMonitors({ importDelayMs: resolveOptions(plan.options).importDelayMs, catalog });
-  const measures = new MemberMeasures(catalog);
-  const disk = new DiskDamage(plan.codec, plan.name);
-  const bandwidth = scenario.network.bandwidth;
-  // Members read through codecs of their own only when some may lack keys (run/key-gate.ts).
-  let built: Harness | undefined;
-  let history: RequiredHistory | undefined;
-  const keys =
-    plan.codec && scenario.timeline.some((a) => a.do === 'withholdKey' || a.do === 'restoreFromBackup')
-      ? new KeyGate(plan.codec, catalog, (id) => (built as Harness).node(id).adapters)
-      : undefined;
-  const { inspect } = options;
-
-  const h = await createHarness({
-    seed,
-    startTime: scenario.start,
-    members: keys
-      ? plan.memberSpecs.map((m) => ({ ...m, codec: keys.codecFor(m.id as string) }))
-      : plan.memberSpecs,
-    communities: plan.communities.length,
-    chats: Math.max(...plan.communities.map((c) => c.chats.length)),
-    messagesPerDay: 0,
-    durationMs: scenario.duration,
-    options: plan.options,
-    network: plan.network,
-    storeRetentionMs: scenario.store.retention,
-    keepSignals: true,
-    portFaults: scenario.timeline.some((a) => a.do === 'portFault'),
-    // Every signal goes into the trace too, so that a replay compares the protocol's steps
-    // and not only the simulator's.
-    onSignal: (n, signal, w) => {
-      const { t: _t, node: _node, type, ...payload } = signal;
-      w.trace.record('signal', { node: plan.name(n.id), type, ...payload });
-      if (signal.type === 'community.historyArchivesSeeding') disk.onSeeding(n, signal.communityId, w);
-      catalog.onSignal(n.id, signal);
-      if (signal.type === 'archive.roundCreated') history?.noteRound(n, signal.communityId);
-      checks.onSignal(n, signal);
-      monitors.onSignal(n, signal);
-      measures.onSignal(n, signal);
-      options.onSignal?.(n, signal, w);
-    },
-    onBoot: (n, w) => {
-      monitors.onBoot(n, w.kernel.now());
-      measures.onBoot(n, w.kernel.now());
-    },
-    trace: { keepLines: options.keepTrace === true, hash: options.hashTrace ?? true },
-    ...(inspect
-      ? {
-          inspect: (n: HarnessNode) => {
-            const node = plan.name(n.id);
-            return (event: InspectionEvent) => inspect(event, node, n.adapters.clock.now());
-          },
-        }
-      : {}),
-    ...(plan.codec ? { codec: plan.codec } : {}),
-    ...(bandwidth !== undefined ? { ownerUploadBps: bandwidth } : {}),
-  });
-  built = h;
+  const observers = new RunObservers(plan);
+  const { h, run } = await buildRunWorld(scenario, plan, observers, options);
   const { world } = h;
-  const community = (name: string): HarnessCommunity =>
-    h.communities[plan.communityIndex.get(name) as number] as HarnessCommunity;
-  world.trace.record('scenario.start', {
-    name: scenario.name,
-    seed,
-    communities: h.communities.map((c, i) => ({ id: c.id, name: plan.communities[i]!.id })),
-  });
 
-  // Further owners hold the community keys before they boot (§9: an exported key).
-  for (const n of plan.owners)
-    if (n !== plan.primary)
-      for (const i of plan.joinedAtStart(n)) {
-        const c = h.communities[i] as HarnessCommunity;
-        h.node(plan.id(n.name)).sim.sim.keys.set(c.id, c.key);
-      }
-  if (bandwidth !== undefined) world.swarm.setBandwidth('owner', bandwidth, bandwidth);
-  const allNodes: HarnessNode[] = [h.owner, ...h.members];
-  const setSeedDelay = (ms: number): void => {
-    for (const n of allNodes) n.sim.sim.torrent.setSeedDelay(ms);
-  };
-  if (scenario.network.seedDelay !== undefined) setSeedDelay(scenario.network.seedDelay);
-
-  const applied: AppliedAction[] = [];
-  const membership = new Membership();
-  for (const n of scenario.nodes)
-    for (const i of plan.joinedAtStart(n)) membership.set(plan.id(n.name), h.communities[i]!.id, true);
-  const run: RunContext = {
-    plan,
-    h,
-    world,
-    allNodes,
-    membership,
-    adversary: new Adversary(h, allNodes, plan.name),
-    disk,
-    keys,
-    community,
-    skipped: (action, reason) => {
-      world.trace.record('scenario.skipped', { do: action.do, reason });
-      const entry = applied.findLast((a) => a.action === action);
-      if (entry) entry.skipped = reason;
-    },
-    setSeedDelay,
-    applied,
-  };
-
-  history = new RequiredHistory(run);
-  measures.use(history, h.communities);
+  const history = new RequiredHistory(run);
+  observers.history = history;
+  observers.measures.use(history, h.communities);
   const sampling = options.sampleHistory !== false;
   const sampleEvery = sampleInterval(scenario.duration);
   if (sampling)
@@ -208,7 +51,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     if (h.monitor.violation) break;
   }
   const summary = h.summary();
-  monitors.finish(world.kernel.now());
+  observers.monitors.finish(world.kernel.now());
   if (sampling) history.sample();
   if (!summary.violation) checkConvergence(run);
   const invariants: Record<string, string> = { ...h.monitor.verdicts() };
@@ -218,9 +61,9 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     invariants,
     history,
     published,
-    checks,
-    monitors,
-    measures,
+    checks: observers.checks,
+    monitors: observers.monitors,
+    measures: observers.measures,
     reportDetails: options.reportDetails !== false,
   });
   // The world keeps its own lines from its first event on (world.start, node.add, …).
