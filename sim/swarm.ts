@@ -55,7 +55,7 @@ import type { Kernel } from './kernel.ts';
 import type { SimNetwork } from './network.ts';
 import { Prng } from './prng.ts';
 import { armAnnounce } from './swarm/announce.ts';
-import { forgetMissing, has } from './swarm/bits.ts';
+import { has, releaseRow } from './swarm/bits.ts';
 import { SwarmCore } from './swarm/core.ts';
 import { type ChunkedFileSystem, scanFiles } from './swarm/files.ts';
 import { gotMeta, metadata, metadataOf, setMeta, tryMeta, wantWhenKnown } from './swarm/metadata.ts';
@@ -67,7 +67,7 @@ import {
   swarmOptions,
 } from './swarm/options.ts';
 import { announce, connect, connectivityChanged } from './swarm/peers.ts';
-import { Session, SwarmNode, Torrent, TorrentRemoved } from './swarm/sessions.ts';
+import { removePeer, Session, SwarmNode, Torrent, TorrentRemoved } from './swarm/sessions.ts';
 import { PieceEngine } from './swarm/transfers.ts';
 import { want } from './swarm/wants.ts';
 import { type ParsedTorrent, parseTorrentFile } from './torrent-file.ts';
@@ -115,6 +115,7 @@ export class Swarm {
     const core = this.#core;
     if (core.nodes.has(id)) throw new Error(`swarm: node ${id} already exists`);
     const n = new SwarmNode(
+      core.nt,
       id,
       bandwidth(upBps),
       bandwidth(downBps),
@@ -125,6 +126,7 @@ export class Swarm {
     n.group = core.net.groupOf(id);
     core.nodes.set(id, n);
     core.nodeList.push(n);
+    core.tt.reserve(core.nodeList.length * this.opts.uploadSlots);
   }
 
   #node(id: string): SwarmNode {
@@ -200,7 +202,9 @@ export class Swarm {
     const existing = node.sessions.find((s) => s.torrent.infoHash === infoHash);
     if (existing) return existing;
     const torrent = this.#torrent(infoHash);
-    const s = new Session(node, torrent, parentDir, node.rng.nextUint32(), this.opts.announceMs);
+    const s = new Session(core.st, node, torrent, parentDir, node.rng.nextUint32(), this.opts.announceMs);
+    core.sessionById.push(s);
+    core.torrentOf.push(torrent);
     node.sessions.push(s);
     core.trace.record('swarm.join', { node: nodeId, ih: torrent.short });
     connect(core, s, this.opts.peersPerTorrent, true);
@@ -261,19 +265,13 @@ export class Swarm {
     const affected = new Set<SwarmNode>();
     core.engine.abortSession(s, affected);
     for (const p of s.peers) {
-      const i = p.peers.indexOf(s);
-      if (i >= 0) p.peers.splice(i, 1);
+      removePeer(p, s);
       armAnnounce(core, p);
     }
     s.peers.length = 0;
+    s.peerIx.length = 0;
     if (s.base >= 0) {
-      const t = s.torrent;
-      t.haveAll.fill(0, s.base, s.base + t.words);
-      t.needAll.fill(0, s.base, s.base + t.words);
-      forgetMissing(s, this.opts.piecesPerTransfer);
-      t.missAll.fill(0, s.base, s.base + t.words);
-      t.freeRows.push(s.base);
-      s.base = -1;
+      releaseRow(s, this.opts.piecesPerTransfer);
       s.hasMeta = false;
     }
     const ts = s.torrent.sessions;

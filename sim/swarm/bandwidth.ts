@@ -5,74 +5,88 @@
 // starts or ends; a transfer's completion event moves only when its rate actually changed
 // (progress so far is accounted at the old rate). Bytes done = the integral of the rate.
 //
-// sim/fair-share.ts is the same rule for any endpoints (the content network's); this copy
-// is fused with the swarm's slot lists for speed.
+// sim/fair-share.ts is the same rule for any endpoints (the content network's and the
+// flow-level swarm's); this copy works on the swarm's tables (sim/swarm/tables.ts) for
+// speed.
 
 import type { Kernel } from '../kernel.ts';
-import type { SwarmNode } from './sessions.ts';
-import type { Transfer } from './transfers.ts';
-
-export function onTransferDone(t: Transfer): void {
-  t.engine.transferDone(t);
-}
+import type { NodeTable, TransferTable } from './tables.ts';
 
 /**
  * Fair shares changed on these two nodes: update their sending transfers. Each transfer
  * caches both shares; a share only changes through a reshare of its node, so the cache
  * is exact and the other end of a transfer need not be looked at.
  */
-export function reshare(kernel: Kernel, up: SwarmNode, down: SwarmNode, now: number): void {
-  const a = up.sendingUp > 0 ? up.upBps / up.sendingUp : 0;
-  const b = down.sendingDown > 0 ? down.downBps / down.sendingDown : 0;
-  const ul = up.upList;
-  for (let i = 0; i < ul.length; i++) {
+export function reshare(
+  kernel: Kernel,
+  nt: NodeTable,
+  tt: TransferTable,
+  up: number,
+  down: number,
+  now: number,
+): void {
+  const a = nt.sendingUp[up]! > 0 ? nt.upBps[up]! / nt.sendingUp[up]! : 0;
+  const b = nt.sendingDown[down]! > 0 ? nt.downBps[down]! / nt.sendingDown[down]! : 0;
+  const sending = tt.sending;
+  const ul = nt.upList;
+  const u0 = up * nt.upSlots;
+  for (let i = u0, end = u0 + nt.upN[up]!; i < end; i++) {
     const x = ul[i]!;
-    if (!x.sending) continue;
-    x.upShare = a;
-    if (x.downNode === down) x.downShare = b;
-    update(kernel, x, now);
+    if (sending[x] === 0) continue;
+    tt.upShare[x] = a;
+    if (tt.downNode[x] === down) tt.downShare[x] = b;
+    update(kernel, tt, x, now);
   }
-  const dl = down.downList;
-  for (let i = 0; i < dl.length; i++) {
+  const dl = nt.downList;
+  const d0 = down * nt.downSlots;
+  for (let i = d0, end = d0 + nt.downN[down]!; i < end; i++) {
     const x = dl[i]!;
-    if (!x.sending || x.upNode === up) continue;
-    x.downShare = b;
-    update(kernel, x, now);
+    if (sending[x] === 0 || tt.upNode[x] === up) continue;
+    tt.downShare[x] = b;
+    update(kernel, tt, x, now);
   }
 }
 
 /** A node's rates changed: new shares for its sending transfers, both directions. */
-export function reshareNode(kernel: Kernel, n: SwarmNode, now: number): void {
-  const up = n.sendingUp > 0 ? n.upBps / n.sendingUp : 0;
-  const down = n.sendingDown > 0 ? n.downBps / n.sendingDown : 0;
-  for (const t of n.upList) {
-    if (!t.sending) continue;
-    t.upShare = up;
-    update(kernel, t, now);
+export function reshareNode(kernel: Kernel, nt: NodeTable, tt: TransferTable, n: number, now: number): void {
+  const up = nt.sendingUp[n]! > 0 ? nt.upBps[n]! / nt.sendingUp[n]! : 0;
+  const down = nt.sendingDown[n]! > 0 ? nt.downBps[n]! / nt.sendingDown[n]! : 0;
+  const u0 = n * nt.upSlots;
+  for (let i = u0; i < u0 + nt.upN[n]!; i++) {
+    const t = nt.upList[i]!;
+    if (tt.sending[t] === 0) continue;
+    tt.upShare[t] = up;
+    update(kernel, tt, t, now);
   }
-  for (const t of n.downList) {
-    if (!t.sending) continue;
-    t.downShare = down;
-    update(kernel, t, now);
+  const d0 = n * nt.downSlots;
+  for (let i = d0; i < d0 + nt.downN[n]!; i++) {
+    const t = nt.downList[i]!;
+    if (tt.sending[t] === 0) continue;
+    tt.downShare[t] = down;
+    update(kernel, tt, t, now);
   }
 }
 
 /** Apply a transfer's fair share; when it changed, account progress so far and move its end. */
-export function update(kernel: Kernel, t: Transfer, now: number): void {
-  const rate = Math.min(t.upShare, t.downShare);
-  // t.rate is 0 until the first share: then the (fired) request event is reused.
-  if (rate === t.rate) return;
-  if (now > t.last && t.rate > 0) t.remaining -= (t.rate * (now - t.last)) / 1000;
-  t.last = now;
-  t.rate = rate;
-  const rem = Math.max(t.remaining, 0);
+export function update(kernel: Kernel, tt: TransferTable, t: number, now: number): void {
+  const rate = Math.min(tt.upShare[t]!, tt.downShare[t]!);
+  const old = tt.rate[t]!;
+  // the rate is 0 until the first share: then the (fired) request event is reused
+  if (rate === old) return;
+  const last = tt.last[t]!;
+  if (now > last && old > 0) tt.remaining[t]! -= (old * (now - last)) / 1000;
+  tt.last[t] = now;
+  tt.rate[t] = rate;
+  const rem = Math.max(tt.remaining[t]!, 0);
   const at = now + Math.ceil((rem * 1000) / rate);
-  const ev = t.ev!;
+  const ev = tt.ev[t]!;
   if (ev.queued) kernel.reschedule(ev, at);
-  else kernel.reschedule(ev, at, onTransferDone);
+  else kernel.reschedule(ev, at, tt.onDone);
 }
 
 /** Progress of a transfer up to now at its current rate (before it is cut short). */
-export function accountTo(t: Transfer, now: number): void {
-  if (t.sending && now > t.last && t.rate > 0) t.remaining -= (t.rate * (now - t.last)) / 1000;
+export function accountTo(tt: TransferTable, t: number, now: number): void {
+  const last = tt.last[t]!;
+  const rate = tt.rate[t]!;
+  if (tt.sending[t] === 1 && now > last && rate > 0) tt.remaining[t]! -= (rate * (now - last)) / 1000;
 }

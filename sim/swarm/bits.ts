@@ -4,6 +4,7 @@
 // picker looks for); wanted and lacking. Blocks are runs of piecesPerTransfer (K) pieces;
 // the torrent counts copies and demand per block (see runLimit in sim/swarm/picker.ts).
 
+import type { SwarmCore } from './core.ts';
 import type { Session, Torrent } from './sessions.ts';
 
 export function popcount(x: number): number {
@@ -17,26 +18,53 @@ export function bitMask(loBit: number, hiBit: number): number {
   return (hiBit === 32 ? -1 : (1 << hiBit) - 1) & ~((1 << loBit) - 1);
 }
 
-/** A row (word offset) in the torrent's packed bitsets, zeroed. */
-export function allocRow(t: Torrent): number {
+function grown(a: Uint32Array, length: number): Uint32Array<ArrayBuffer> {
+  const b = new Uint32Array(length);
+  b.set(a);
+  return b;
+}
+
+/** Give a session that just learnt the metadata its rows in the torrent's packed bitsets, zeroed. */
+export function assignRow(s: Session): void {
+  const t = s.torrent;
   const words = (t.meta!.pieceCount + 31) >>> 5;
-  if (t.words === 0) t.words = words;
-  const free = t.freeRows.pop();
-  if (free !== undefined) return free;
-  const row = t.rows++;
-  if ((row + 1) * words > t.haveAll.length) {
-    const cap = Math.max(16, t.rows * 2) * words;
-    const h = new Uint32Array(cap);
-    h.set(t.haveAll);
-    t.haveAll = h;
-    const n = new Uint32Array(cap);
-    n.set(t.needAll);
-    t.needAll = n;
-    const m = new Uint32Array(cap);
-    m.set(t.missAll);
-    t.missAll = m;
+  if (t.words === 0) {
+    t.words = words;
+    t.sumWords = (words + 31) >>> 5;
   }
-  return row * words;
+  let row = t.freeRows.pop();
+  if (row === undefined) {
+    row = t.rows++;
+    if ((row + 1) * words > t.haveAll.length) {
+      const rows = Math.max(16, t.rows * 2);
+      t.haveAll = grown(t.haveAll, rows * words);
+      t.needAll = grown(t.needAll, rows * words);
+      t.missAll = grown(t.missAll, rows * words);
+      t.haveSum = grown(t.haveSum, rows * t.sumWords);
+      t.needSum = grown(t.needSum, rows * t.sumWords);
+    }
+  }
+  s.base = row * words;
+  s.sumBase = row * t.sumWords;
+}
+
+/** The session leaves: its missing pieces leave the blocks' demand, its rows are zeroed and freed. */
+export function releaseRow(s: Session, K: number): void {
+  const t = s.torrent;
+  t.haveAll.fill(0, s.base, s.base + t.words);
+  t.needAll.fill(0, s.base, s.base + t.words);
+  forgetMissing(s, K);
+  t.missAll.fill(0, s.base, s.base + t.words);
+  t.haveSum.fill(0, s.sumBase, s.sumBase + t.sumWords);
+  t.needSum.fill(0, s.sumBase, s.sumBase + t.sumWords);
+  t.freeRows.push(s.base / t.words);
+  s.base = -1;
+  s.sumBase = -1;
+}
+
+/** Word w of the session's need row may hold a piece now. */
+export function markNeed(t: Torrent, s: Session, w: number): void {
+  t.needSum[s.sumBase + (w >>> 5)]! |= 1 << (w & 31);
 }
 
 /** Add `sign` per piece of bitset word w set in `bits` to its block's count (blocks of K pieces). */
@@ -69,34 +97,66 @@ export function has(s: Session, p: number): boolean {
 }
 
 /** Whether piece p is on its way to session s. */
-export function inFlight(s: Session, p: number): boolean {
-  for (const t of s.node.downList) if (t.to === s && p >= t.arrived && p < t.end) return true;
+export function inFlight(core: SwarmCore, s: Session, p: number): boolean {
+  const nt = core.nt;
+  const tt = core.tt;
+  const at = s.node.ix * nt.downSlots;
+  const sid = s.sid;
+  for (let i = at; i < at + nt.downN[s.node.ix]!; i++) {
+    const t = nt.downList[i]!;
+    if (tt.to[t] === sid && p >= tt.arrived[t]! && p < tt.end[t]!) return true;
+  }
   return false;
 }
 
 /** p became wanted and is not held. */
-export function addMissing(s: Session, K: number, p: number): void {
+export function addMissing(core: SwarmCore, s: Session, p: number): void {
+  const K = core.opts.piecesPerTransfer;
   s.missingCount++;
   s.torrent.wanting[(p / K) | 0]!++;
   s.torrent.missAll[s.base + (p >>> 5)]! |= 1 << (p & 31);
-  if (!inFlight(s, p)) s.torrent.needAll[s.base + (p >>> 5)]! |= 1 << (p & 31);
+  if (!inFlight(core, s, p)) {
+    s.torrent.needAll[s.base + (p >>> 5)]! |= 1 << (p & 31);
+    markNeed(s.torrent, s, p >>> 5);
+  }
 }
 
-/** Session s now holds piece p (bitsets and counts only; see gained in wants.ts for the listeners). */
-export function gainBits(s: Session, K: number, p: number): void {
-  s.haveCount++;
-  const t = s.torrent;
-  const b = (p / K) | 0;
+/** Whether the row at `base` of the torrent holds piece p. */
+export function hasPiece(t: Torrent, base: number, p: number): boolean {
+  return (t.haveAll[base + (p >>> 5)]! & (1 << (p & 31))) !== 0;
+}
+
+/**
+ * Session `sid` (of torrent t) now holds piece p: bitsets and counts only (see gained in
+ * wants.ts for waits and listeners).
+ */
+export function gainPiece(core: SwarmCore, t: Torrent, sid: number, p: number): void {
+  const st = core.st;
+  st.have[sid]!++;
+  const b = (p / core.opts.piecesPerTransfer) | 0;
   t.copies[b]!++;
-  const i = s.base + (p >>> 5);
+  const i = st.base[sid]! + (p >>> 5);
   const bit = 1 << (p & 31);
   if (t.missAll[i]! & bit) {
-    s.missingCount--;
+    st.missing[sid]!--;
     t.wanting[b]!--;
   }
   t.haveAll[i]! |= bit;
+  t.haveSum[st.sumBase[sid]! + (p >>> 10)]! |= 1 << ((p >>> 5) & 31);
   t.needAll[i]! &= ~bit;
   t.missAll[i]! &= ~bit;
+}
+
+/** Pieces of [first, end) the row at `base` does not hold. */
+export function lacking(t: Torrent, base: number, first: number, end: number): number {
+  const have = t.haveAll;
+  let n = 0;
+  for (let q = first; q < end; ) {
+    const w = q >>> 5;
+    n += popcount(bitMask(q & 31, Math.min(end - (w << 5), 32)) & ~have[base + w]!);
+    q = (w + 1) << 5;
+  }
+  return n;
 }
 
 /** Session s holds pieces [first, end) (found in its files): bitsets a word at a time. */
@@ -122,6 +182,7 @@ export function gainRange(s: Session, K: number, first: number, end: number): nu
         perBlock(t.wanting, K, w, wasMissing, -1);
       }
       have[i]! |= fresh;
+      t.haveSum[s.sumBase + (w >>> 5)]! |= 1 << (w & 31);
       need[i]! &= ~fresh;
       miss[i]! &= ~fresh;
     }

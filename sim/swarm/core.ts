@@ -8,6 +8,7 @@ import type { SimNetwork } from '../network.ts';
 import type { Trace } from '../trace.ts';
 import type { SwarmOptions } from './options.ts';
 import type { Session, SwarmNode, Torrent } from './sessions.ts';
+import { NodeTable, SessionTable, TransferTable } from './tables.ts';
 
 export interface TransferEngine {
   /** Start downloads for a node while it has free download slots and peers to fetch from. */
@@ -37,6 +38,13 @@ export class SwarmCore {
   readonly nodes = new Map<string, SwarmNode>();
   readonly nodeList: SwarmNode[] = [];
   readonly torrents = new Map<string, Torrent>();
+  /** The hot fields of nodes, sessions and transfers (sim/swarm/tables.ts). */
+  readonly nt: NodeTable;
+  readonly st = new SessionTable();
+  readonly tt = new TransferTable();
+  /** Every session ever made, and its torrent, by number. */
+  readonly sessionById: Session[] = [];
+  readonly torrentOf: Torrent[] = [];
   /** Set by the swarm's owner (the world): called whenever a promise of the swarm settles. */
   onSettle: () => void = () => {};
   /** The part that moves pieces (set by the swarm). */
@@ -49,5 +57,6 @@ export class SwarmCore {
     this.net = net;
     this.seed = seed;
     this.opts = opts;
+    this.nt = new NodeTable(opts.uploadSlots, opts.downloadSlots);
   }
 }

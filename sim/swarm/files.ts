@@ -7,7 +7,7 @@
 // every round).
 
 import type { FileSystem } from '../../ports/filesystem.ts';
-import { bitRunEnd, gainBits, gainRange, has } from './bits.ts';
+import { bitRunEnd, gainPiece, gainRange, has } from './bits.ts';
 import type { SwarmCore } from './core.ts';
 import type { Session, Torrent } from './sessions.ts';
 import { sameHash, sha1 } from './verify.ts';
@@ -127,7 +127,7 @@ export function scanFiles(core: SwarmCore, s: Session): void {
       torrent.stretchEnd = undefined;
       torrent.verified[p] = 1;
     }
-    gainBits(s, K, p);
+    gainPiece(core, torrent, s.sid, p);
     s.progressMark++;
     found++;
   }

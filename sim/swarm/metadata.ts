@@ -6,7 +6,7 @@
 
 import type { TorrentMetadata } from '../../ports/torrent.ts';
 import type { ParsedTorrent } from '../torrent-file.ts';
-import { allocRow } from './bits.ts';
+import { assignRow } from './bits.ts';
 import type { SwarmCore } from './core.ts';
 import { scanFiles } from './files.ts';
 import {
@@ -90,7 +90,7 @@ export function gotMeta(core: SwarmCore, s: Session): void {
   const m = s.torrent.meta!;
   const n = m.pieceCount;
   s.hasMeta = true;
-  s.base = allocRow(s.torrent);
+  assignRow(s);
   s.wanted = new Uint8Array(n);
   scanFiles(core, s);
   const waiters = s.metaWaiters;

@@ -8,7 +8,7 @@
 import { armAnnounce, needsPeers } from './announce.ts';
 import type { SwarmCore } from './core.ts';
 import { tryMeta } from './metadata.ts';
-import type { Session, SwarmNode } from './sessions.ts';
+import { addPeers, type Session, type SwarmNode } from './sessions.ts';
 
 /** Connect s to up to `want` more sessions of its torrent; returns how many it got. */
 export function connect(core: SwarmCore, s: Session, want: number, respectCap: boolean): number {
@@ -19,8 +19,7 @@ export function connect(core: SwarmCore, s: Session, want: number, respectCap: b
     if (o === s || !o.active || o.node === s.node) return;
     if (respectCap && o.peers.length >= cap) return;
     if (s.peers.includes(o)) return;
-    s.peers.push(o);
-    o.peers.push(s);
+    addPeers(s, o);
     made++;
   };
   if (others.length <= want * 2) {

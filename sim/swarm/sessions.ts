@@ -6,7 +6,7 @@ import type { TorrentMetadata, TorrentProgress } from '../../ports/torrent.ts';
 import type { SimEvent } from '../kernel.ts';
 import type { Prng } from '../prng.ts';
 import type { ChunkedFileSystem } from './files.ts';
-import type { Transfer } from './transfers.ts';
+import type { NodeTable, SessionTable } from './tables.ts';
 
 export class TorrentRemoved extends Error {
   constructor(infoHash: string) {
@@ -25,38 +25,70 @@ export interface Meta {
   files: { path: string; length: number; offset: number }[];
 }
 
-// Field order matters a little: V8 lays fields out in declaration order, and the hot
-// loops read the first ones (fewer cache lines per peer looked at).
+/**
+ * A node of the swarm. Its hot fields (slot counts, reachability, rates, slot lists) live
+ * in the swarm's NodeTable at `ix` (sim/swarm/tables.ts).
+ */
 export class SwarmNode {
-  /** upList.length and downList.length, as plain fields for the hot loops. */
-  upN = 0;
-  downN = 0;
-  reachable = true;
-  group = 0;
-  upBps: number;
-  downBps: number;
-  /** Of the transfers holding slots, how many are sending bytes (they share the bandwidth). */
-  sendingUp = 0;
-  sendingDown = 0;
-  /** Transfers holding an upload / download slot (requested or sending). */
-  readonly upList: Transfer[] = [];
-  readonly downList: Transfer[] = [];
-  /** The uploading session of each entry of downList (a compact copy for pairBusy). */
-  readonly downFrom: Session[] = [];
   readonly id: string;
+  readonly ix: number;
+  readonly #nt: NodeTable;
   readonly sessions: Session[] = [];
-  bytesUp = 0;
-  bytesDown = 0;
   corruptNext = 0;
   badPieces = 0;
   fs: ChunkedFileSystem;
   readonly rng: Prng;
-  constructor(id: string, upBps: number, downBps: number, fs: ChunkedFileSystem, rng: Prng) {
+  constructor(nt: NodeTable, id: string, upBps: number, downBps: number, fs: ChunkedFileSystem, rng: Prng) {
+    this.#nt = nt;
+    this.ix = nt.add();
     this.id = id;
     this.upBps = upBps;
     this.downBps = downBps;
     this.fs = fs;
     this.rng = rng;
+  }
+  get reachable(): boolean {
+    return this.#nt.reach[this.ix] === 1;
+  }
+  set reachable(v: boolean) {
+    this.#nt.reach[this.ix] = v ? 1 : 0;
+  }
+  get group(): number {
+    return this.#nt.group[this.ix]!;
+  }
+  set group(v: number) {
+    this.#nt.group[this.ix] = v;
+  }
+  get upBps(): number {
+    return this.#nt.upBps[this.ix]!;
+  }
+  set upBps(v: number) {
+    this.#nt.upBps[this.ix] = v;
+  }
+  get downBps(): number {
+    return this.#nt.downBps[this.ix]!;
+  }
+  set downBps(v: number) {
+    this.#nt.downBps[this.ix] = v;
+  }
+  get bytesUp(): number {
+    return this.#nt.bytesUp[this.ix]!;
+  }
+  set bytesUp(v: number) {
+    this.#nt.bytesUp[this.ix] = v;
+  }
+  get bytesDown(): number {
+    return this.#nt.bytesDown[this.ix]!;
+  }
+  set bytesDown(v: number) {
+    this.#nt.bytesDown[this.ix] = v;
+  }
+  /** Transfers holding an upload / download slot. */
+  get upN(): number {
+    return this.#nt.upN[this.ix]!;
+  }
+  get downN(): number {
+    return this.#nt.downN[this.ix]!;
   }
 }
 
@@ -86,6 +118,14 @@ export class Torrent {
   needAll = new Uint32Array(0);
   /** wanted and not held (in flight or not) */
   missAll = new Uint32Array(0);
+  /**
+   * One bit per word of a row, `sumWords` words per row: the word of haveAll is not zero
+   * (exact), the word of needAll may not be zero (a superset, cleared when a scan finds
+   * the word empty). The picker looks only at words both say may hold something.
+   */
+  sumWords = 0;
+  haveSum = new Uint32Array(0);
+  needSum = new Uint32Array(0);
   readonly freeRows: number[] = [];
   rows = 0;
   readonly sessions: Session[] = [];
@@ -124,7 +164,6 @@ export interface VerifiedRange {
 export interface Waiter {
   first: number;
   end: number;
-  remaining: number;
   resolve: () => void;
   reject: (e: unknown) => void;
   signal: AbortSignal | undefined;
@@ -146,43 +185,40 @@ export interface MetaWaiter {
   onAbort: (() => void) | undefined;
 }
 
+/**
+ * A node's membership in one torrent. Its hot fields (bitset rows, counts, the picker's
+ * rotation, round-robin positions) live in the swarm's SessionTable at `sid`.
+ */
 export class Session {
-  /**
-   * Word offset of this session's rows in the torrent's packed bitsets (see Torrent.haveAll);
-   * -1 before the metadata.
-   */
-  base = -1;
+  readonly sid: number;
+  readonly #st: SessionTable;
   readonly node: SwarmNode;
   readonly torrent: Torrent;
-  /** Wanted pieces not held (some may be in flight). */
-  missingCount = 0;
-  inflightCount = 0;
-  rot: number;
-  rrDown = 0;
-  rrUp = 0;
+  /** Connected sessions, and their numbers side by side (what the hot loops read). */
   readonly peers: Session[] = [];
-  haveCount = 0;
-  active = true;
+  readonly peerIx: number[] = [];
   hasMeta = false;
   readonly parentDir: string;
   metaEv: SimEvent | undefined;
   wanted = new Uint8Array(0);
   wantedCount = 0;
-  /**
-   * Words [wantLo, wantHi) of the bitsets hold every wanted piece: the piece picker scans
-   * only those (a member wants one archive of a torrent that grows every round).
-   */
-  wantLo = 0;
-  wantHi = 0;
   waiters: Waiter[] = [];
   metaWaiters: MetaWaiter[] = [];
   pendingWants: PendingWant[] = [];
   readonly progress = new Set<(p: TorrentProgress) => void>();
   announceEv: SimEvent | undefined;
   announceDelay: number;
-  progressMark = 0;
   lastMark = -1;
-  constructor(node: SwarmNode, torrent: Torrent, parentDir: string, rot: number, announceDelay: number) {
+  constructor(
+    st: SessionTable,
+    node: SwarmNode,
+    torrent: Torrent,
+    parentDir: string,
+    rot: number,
+    announceDelay: number,
+  ) {
+    this.#st = st;
+    this.sid = st.add(node.ix);
     this.node = node;
     this.torrent = torrent;
     this.parentDir = parentDir;
@@ -191,5 +227,106 @@ export class Session {
   }
   get infoHash(): string {
     return this.torrent.infoHash;
+  }
+  /** Call `listener` whenever the session gains pieces; returns the way to stop. */
+  listen(listener: (p: TorrentProgress) => void): () => void {
+    this.progress.add(listener);
+    this.#st.watched[this.sid] = 1;
+    return () => {
+      this.progress.delete(listener);
+      if (this.progress.size === 0) this.#st.watched[this.sid] = 0;
+    };
+  }
+  /** False once the session left its torrent. */
+  get active(): boolean {
+    return this.#st.active[this.sid] === 1;
+  }
+  set active(v: boolean) {
+    this.#st.active[this.sid] = v ? 1 : 0;
+  }
+  /** Bumped whenever the session gains pieces (see announce). */
+  get progressMark(): number {
+    return this.#st.mark[this.sid]!;
+  }
+  set progressMark(v: number) {
+    this.#st.mark[this.sid] = v;
+  }
+  /** Word offset of this session's rows in the torrent's packed bitsets (Torrent.haveAll); -1 before the metadata. */
+  get base(): number {
+    return this.#st.base[this.sid]!;
+  }
+  set base(v: number) {
+    this.#st.base[this.sid] = v;
+  }
+  /** Word offset of its rows in Torrent.haveSum / needSum; -1 before the metadata. */
+  get sumBase(): number {
+    return this.#st.sumBase[this.sid]!;
+  }
+  set sumBase(v: number) {
+    this.#st.sumBase[this.sid] = v;
+  }
+  /** Wanted pieces not held (some may be in flight). */
+  get missingCount(): number {
+    return this.#st.missing[this.sid]!;
+  }
+  set missingCount(v: number) {
+    this.#st.missing[this.sid] = v;
+  }
+  get inflightCount(): number {
+    return this.#st.inflight[this.sid]!;
+  }
+  set inflightCount(v: number) {
+    this.#st.inflight[this.sid] = v;
+  }
+  get haveCount(): number {
+    return this.#st.have[this.sid]!;
+  }
+  set haveCount(v: number) {
+    this.#st.have[this.sid] = v;
+  }
+  get rot(): number {
+    return this.#st.rot[this.sid]!;
+  }
+  set rot(v: number) {
+    this.#st.rot[this.sid] = v;
+  }
+  get rrDown(): number {
+    return this.#st.rrDown[this.sid]!;
+  }
+  set rrDown(v: number) {
+    this.#st.rrDown[this.sid] = v;
+  }
+  /**
+   * Words [wantLo, wantHi) of the bitsets hold every wanted piece: the piece picker scans
+   * only those (a member wants one archive of a torrent that grows every round).
+   */
+  get wantLo(): number {
+    return this.#st.wantLo[this.sid]!;
+  }
+  set wantLo(v: number) {
+    this.#st.wantLo[this.sid] = v;
+  }
+  get wantHi(): number {
+    return this.#st.wantHi[this.sid]!;
+  }
+  set wantHi(v: number) {
+    this.#st.wantHi[this.sid] = v;
+  }
+}
+
+/** Connect two sessions (each becomes the other's last peer). */
+export function addPeers(a: Session, b: Session): void {
+  a.peers.push(b);
+  a.peerIx.push(b.sid);
+  b.peers.push(a);
+  b.peerIx.push(a.sid);
+}
+
+/** s is no longer a peer of p. */
+export function removePeer(p: Session, s: Session): void {
+  const i = p.peers.indexOf(s);
+  if (i >= 0) {
+    p.peers.splice(i, 1);
+    p.peerIx.splice(i, 1);
   }
 }

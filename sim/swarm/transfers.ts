@@ -7,284 +7,322 @@
 // between one pair. When a transfer ends the uploader refills its slot first (round
 // robin over its peers), then the downloader looks for an uploader, then newly verified
 // pieces are offered to the peers that need one of them.
+//
+// Transfers, and the hot fields of nodes and sessions, are rows of the tables of
+// sim/swarm/tables.ts, by number: the loops below look at many peers per event and read
+// only typed arrays.
 
-import type { SimEvent } from '../kernel.ts';
 import { accountTo, reshare, reshareNode } from './bandwidth.ts';
-import { gainBits, has } from './bits.ts';
+import { gainPiece, hasPiece, markNeed } from './bits.ts';
 import type { SwarmCore, TransferEngine } from './core.ts';
 import { firstNeeded, pairBusy, pick, runEnd, runLimit, runStart } from './picker.ts';
-import { linked, type Session, type SwarmNode } from './sessions.ts';
+import type { Session, SwarmNode } from './sessions.ts';
 import { pieceVerifies } from './verify.ts';
-import { countDown, gained } from './wants.ts';
+import { gained } from './wants.ts';
 
 /** Peers a busy node looks at per fill (see fillDown). */
 const PROBES = 4;
-
-export class Transfer {
-  /** false while the request travels to the uploader */
-  sending = false;
-  /** from.node and to.node, kept here so hot loops do not chase two pointers. */
-  readonly upNode: SwarmNode;
-  readonly downNode: SwarmNode;
-  /** Fair shares of the two ends when last computed (bytes/s). */
-  upShare = 0;
-  downShare = 0;
-  rate = 0;
-  last = 0;
-  remaining: number;
-  ev: SimEvent | undefined;
-  readonly engine: PieceEngine;
-  readonly from: Session;
-  readonly to: Session;
-  /** The run of pieces [first, end); all but the torrent's last piece are pieceLength long. */
-  readonly first: number;
-  readonly end: number;
-  readonly size: number;
-  upIdx = -1;
-  downIdx = -1;
-  /** Pieces [first, first + corrupt) arrive corrupted. */
-  corrupt = 0;
-  /** Pieces [first, arrived) were already taken in (an abort's kept pieces); the rest is in flight. */
-  arrived: number;
-  constructor(engine: PieceEngine, from: Session, to: Session, first: number, end: number, size: number) {
-    this.engine = engine;
-    this.from = from;
-    this.to = to;
-    this.upNode = from.node;
-    this.downNode = to.node;
-    this.first = first;
-    this.end = end;
-    this.arrived = first;
-    this.size = size;
-    this.remaining = size;
-  }
-}
-
-function onRequestArrive(t: Transfer): void {
-  t.engine.requestArrived(t);
-}
 
 export class PieceEngine implements TransferEngine {
   readonly #core: SwarmCore;
 
   constructor(core: SwarmCore) {
     this.#core = core;
+    core.tt.onRequest = (t) => this.#requestArrived(t);
+    core.tt.onDone = (t) => this.#transferDone(t);
   }
 
-  #start(from: Session, to: Session, p: number): void {
+  /** Start a transfer of a run through piece p from session `from` to session `to`. */
+  #start(from: number, to: number, p: number): void {
     const core = this.#core;
-    const opts = core.opts;
-    const up = from.node;
-    const down = to.node;
-    const m = from.torrent.meta!;
-    if (runLimit(opts, to, p) > 1) p = runStart(opts, from, to, p);
-    const end = runEnd(opts, from, to, p);
+    const { nt, st, tt } = core;
+    const torrent = core.sessionById[to]!.torrent;
+    const un = st.node[from]!;
+    const dn = st.node[to]!;
+    const upNode = core.nodeList[un]!;
+    const downNode = core.nodeList[dn]!;
+    const m = torrent.meta!;
+    if (runLimit(core, torrent, to, p) > 1) p = runStart(core, torrent, from, to, p);
+    const end = runEnd(core, torrent, from, to, p);
     const size = Math.min(end * m.pieceLength, m.totalLength) - p * m.pieceLength;
     const now = core.kernel.now();
-    const lat = core.net.sampleLatency(down.id, up.id);
-    const t = new Transfer(this, from, to, p, end, size);
-    if (up.corruptNext > 0) {
-      const c = Math.min(up.corruptNext, end - p);
-      up.corruptNext -= c;
-      t.corrupt = c;
+    const lat = core.net.sampleLatency(downNode.id, upNode.id);
+    const t = tt.alloc();
+    tt.sending[t] = 0;
+    tt.upNode[t] = un;
+    tt.downNode[t] = dn;
+    tt.from[t] = from;
+    tt.to[t] = to;
+    tt.first[t] = p;
+    tt.end[t] = end;
+    tt.arrived[t] = p;
+    tt.size[t] = size;
+    tt.remaining[t] = size;
+    tt.upShare[t] = 0;
+    tt.downShare[t] = 0;
+    tt.rate[t] = 0;
+    tt.last[t] = 0;
+    tt.corrupt[t] = 0;
+    if (upNode.corruptNext > 0) {
+      const c = Math.min(upNode.corruptNext, end - p);
+      upNode.corruptNext -= c;
+      tt.corrupt[t] = c;
     }
-    to.inflightCount += end - p;
-    const need = to.torrent.needAll;
-    const base = to.base;
+    st.inflight[to]! += end - p;
+    const need = torrent.needAll;
+    const base = st.base[to]!;
     for (let q = p; q < end; q++) need[base + (q >>> 5)]! &= ~(1 << (q & 31));
-    t.upIdx = up.upList.length;
-    up.upList.push(t);
-    up.upN++;
-    t.downIdx = down.downList.length;
-    down.downList.push(t);
-    down.downN++;
-    down.downFrom.push(from);
-    t.ev = core.kernel.schedule(now + lat, 'swarm.request', onRequestArrive, t);
+    const ui = un * nt.upSlots + nt.upN[un]!;
+    tt.upIdx[t] = ui;
+    nt.upList[ui] = t;
+    nt.upN[un]!++;
+    const di = dn * nt.downSlots + nt.downN[dn]!;
+    tt.downIdx[t] = di;
+    nt.downList[di] = t;
+    nt.downFrom[di] = from;
+    nt.downN[dn]!++;
+    const ev = tt.ev[t];
+    if (ev === undefined) tt.ev[t] = core.kernel.schedule(now + lat, 'swarm.request', tt.onRequest, t);
+    else core.kernel.reschedule(ev, now + lat, tt.onRequest);
   }
 
-  /** @internal The request reached the uploader: the piece starts flowing. */
-  requestArrived(t: Transfer): void {
-    const up = t.upNode;
-    const down = t.downNode;
-    const now = this.#core.kernel.now();
-    t.sending = true;
-    t.last = now;
-    up.sendingUp++;
-    down.sendingDown++;
-    reshare(this.#core.kernel, up, down, now);
+  /** The request reached the uploader: the pieces start flowing. */
+  #requestArrived(t: number): void {
+    const { kernel, nt, tt } = this.#core;
+    const up = tt.upNode[t]!;
+    const down = tt.downNode[t]!;
+    const now = kernel.now();
+    tt.sending[t] = 1;
+    tt.last[t] = now;
+    nt.sendingUp[up]!++;
+    nt.sendingDown[down]!++;
+    reshare(kernel, nt, tt, up, down, now);
   }
 
-  #unlink(t: Transfer): void {
-    const up = t.upNode;
-    const down = t.downNode;
-    const ul = up.upList;
-    up.upN--;
-    down.downN--;
-    const lastU = ul.pop()!;
-    if (lastU !== t) {
-      ul[t.upIdx] = lastU;
-      lastU.upIdx = t.upIdx;
+  /** Take a transfer out of its slots; the pieces it did not deliver are wanted again. */
+  #unlink(t: number): void {
+    const core = this.#core;
+    const { nt, st, tt } = core;
+    const up = tt.upNode[t]!;
+    const down = tt.downNode[t]!;
+    // swap-remove from both slot lists
+    const ul = nt.upList;
+    const uLast = up * nt.upSlots + --nt.upN[up]!;
+    const ui = tt.upIdx[t]!;
+    if (ui !== uLast) {
+      const moved = ul[uLast]!;
+      ul[ui] = moved;
+      tt.upIdx[moved] = ui;
     }
-    const dl = down.downList;
-    const lastD = dl.pop()!;
-    const lastFrom = down.downFrom.pop()!;
-    if (lastD !== t) {
-      dl[t.downIdx] = lastD;
-      down.downFrom[t.downIdx] = lastFrom;
-      lastD.downIdx = t.downIdx;
+    const dl = nt.downList;
+    const dLast = down * nt.downSlots + --nt.downN[down]!;
+    const di = tt.downIdx[t]!;
+    if (di !== dLast) {
+      const moved = dl[dLast]!;
+      dl[di] = moved;
+      nt.downFrom[di] = nt.downFrom[dLast]!;
+      tt.downIdx[moved] = di;
     }
-    const to = t.to;
-    to.inflightCount -= t.end - t.arrived;
-    if (to.base >= 0) {
+    const to = tt.to[t]!;
+    const arrived = tt.arrived[t]!;
+    const end = tt.end[t]!;
+    st.inflight[to]! -= end - arrived;
+    const base = st.base[to]!;
+    if (base >= 0) {
       // pieces of the run still missing are wanted again (kept ones were cleared by gainBits)
-      const miss = to.torrent.missAll;
-      const need = to.torrent.needAll;
-      for (let q = t.arrived; q < t.end; q++) {
-        const i = to.base + (q >>> 5);
+      const s = core.sessionById[to]!;
+      const torrent = s.torrent;
+      const miss = torrent.missAll;
+      const need = torrent.needAll;
+      for (let q = arrived; q < end; q++) {
+        const i = base + (q >>> 5);
         const bit = 1 << (q & 31);
-        if (miss[i]! & bit) need[i]! |= bit;
+        if (miss[i]! & bit) {
+          need[i]! |= bit;
+          markNeed(torrent, s, q >>> 5);
+        }
       }
     }
-    if (t.sending) {
-      t.sending = false;
-      up.sendingUp--;
-      down.sendingDown--;
-      reshare(this.#core.kernel, up, down, this.#core.kernel.now());
+    if (tt.sending[t] === 1) {
+      tt.sending[t] = 0;
+      nt.sendingUp[up]!--;
+      nt.sendingDown[down]!--;
+      reshare(core.kernel, nt, tt, up, down, core.kernel.now());
     }
   }
 
-  /** @internal */
-  transferDone(t: Transfer): void {
-    const from = t.from;
-    const to = t.to;
+  #transferDone(t: number): void {
+    const core = this.#core;
+    const { nt, st, tt } = core;
+    const from = tt.from[t]!;
+    const to = tt.to[t]!;
+    const un = tt.upNode[t]!;
+    const dn = tt.downNode[t]!;
+    const first = tt.first[t]!;
+    const arrived = tt.arrived[t]!;
+    const end = tt.end[t]!;
+    const size = tt.size[t]!;
+    const corrupt = tt.corrupt[t]!;
     this.#unlink(t);
-    from.node.bytesUp += t.size;
-    to.node.bytesDown += t.size;
-    const n = this.#receive(t, t.arrived, t.end);
+    tt.release(t);
+    nt.bytesUp[un]! += size;
+    nt.bytesDown[dn]! += size;
+    const n = this.#receive(from, to, first, corrupt, arrived, end);
     // The uploader picks its next downloader first (round robin), so a downloader does
     // not grab back the slot it just freed.
-    this.fillUp(from.node);
-    this.fillDown(to.node);
-    if (n > 0 && to.active) this.#offer(to, t.first, t.end);
+    this.fillUp(core.nodeList[un]!);
+    this.fillDown(core.nodeList[dn]!);
+    if (n > 0 && st.active[to] === 1) this.#offer(core.sessionById[to]!, first, end);
   }
 
   /**
-   * Pieces [from, upTo) of a transfer arrived whole: verify each, keep the good ones
-   * (the corrupted ones stay missing and are fetched again), then tell listeners and
-   * waiters once. Returns how many pieces were gained.
+   * Pieces [lo, upTo) of a transfer (from session `from` to session `to`) of the run
+   * starting at `first` arrived whole: verify each, keep the good ones (the corrupted
+   * ones stay missing and are fetched again), then tell listeners and waiters once.
+   * Returns how many pieces were gained.
    */
-  #receive(t: Transfer, first: number, upTo: number): number {
+  #receive(from: number, to: number, first: number, corrupt: number, lo: number, upTo: number): number {
     const core = this.#core;
-    const K = core.opts.piecesPerTransfer;
-    const from = t.from;
-    const to = t.to;
-    const torrent = to.torrent;
-    const keep = to.active && to.base >= 0;
+    const st = core.st;
+    const torrent = core.torrentOf[to]!;
+    const base = st.base[to]!;
+    const keep = st.active[to] === 1 && base >= 0;
     let n = 0;
-    for (let q = first; q < upTo; q++) {
-      const ok = pieceVerifies(torrent, q, q - t.first < t.corrupt ? from.node.rng : undefined);
+    for (let q = lo; q < upTo; q++) {
+      const bad = q - first < corrupt;
+      const ok = pieceVerifies(torrent, q, bad ? core.nodeList[st.node[from]!]!.rng : undefined);
       if (!ok) {
-        to.node.badPieces++;
-        core.trace.record('swarm.badpiece', { from: from.node.id, to: to.node.id, ih: torrent.short, p: q });
-      } else if (keep && !has(to, q)) {
-        gainBits(to, K, q);
+        const f = core.nodeList[st.node[from]!]!;
+        const d = core.nodeList[st.node[to]!]!;
+        d.badPieces++;
+        core.trace.record('swarm.badpiece', { from: f.id, to: d.id, ih: torrent.short, p: q });
+      } else if (keep && !hasPiece(torrent, base, q)) {
+        gainPiece(core, torrent, to, q);
         n++;
-        countDown(to, q);
       }
     }
     if (n > 0) {
       if (core.opts.tracePieces) {
         core.trace.record('swarm.piece', {
-          from: from.node.id,
-          to: to.node.id,
+          from: core.nodeList[st.node[from]!]!.id,
+          to: core.nodeList[st.node[to]!]!.id,
           ih: torrent.short,
-          p: first,
+          p: lo,
           end: upTo,
           gained: n,
         });
       }
-      gained(core, to);
+      gained(core, to, n);
     }
     return n;
   }
 
-  #abort(t: Transfer, affected: Set<SwarmNode>): void {
+  #abort(t: number, affected: Set<SwarmNode>): void {
     const core = this.#core;
-    accountTo(t, core.kernel.now());
-    const done = t.sending ? Math.max(0, Math.min(t.size, Math.floor(t.size - t.remaining))) : 0;
-    t.from.node.bytesUp += done;
-    t.to.node.bytesDown += done;
-    if (t.ev) core.kernel.cancel(t.ev);
+    const { nt, tt } = core;
+    accountTo(tt, t, core.kernel.now());
+    const size = tt.size[t]!;
+    const done = tt.sending[t] === 1 ? Math.max(0, Math.min(size, Math.floor(size - tt.remaining[t]!))) : 0;
+    const from = tt.from[t]!;
+    const to = tt.to[t]!;
+    const upNode = core.nodeList[tt.upNode[t]!]!;
+    const downNode = core.nodeList[tt.downNode[t]!]!;
+    const first = tt.first[t]!;
+    const end = tt.end[t]!;
+    const arrived = tt.arrived[t]!;
+    const corrupt = tt.corrupt[t]!;
+    nt.bytesUp[upNode.ix]! += done;
+    nt.bytesDown[downNode.ix]! += done;
+    core.kernel.cancel(tt.ev[t]!);
     this.#unlink(t);
+    tt.release(t);
     // Every piece of a run but the torrent's last is pieceLength long, and the last one
     // can only end a run: whole pieces done = done / pieceLength, or all when done = size.
-    const P = t.to.torrent.meta!.pieceLength;
-    const kept = done >= t.size ? t.end : Math.min(t.end, t.first + Math.floor(done / P));
+    const torrent = core.torrentOf[to]!;
+    const P = torrent.meta!.pieceLength;
+    const kept = done >= size ? end : Math.min(end, first + Math.floor(done / P));
     if (core.opts.tracePieces) {
       core.trace.record('swarm.abort', {
-        from: t.from.node.id,
-        to: t.to.node.id,
-        ih: t.to.torrent.short,
-        p: t.first,
-        end: t.end,
-        kept: Math.max(kept, t.arrived) - t.first,
+        from: upNode.id,
+        to: downNode.id,
+        ih: torrent.short,
+        p: first,
+        end,
+        kept: Math.max(kept, arrived) - first,
       });
     }
-    if (kept > t.arrived) this.#receive(t, t.arrived, kept);
-    affected.add(t.from.node);
-    affected.add(t.to.node);
+    if (kept > arrived) this.#receive(from, to, first, corrupt, arrived, kept);
+    affected.add(upNode);
+    affected.add(downNode);
   }
 
   /** A session just got pieces of [first, end): peers that want one and have room start fetching. */
   #offer(s: Session, first: number, end: number): void {
-    const opts = this.#core.opts;
-    const node = s.node;
+    const core = this.#core;
+    const { nt, st, opts } = core;
+    const n = s.node.ix;
     const upSlots = opts.uploadSlots;
     const downSlots = opts.downloadSlots;
-    if (!node.reachable || !(node.upBps > 0)) return;
-    const peers = s.peers;
-    for (let k = 0; k < peers.length && node.upN < upSlots; k++) {
+    if (nt.reach[n] === 0 || !(nt.upBps[n]! > 0)) return;
+    const sid = s.sid;
+    const torrent = s.torrent;
+    const group = nt.group[n]!;
+    const peers = s.peerIx;
+    for (let k = 0; k < peers.length && nt.upN[n]! < upSlots; k++) {
       const d = peers[k]!;
-      if (d.base < 0) continue;
-      const dn = d.node;
-      if (dn.downN >= downSlots || !dn.reachable || dn.group !== node.group || !(dn.downBps > 0)) continue;
-      const p = firstNeeded(s, d, first, end);
-      if (p < 0 || pairBusy(opts, s, d)) continue;
-      this.#start(s, d, p);
+      const db = st.base[d]!;
+      if (db < 0) continue;
+      const dn = st.node[d]!;
+      if (
+        nt.downN[dn]! >= downSlots ||
+        nt.reach[dn] === 0 ||
+        nt.group[dn] !== group ||
+        !(nt.downBps[dn]! > 0)
+      )
+        continue;
+      const p = firstNeeded(torrent, st.base[sid]!, db, first, end);
+      if (p < 0 || pairBusy(core, sid, dn)) continue;
+      this.#start(sid, d, p);
     }
   }
 
   /** Start downloads for a node while it has free download slots. */
   fillDown(node: SwarmNode): void {
-    if (!node.reachable || !(node.downBps > 0)) return;
-    const opts = this.#core.opts;
+    const core = this.#core;
+    const { nt, st, opts } = core;
+    const n = node.ix;
+    if (nt.reach[n] === 0 || !(nt.downBps[n]! > 0)) return;
     const slots = opts.downloadSlots;
     const upSlots = opts.uploadSlots;
+    const group = nt.group[n]!;
     const sessions = node.sessions;
-    for (let si = 0; si < sessions.length && node.downN < slots; si++) {
+    for (let si = 0; si < sessions.length && nt.downN[n]! < slots; si++) {
       const s = sessions[si]!;
       if (!s.hasMeta) continue;
-      while (node.downN < slots && s.missingCount > s.inflightCount) {
-        const peers = s.peers;
-        const n = peers.length;
+      const sid = s.sid;
+      const torrent = s.torrent;
+      while (nt.downN[n]! < slots && st.missing[sid]! > st.inflight[sid]!) {
+        const peers = s.peerIx;
+        const len = peers.length;
         // With downloads running, a few peers per call is enough: the next completion tries
         // the next few. An idle downloader looks at every peer so it cannot stall.
-        const probes = node.downN === 0 || n < PROBES ? n : PROBES;
+        const probes = nt.downN[n] === 0 || len < PROBES ? len : PROBES;
         let started = false;
-        let idx = s.rrDown % n;
-        for (let k = 0; k < probes; k++, idx = idx + 1 === n ? 0 : idx + 1) {
+        let idx = st.rrDown[sid]! % len;
+        for (let k = 0; k < probes; k++, idx = idx + 1 === len ? 0 : idx + 1) {
           const u = peers[idx]!;
-          const un = u.node;
-          if (un.upN >= upSlots || !un.reachable || un.group !== node.group || !(un.upBps > 0)) continue;
-          const p = pick(u, s);
-          if (p < 0 || pairBusy(opts, u, s)) continue;
-          s.rrDown = idx + 1;
-          this.#start(u, s, p);
+          const un = st.node[u]!;
+          if (nt.upN[un]! >= upSlots || nt.reach[un] === 0 || nt.group[un] !== group || !(nt.upBps[un]! > 0))
+            continue;
+          const p = pick(core, torrent, u, sid);
+          if (p < 0 || pairBusy(core, u, n)) continue;
+          st.rrDown[sid] = idx + 1;
+          this.#start(u, sid, p);
           started = true;
           break;
         }
         if (!started) {
-          s.rrDown += probes;
+          st.rrDown[sid]! += probes;
           break;
         }
       }
@@ -293,35 +331,45 @@ export class PieceEngine implements TransferEngine {
 
   /** Start uploads for a node while it has free upload slots. */
   fillUp(node: SwarmNode): void {
-    if (!node.reachable || !(node.upBps > 0)) return;
-    const opts = this.#core.opts;
+    const core = this.#core;
+    const { nt, st, opts } = core;
+    const n = node.ix;
+    if (nt.reach[n] === 0 || !(nt.upBps[n]! > 0)) return;
     const slots = opts.uploadSlots;
     const downSlots = opts.downloadSlots;
+    const group = nt.group[n]!;
     const sessions = node.sessions;
-    for (let si = 0; si < sessions.length && node.upN < slots; si++) {
+    for (let si = 0; si < sessions.length && nt.upN[n]! < slots; si++) {
       const s = sessions[si]!;
-      if (s.haveCount === 0) continue;
-      while (node.upN < slots) {
-        const peers = s.peers;
-        const n = peers.length;
-        const probes = node.upN === 0 || n < PROBES ? n : PROBES;
+      const sid = s.sid;
+      if (st.have[sid] === 0) continue;
+      const torrent = s.torrent;
+      while (nt.upN[n]! < slots) {
+        const peers = s.peerIx;
+        const len = peers.length;
+        const probes = nt.upN[n] === 0 || len < PROBES ? len : PROBES;
         let started = false;
-        let idx = s.rrUp % n;
-        for (let k = 0; k < probes; k++, idx = idx + 1 === n ? 0 : idx + 1) {
+        let idx = st.rrUp[sid]! % len;
+        for (let k = 0; k < probes; k++, idx = idx + 1 === len ? 0 : idx + 1) {
           const d = peers[idx]!;
-          const p = pick(s, d);
+          const p = pick(core, torrent, sid, d);
           if (p < 0) continue;
-          const dn = d.node;
-          if (dn.downN >= downSlots || !dn.reachable || dn.group !== node.group || !(dn.downBps > 0))
+          const dn = st.node[d]!;
+          if (
+            nt.downN[dn]! >= downSlots ||
+            nt.reach[dn] === 0 ||
+            nt.group[dn] !== group ||
+            !(nt.downBps[dn]! > 0)
+          )
             continue;
-          if (pairBusy(opts, s, d)) continue;
-          s.rrUp = idx + 1;
-          this.#start(s, d, p);
+          if (pairBusy(core, sid, dn)) continue;
+          st.rrUp[sid] = idx + 1;
+          this.#start(sid, d, p);
           started = true;
           break;
         }
         if (!started) {
-          s.rrUp += probes;
+          st.rrUp[sid]! += probes;
           break;
         }
       }
@@ -333,39 +381,56 @@ export class PieceEngine implements TransferEngine {
     this.fillUp(node);
   }
 
+  /** The node's upload (or download) slots as a list of transfer numbers, copied. */
+  #slots(node: SwarmNode, up: boolean): number[] {
+    const nt = this.#core.nt;
+    const n = node.ix;
+    if (up) return Array.from(nt.upList.subarray(n * nt.upSlots, n * nt.upSlots + nt.upN[n]!));
+    return Array.from(nt.downList.subarray(n * nt.downSlots, n * nt.downSlots + nt.downN[n]!));
+  }
+
   abortSession(s: Session, affected: Set<SwarmNode>): void {
-    const node = s.node;
-    for (const t of node.upList.slice()) if (t.from === s) this.#abort(t, affected);
-    for (const t of node.downList.slice()) if (t.to === s) this.#abort(t, affected);
+    const tt = this.#core.tt;
+    for (const t of this.#slots(s.node, true)) if (tt.from[t] === s.sid) this.#abort(t, affected);
+    for (const t of this.#slots(s.node, false)) if (tt.to[t] === s.sid) this.#abort(t, affected);
   }
 
   abortUnwanted(s: Session, affected: Set<SwarmNode>): void {
-    for (const t of s.node.downList.slice()) {
-      if (t.to !== s) continue;
+    const tt = this.#core.tt;
+    for (const t of this.#slots(s.node, false)) {
+      if (tt.to[t] !== s.sid) continue;
       let unwanted = false;
-      for (let q = t.first; q < t.end && !unwanted; q++) unwanted = s.wanted[q] === 0;
+      for (let q = tt.first[t]!; q < tt.end[t]! && !unwanted; q++) unwanted = s.wanted[q] === 0;
       if (unwanted) this.#abort(t, affected);
     }
   }
 
   abortCut(nodes: SwarmNode[], affected: Set<SwarmNode>): void {
+    const { nt, tt } = this.#core;
+    const cut = (t: number): boolean => {
+      const a = tt.upNode[t]!;
+      const b = tt.downNode[t]!;
+      return !(nt.reach[a] === 1 && nt.reach[b] === 1 && nt.group[a] === nt.group[b]);
+    };
     for (const n of nodes) {
-      for (const t of n.upList.slice()) if (!linked(t.from.node, t.to.node)) this.#abort(t, affected);
-      for (const t of n.downList.slice()) if (!linked(t.from.node, t.to.node)) this.#abort(t, affected);
+      for (const t of this.#slots(n, true)) if (cut(t)) this.#abort(t, affected);
+      for (const t of this.#slots(n, false)) if (cut(t)) this.#abort(t, affected);
     }
   }
 
   bandwidthChanged(n: SwarmNode): void {
+    const core = this.#core;
     const affected = new Set<SwarmNode>([n]);
-    if (n.upBps === 0) for (const t of n.upList.slice()) this.#abort(t, affected);
-    if (n.downBps === 0) for (const t of n.downList.slice()) this.#abort(t, affected);
-    reshareNode(this.#core.kernel, n, this.#core.kernel.now());
+    if (n.upBps === 0) for (const t of this.#slots(n, true)) this.#abort(t, affected);
+    if (n.downBps === 0) for (const t of this.#slots(n, false)) this.#abort(t, affected);
+    reshareNode(core.kernel, core.nt, core.tt, n.ix, core.kernel.now());
     for (const x of affected) this.refill(x);
   }
 
   active(): number {
     let n = 0;
-    for (const node of this.#core.nodeList) n += node.upList.length;
+    const nt = this.#core.nt;
+    for (let i = 0; i < nt.count; i++) n += nt.upN[i]!;
     return n;
   }
 }

@@ -1,13 +1,16 @@
 // Wanting pieces: a wait for a piece range resolves once every piece in it is held and the
 // files overlapping it are written; an aborted signal rejects the wait and deselects the
-// pieces no other wait needs (downloads carrying them are cut short).
+// pieces no other wait needs (downloads carrying them are cut short). Waits are looked at
+// only when one may be complete (SessionTable.due counts the pieces still to gain before
+// that), not per piece received.
 
 import type { TorrentProgress } from '../../ports/torrent.ts';
 import { armAnnounce } from './announce.ts';
-import { addMissing, forgetMissing, has } from './bits.ts';
+import { addMissing, forgetMissing, has, lacking } from './bits.ts';
 import type { SwarmCore } from './core.ts';
 import { writeFiles } from './files.ts';
 import { type Session, type SwarmNode, TorrentRemoved, type Waiter } from './sessions.ts';
+import { NO_WAIT } from './tables.ts';
 
 /** Fetch pieces [first, end); resolves once all are held and written to the files. */
 export function want(
@@ -20,7 +23,6 @@ export function want(
   if (!s.active) return Promise.reject(new TorrentRemoved(s.torrent.infoHash));
   if (!s.hasMeta) return Promise.reject(new Error('swarm.want: metadata not known yet'));
   if (signal?.aborted) return Promise.reject(signal.reason);
-  const K = core.opts.piecesPerTransfer;
   const n = s.torrent.meta!.pieceCount;
   first = Math.max(0, Math.min(n, Math.floor(first)));
   end = Math.max(first, Math.min(n, Math.floor(end)));
@@ -34,7 +36,7 @@ export function want(
     if (!s.wanted[p]) {
       s.wanted[p] = 1;
       s.wantedCount++;
-      if (!has(s, p)) addMissing(s, K, p);
+      if (!has(s, p)) addMissing(core, s, p);
     }
     if (!has(s, p)) remaining++;
   }
@@ -50,7 +52,7 @@ export function want(
     return Promise.resolve();
   }
   const promise = new Promise<void>((resolve, reject) => {
-    const w: Waiter = { first, end, remaining, resolve, reject, signal, onAbort: undefined };
+    const w: Waiter = { first, end, resolve, reject, signal, onAbort: undefined };
     if (signal) {
       w.onAbort = () => {
         const i = s.waiters.indexOf(w);
@@ -64,6 +66,8 @@ export function want(
     }
     s.waiters.push(w);
   });
+  const st = core.st;
+  st.due[s.sid] = Math.min(st.due[s.sid]!, remaining);
   s.announceDelay = core.opts.announceMs;
   armAnnounce(core, s);
   core.engine.fillDown(s.node);
@@ -93,9 +97,10 @@ function rewant(core: SwarmCore, s: Session): void {
   }
   s.missingCount = 0;
   s.torrent.needAll.fill(0, s.base, s.base + s.torrent.words);
+  s.torrent.needSum.fill(0, s.sumBase, s.sumBase + s.torrent.sumWords);
   forgetMissing(s, K);
   s.torrent.missAll.fill(0, s.base, s.base + s.torrent.words);
-  for (let p = 0; p < n; p++) if (s.wanted[p] && !has(s, p)) addMissing(s, K, p);
+  for (let p = 0; p < n; p++) if (s.wanted[p] && !has(s, p)) addMissing(core, s, p);
   // Requests for pieces no longer wanted are cancelled, as a client deselecting them
   // would; whole pieces that already arrived are kept, wanted pieces are asked again.
   const affected = new Set<SwarmNode>();
@@ -103,22 +108,17 @@ function rewant(core: SwarmCore, s: Session): void {
   for (const x of affected) core.engine.refill(x);
 }
 
-/** Piece q arrived at s: one piece less for the waits whose range holds it. */
-export function countDown(s: Session, q: number): void {
-  const ws = s.waiters;
-  for (let k = 0; k < ws.length; k++) {
-    const w = ws[k]!;
-    if (q >= w.first && q < w.end) w.remaining--;
-  }
-}
-
 /**
- * After pieces were gained from the swarm (waiters' `remaining` already counted down):
- * one progress event, then settle the waiters whose ranges are complete.
+ * Session `sid` gained `n` pieces from the swarm: one progress event to its listeners,
+ * then the waits whose ranges are complete settle (their files are written first).
  */
-export function gained(core: SwarmCore, s: Session): void {
-  s.progressMark++;
-  if (s.progress.size > 0) {
+export function gained(core: SwarmCore, sid: number, n: number): void {
+  const st = core.st;
+  st.mark[sid]!++;
+  st.due[sid]! -= n;
+  if (st.watched[sid] === 0 && st.due[sid]! > 0) return;
+  const s = core.sessionById[sid]!;
+  if (st.watched[sid] === 1) {
     const ev: TorrentProgress = {
       infoHash: s.torrent.infoHash,
       piecesHave: s.haveCount,
@@ -126,14 +126,25 @@ export function gained(core: SwarmCore, s: Session): void {
     };
     for (const l of [...s.progress]) l(ev);
   }
-  if (s.waiters.length === 0) return;
+  if (st.due[sid]! <= 0) settleWaits(core, s);
+}
+
+/** Count what each wait still lacks; settle the complete ones, in order. */
+function settleWaits(core: SwarmCore, s: Session): void {
+  const st = core.st;
+  const t = s.torrent;
+  let due = NO_WAIT;
   let done: Waiter[] | undefined;
   for (const w of s.waiters) {
-    if (w.remaining <= 0) {
+    const left = lacking(t, s.base, w.first, w.end);
+    if (left === 0) {
       done ??= [];
       done.push(w);
+    } else if (left < due) {
+      due = left;
     }
   }
+  st.due[s.sid] = due;
   if (!done) return;
   for (const w of done) {
     s.waiters.splice(s.waiters.indexOf(w), 1);

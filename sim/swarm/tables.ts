@@ -1,0 +1,231 @@
+// The swarm's hot state as tables of typed arrays, one array per field, indexed by node,
+// session or transfer number (a struct-of-arrays layout). The piece picker and the
+// refills look at a few fields of many peers per event; read from objects each of those
+// looks is a cache miss (a peer's session, then its node), read from these arrays they
+// stay in the CPU's caches (5,000 sessions are 20 KB per field). The objects (SwarmNode,
+// Session) keep the rest and read their hot fields through accessors.
+
+import type { EventHandler, SimEvent } from '../kernel.ts';
+
+function grownI32(a: Int32Array, n: number): Int32Array<ArrayBuffer> {
+  const b = new Int32Array(n);
+  b.set(a);
+  return b;
+}
+
+function grownU32(a: Uint32Array, n: number): Uint32Array<ArrayBuffer> {
+  const b = new Uint32Array(n);
+  b.set(a);
+  return b;
+}
+
+function grownF64(a: Float64Array, n: number): Float64Array<ArrayBuffer> {
+  const b = new Float64Array(n);
+  b.set(a);
+  return b;
+}
+
+function grownU8(a: Uint8Array, n: number): Uint8Array<ArrayBuffer> {
+  const b = new Uint8Array(n);
+  b.set(a);
+  return b;
+}
+
+/** SessionTable.due of a session without waits. */
+export const NO_WAIT = 0x3fffffff;
+
+/** Per node: slot counts, reachability, rates, and the transfers holding its slots. */
+export class NodeTable {
+  readonly upSlots: number;
+  readonly downSlots: number;
+  count = 0;
+  #cap = 0;
+  /** Transfers holding an upload / download slot (requested or sending). */
+  upN = new Int32Array(0);
+  downN = new Int32Array(0);
+  /** Of those, how many are sending bytes (they share the bandwidth). */
+  sendingUp = new Int32Array(0);
+  sendingDown = new Int32Array(0);
+  /** 1 while online, not crashed. */
+  reach = new Uint8Array(0);
+  /** Partition group (0 when not partitioned). */
+  group = new Int32Array(0);
+  upBps = new Float64Array(0);
+  downBps = new Float64Array(0);
+  /** Torrent bytes (pieces and metadata) sent and received. */
+  bytesUp = new Float64Array(0);
+  bytesDown = new Float64Array(0);
+  /** Transfer numbers of the upload slots: [node * upSlots, node * upSlots + upN). */
+  upList = new Int32Array(0);
+  /** Transfer numbers of the download slots: [node * downSlots, node * downSlots + downN). */
+  downList = new Int32Array(0);
+  /** The uploading session of each download slot (side by side with downList). */
+  downFrom = new Int32Array(0);
+
+  constructor(upSlots: number, downSlots: number) {
+    this.upSlots = upSlots;
+    this.downSlots = downSlots;
+  }
+
+  add(): number {
+    const i = this.count++;
+    if (i >= this.#cap) {
+      const cap = Math.max(64, this.#cap * 2);
+      this.#cap = cap;
+      this.upN = grownI32(this.upN, cap);
+      this.downN = grownI32(this.downN, cap);
+      this.sendingUp = grownI32(this.sendingUp, cap);
+      this.sendingDown = grownI32(this.sendingDown, cap);
+      this.reach = grownU8(this.reach, cap);
+      this.group = grownI32(this.group, cap);
+      this.upBps = grownF64(this.upBps, cap);
+      this.downBps = grownF64(this.downBps, cap);
+      this.bytesUp = grownF64(this.bytesUp, cap);
+      this.bytesDown = grownF64(this.bytesDown, cap);
+      this.upList = grownI32(this.upList, cap * this.upSlots);
+      this.downList = grownI32(this.downList, cap * this.downSlots);
+      this.downFrom = grownI32(this.downFrom, cap * this.downSlots);
+    }
+    return i;
+  }
+}
+
+/** Per session (numbers are never reused, so a left session's accessors stay its own). */
+export class SessionTable {
+  count = 0;
+  #cap = 0;
+  /** Word offset of the session's rows in the torrent's bitsets; -1 before the metadata. */
+  base = new Int32Array(0);
+  /** Word offset of its rows in the torrent's summaries; -1 before the metadata. */
+  sumBase = new Int32Array(0);
+  /** Wanted pieces not held (some may be in flight). */
+  missing = new Int32Array(0);
+  inflight = new Int32Array(0);
+  have = new Int32Array(0);
+  /** The piece picker's rotating start. */
+  rot = new Uint32Array(0);
+  /** Round-robin positions over the peers (they only grow: whole numbers kept exact in doubles). */
+  rrDown = new Float64Array(0);
+  rrUp = new Float64Array(0);
+  /** Words [wantLo, wantHi) of the rows hold every wanted piece. */
+  wantLo = new Int32Array(0);
+  wantHi = new Int32Array(0);
+  /** The session's node number. */
+  node = new Int32Array(0);
+  /** 1 until the session leaves. */
+  active = new Uint8Array(0);
+  /** 1 while someone listens to the session's progress. */
+  watched = new Uint8Array(0);
+  /** Bumped whenever the session gains pieces (announces look for progress). */
+  mark = new Float64Array(0);
+  /**
+   * Pieces the session must still gain before any of its waits can be complete: the
+   * fewest missing pieces of a wait when last counted (NO_WAIT without waits), counted
+   * down per piece gained, so waits are looked at only when one may be done.
+   */
+  due = new Int32Array(0);
+
+  add(node: number): number {
+    const i = this.count++;
+    if (i >= this.#cap) {
+      const cap = Math.max(64, this.#cap * 2);
+      this.#cap = cap;
+      this.base = grownI32(this.base, cap);
+      this.sumBase = grownI32(this.sumBase, cap);
+      this.missing = grownI32(this.missing, cap);
+      this.inflight = grownI32(this.inflight, cap);
+      this.have = grownI32(this.have, cap);
+      this.rot = grownU32(this.rot, cap);
+      this.rrDown = grownF64(this.rrDown, cap);
+      this.rrUp = grownF64(this.rrUp, cap);
+      this.wantLo = grownI32(this.wantLo, cap);
+      this.wantHi = grownI32(this.wantHi, cap);
+      this.node = grownI32(this.node, cap);
+      this.active = grownU8(this.active, cap);
+      this.watched = grownU8(this.watched, cap);
+      this.mark = grownF64(this.mark, cap);
+      this.due = grownI32(this.due, cap);
+    }
+    this.base[i] = -1;
+    this.sumBase[i] = -1;
+    this.node[i] = node;
+    this.active[i] = 1;
+    this.due[i] = NO_WAIT;
+    return i;
+  }
+}
+
+/**
+ * Per transfer slot: a transfer moves the run of pieces [first, end) from one session to
+ * another. Slots are reused (a free list); there are at most upSlots per node at a time,
+ * so the table grows with the nodes, never while transfers start.
+ */
+export class TransferTable {
+  #cap = 0;
+  readonly #free: number[] = [];
+  #next = 0;
+  /** 0 while the request travels to the uploader, 1 while bytes flow. */
+  sending = new Uint8Array(0);
+  upNode = new Int32Array(0);
+  downNode = new Int32Array(0);
+  /** Uploading and downloading session. */
+  from = new Int32Array(0);
+  to = new Int32Array(0);
+  first = new Int32Array(0);
+  end = new Int32Array(0);
+  /** Pieces [first, arrived) were already taken in (an abort's kept pieces). */
+  arrived = new Int32Array(0);
+  /** Pieces [first, first + corrupt) arrive corrupted. */
+  corrupt = new Int32Array(0);
+  /** Positions in the nodes' slot lists. */
+  upIdx = new Int32Array(0);
+  downIdx = new Int32Array(0);
+  /** Fair shares of the two ends when last computed (bytes/s). */
+  upShare = new Float64Array(0);
+  downShare = new Float64Array(0);
+  rate = new Float64Array(0);
+  /** When progress was last accounted (virtual ms). */
+  last = new Float64Array(0);
+  remaining = new Float64Array(0);
+  size = new Float64Array(0);
+  /** The slot's kernel event, reused by every transfer of the slot (request, then completion). */
+  ev: (SimEvent | undefined)[] = [];
+  /** The kernel handlers of a request's arrival and a transfer's completion (set by the engine). */
+  onRequest: EventHandler<number> = () => {};
+  onDone: EventHandler<number> = () => {};
+
+  /** Room for `n` transfers at once. */
+  reserve(n: number): void {
+    if (n <= this.#cap) return;
+    const cap = Math.max(64, this.#cap * 2, n);
+    this.#cap = cap;
+    this.sending = grownU8(this.sending, cap);
+    this.upNode = grownI32(this.upNode, cap);
+    this.downNode = grownI32(this.downNode, cap);
+    this.from = grownI32(this.from, cap);
+    this.to = grownI32(this.to, cap);
+    this.first = grownI32(this.first, cap);
+    this.end = grownI32(this.end, cap);
+    this.arrived = grownI32(this.arrived, cap);
+    this.corrupt = grownI32(this.corrupt, cap);
+    this.upIdx = grownI32(this.upIdx, cap);
+    this.downIdx = grownI32(this.downIdx, cap);
+    this.upShare = grownF64(this.upShare, cap);
+    this.downShare = grownF64(this.downShare, cap);
+    this.rate = grownF64(this.rate, cap);
+    this.last = grownF64(this.last, cap);
+    this.remaining = grownF64(this.remaining, cap);
+    this.size = grownF64(this.size, cap);
+  }
+
+  alloc(): number {
+    const t = this.#free.pop();
+    if (t !== undefined) return t;
+    if (this.#next >= this.#cap) throw new Error('swarm: more transfers than upload slots');
+    return this.#next++;
+  }
+
+  release(t: number): void {
+    this.#free.push(t);
+  }
+}
