@@ -126,6 +126,7 @@ export class Swarm {
     n.group = core.net.groupOf(id);
     core.nodes.set(id, n);
     core.nodeList.push(n);
+    core.nodeSessions.reserve(core.nodeList.length);
     core.tt.reserve(core.nodeList.length * this.opts.uploadSlots);
   }
 
@@ -205,7 +206,9 @@ export class Swarm {
     const s = new Session(core.st, node, torrent, parentDir, node.rng.nextUint32(), this.opts.announceMs);
     core.sessionById.push(s);
     core.torrentOf.push(torrent);
+    core.peerLists.reserve(core.sessionById.length);
     node.sessions.push(s);
+    core.nodeSessions.push(node.ix, s.sid);
     core.trace.record('swarm.join', { node: nodeId, ih: torrent.short });
     connect(core, s, this.opts.peersPerTorrent, true);
     torrent.sessions.push(s);
@@ -265,11 +268,11 @@ export class Swarm {
     const affected = new Set<SwarmNode>();
     core.engine.abortSession(s, affected);
     for (const p of s.peers) {
-      removePeer(p, s);
+      removePeer(core.peerLists, p, s);
       armAnnounce(core, p);
     }
     s.peers.length = 0;
-    s.peerIx.length = 0;
+    core.peerLists.clear(s.sid);
     if (s.base >= 0) {
       releaseRow(s, this.opts.piecesPerTransfer);
       s.hasMeta = false;
@@ -284,6 +287,7 @@ export class Swarm {
     }
     const j = node.sessions.indexOf(s);
     if (j >= 0) node.sessions.splice(j, 1);
+    core.nodeSessions.remove(node.ix, s.sid);
     const waiters = s.waiters;
     const metaWaiters = s.metaWaiters;
     const pending = s.pendingWants;

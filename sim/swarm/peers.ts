@@ -19,7 +19,7 @@ export function connect(core: SwarmCore, s: Session, want: number, respectCap: b
     if (o === s || !o.active || o.node === s.node) return;
     if (respectCap && o.peers.length >= cap) return;
     if (s.peers.includes(o)) return;
-    addPeers(s, o);
+    addPeers(core.peerLists, s, o);
     made++;
   };
   if (others.length <= want * 2) {

@@ -6,7 +6,7 @@ import type { TorrentMetadata, TorrentProgress } from '../../ports/torrent.ts';
 import type { SimEvent } from '../kernel.ts';
 import type { Prng } from '../prng.ts';
 import type { ChunkedFileSystem } from './files.ts';
-import type { NodeTable, SessionTable } from './tables.ts';
+import type { IntLists, NodeTable, SessionTable } from './tables.ts';
 
 export class TorrentRemoved extends Error {
   constructor(infoHash: string) {
@@ -194,10 +194,8 @@ export class Session {
   readonly #st: SessionTable;
   readonly node: SwarmNode;
   readonly torrent: Torrent;
-  /** Connected sessions, and their numbers side by side (what the hot loops read). */
+  /** Connected sessions (their numbers are in SwarmCore.peerLists, side by side, for the hot loops). */
   readonly peers: Session[] = [];
-  readonly peerIx: number[] = [];
-  hasMeta = false;
   readonly parentDir: string;
   metaEv: SimEvent | undefined;
   wanted = new Uint8Array(0);
@@ -236,6 +234,12 @@ export class Session {
       this.progress.delete(listener);
       if (this.progress.size === 0) this.#st.watched[this.sid] = 0;
     };
+  }
+  get hasMeta(): boolean {
+    return this.#st.hasMeta[this.sid] === 1;
+  }
+  set hasMeta(v: boolean) {
+    this.#st.hasMeta[this.sid] = v ? 1 : 0;
   }
   /** False once the session left its torrent. */
   get active(): boolean {
@@ -315,18 +319,18 @@ export class Session {
 }
 
 /** Connect two sessions (each becomes the other's last peer). */
-export function addPeers(a: Session, b: Session): void {
+export function addPeers(lists: IntLists, a: Session, b: Session): void {
   a.peers.push(b);
-  a.peerIx.push(b.sid);
+  lists.push(a.sid, b.sid);
   b.peers.push(a);
-  b.peerIx.push(a.sid);
+  lists.push(b.sid, a.sid);
 }
 
 /** s is no longer a peer of p. */
-export function removePeer(p: Session, s: Session): void {
+export function removePeer(lists: IntLists, p: Session, s: Session): void {
   const i = p.peers.indexOf(s);
   if (i >= 0) {
     p.peers.splice(i, 1);
-    p.peerIx.splice(i, 1);
+    lists.remove(p.sid, s.sid);
   }
 }

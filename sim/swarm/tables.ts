@@ -114,6 +114,8 @@ export class SessionTable {
   node = new Int32Array(0);
   /** 1 until the session leaves. */
   active = new Uint8Array(0);
+  /** 1 once the session knows the metadata. */
+  hasMeta = new Uint8Array(0);
   /** 1 while someone listens to the session's progress. */
   watched = new Uint8Array(0);
   /** Bumped whenever the session gains pieces (announces look for progress). */
@@ -142,6 +144,7 @@ export class SessionTable {
       this.wantHi = grownI32(this.wantHi, cap);
       this.node = grownI32(this.node, cap);
       this.active = grownU8(this.active, cap);
+      this.hasMeta = grownU8(this.hasMeta, cap);
       this.watched = grownU8(this.watched, cap);
       this.mark = grownF64(this.mark, cap);
       this.due = grownI32(this.due, cap);
@@ -227,5 +230,90 @@ export class TransferTable {
 
   release(t: number): void {
     this.#free.push(t);
+  }
+}
+
+/**
+ * Many short ordered lists of numbers (a session's peers, a node's sessions) in one
+ * typed array: list i is slab[off[i], off[i] + len[i]). A list that outgrows its room
+ * moves to a room twice as large; freed rooms are reused by size. The hot loops read a
+ * list without going through an array object per list.
+ */
+export class IntLists {
+  slab = new Int32Array(1024);
+  off = new Int32Array(0);
+  len = new Int32Array(0);
+  cap = new Int32Array(0);
+  #top = 0;
+  /** Freed rooms by log2 of their size. */
+  readonly #free: number[][] = [];
+
+  /** Make room for lists [0, n). */
+  reserve(n: number): void {
+    if (n <= this.off.length) return;
+    const c = Math.max(64, this.off.length * 2, n);
+    this.off = grownI32(this.off, c);
+    this.len = grownI32(this.len, c);
+    this.cap = grownI32(this.cap, c);
+  }
+
+  #room(size: number): number {
+    const k = 31 - Math.clz32(size);
+    const reused = this.#free[k]?.pop();
+    if (reused !== undefined) return reused;
+    const at = this.#top;
+    this.#top += size;
+    if (this.#top > this.slab.length)
+      this.slab = grownI32(this.slab, Math.max(this.slab.length * 2, this.#top));
+    return at;
+  }
+
+  #release(at: number, size: number): void {
+    if (size === 0) return;
+    const k = 31 - Math.clz32(size);
+    const list = this.#free[k];
+    if (list) list.push(at);
+    else this.#free[k] = [at];
+  }
+
+  push(i: number, v: number): void {
+    const n = this.len[i]!;
+    if (n === this.cap[i]) {
+      const size = Math.max(4, n * 2);
+      const at = this.#room(size);
+      const old = this.off[i]!;
+      this.slab.copyWithin(at, old, old + n);
+      this.#release(old, n);
+      this.off[i] = at;
+      this.cap[i] = size;
+    }
+    this.slab[this.off[i]! + n] = v;
+    this.len[i] = n + 1;
+  }
+
+  /** Remove the first v of list i, keeping the order of the rest; false when absent. */
+  remove(i: number, v: number): boolean {
+    const at = this.off[i]!;
+    const n = this.len[i]!;
+    for (let k = at; k < at + n; k++) {
+      if (this.slab[k] !== v) continue;
+      this.slab.copyWithin(k, k + 1, at + n);
+      this.len[i] = n - 1;
+      return true;
+    }
+    return false;
+  }
+
+  /** Empty list i and give its room back. */
+  clear(i: number): void {
+    this.#release(this.off[i]!, this.cap[i]!);
+    this.off[i] = 0;
+    this.len[i] = 0;
+    this.cap[i] = 0;
+  }
+
+  /** List i as an array (for the cold paths). */
+  toArray(i: number): number[] {
+    return Array.from(this.slab.subarray(this.off[i]!, this.off[i]! + this.len[i]!));
   }
 }

@@ -256,10 +256,10 @@ export class PieceEngine implements TransferEngine {
     affected.add(downNode);
   }
 
-  /** A session just got pieces of [first, end): peers that want one and have room start fetching. */
+  /** Session s just got pieces of [first, end): peers that want one and have room start fetching. */
   #offer(s: Session, first: number, end: number): void {
     const core = this.#core;
-    const { nt, st, opts } = core;
+    const { nt, st, opts, peerLists } = core;
     const n = s.node.ix;
     const upSlots = opts.uploadSlots;
     const downSlots = opts.downloadSlots;
@@ -267,9 +267,10 @@ export class PieceEngine implements TransferEngine {
     const sid = s.sid;
     const torrent = s.torrent;
     const group = nt.group[n]!;
-    const peers = s.peerIx;
-    for (let k = 0; k < peers.length && nt.upN[n]! < upSlots; k++) {
-      const d = peers[k]!;
+    const at = peerLists.off[sid]!;
+    const len = peerLists.len[sid]!;
+    for (let k = 0; k < len && nt.upN[n]! < upSlots; k++) {
+      const d = peerLists.slab[at + k]!;
       const db = st.base[d]!;
       if (db < 0) continue;
       const dn = st.node[d]!;
@@ -289,28 +290,28 @@ export class PieceEngine implements TransferEngine {
   /** Start downloads for a node while it has free download slots. */
   fillDown(node: SwarmNode): void {
     const core = this.#core;
-    const { nt, st, opts } = core;
+    const { nt, st, opts, peerLists, nodeSessions } = core;
     const n = node.ix;
     if (nt.reach[n] === 0 || !(nt.downBps[n]! > 0)) return;
     const slots = opts.downloadSlots;
     const upSlots = opts.uploadSlots;
     const group = nt.group[n]!;
-    const sessions = node.sessions;
-    for (let si = 0; si < sessions.length && nt.downN[n]! < slots; si++) {
-      const s = sessions[si]!;
-      if (!s.hasMeta) continue;
-      const sid = s.sid;
-      const torrent = s.torrent;
+    const sAt = nodeSessions.off[n]!;
+    const sLen = nodeSessions.len[n]!;
+    for (let si = 0; si < sLen && nt.downN[n]! < slots; si++) {
+      const sid = nodeSessions.slab[sAt + si]!;
+      if (st.hasMeta[sid] === 0) continue;
+      const torrent = core.torrentOf[sid]!;
       while (nt.downN[n]! < slots && st.missing[sid]! > st.inflight[sid]!) {
-        const peers = s.peerIx;
-        const len = peers.length;
+        const at = peerLists.off[sid]!;
+        const len = peerLists.len[sid]!;
         // With downloads running, a few peers per call is enough: the next completion tries
         // the next few. An idle downloader looks at every peer so it cannot stall.
         const probes = nt.downN[n] === 0 || len < PROBES ? len : PROBES;
         let started = false;
         let idx = st.rrDown[sid]! % len;
         for (let k = 0; k < probes; k++, idx = idx + 1 === len ? 0 : idx + 1) {
-          const u = peers[idx]!;
+          const u = peerLists.slab[at + idx]!;
           const un = st.node[u]!;
           if (nt.upN[un]! >= upSlots || nt.reach[un] === 0 || nt.group[un] !== group || !(nt.upBps[un]! > 0))
             continue;
@@ -332,26 +333,26 @@ export class PieceEngine implements TransferEngine {
   /** Start uploads for a node while it has free upload slots. */
   fillUp(node: SwarmNode): void {
     const core = this.#core;
-    const { nt, st, opts } = core;
+    const { nt, st, opts, peerLists, nodeSessions } = core;
     const n = node.ix;
     if (nt.reach[n] === 0 || !(nt.upBps[n]! > 0)) return;
     const slots = opts.uploadSlots;
     const downSlots = opts.downloadSlots;
     const group = nt.group[n]!;
-    const sessions = node.sessions;
-    for (let si = 0; si < sessions.length && nt.upN[n]! < slots; si++) {
-      const s = sessions[si]!;
-      const sid = s.sid;
+    const sAt = nodeSessions.off[n]!;
+    const sLen = nodeSessions.len[n]!;
+    for (let si = 0; si < sLen && nt.upN[n]! < slots; si++) {
+      const sid = nodeSessions.slab[sAt + si]!;
       if (st.have[sid] === 0) continue;
-      const torrent = s.torrent;
+      const torrent = core.torrentOf[sid]!;
       while (nt.upN[n]! < slots) {
-        const peers = s.peerIx;
-        const len = peers.length;
+        const at = peerLists.off[sid]!;
+        const len = peerLists.len[sid]!;
         const probes = nt.upN[n] === 0 || len < PROBES ? len : PROBES;
         let started = false;
         let idx = st.rrUp[sid]! % len;
         for (let k = 0; k < probes; k++, idx = idx + 1 === len ? 0 : idx + 1) {
-          const d = peers[idx]!;
+          const d = peerLists.slab[at + idx]!;
           const p = pick(core, torrent, sid, d);
           if (p < 0) continue;
           const dn = st.node[d]!;
