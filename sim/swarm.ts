@@ -121,11 +121,13 @@ export class Swarm {
       bandwidth(downBps),
       fs,
       Prng.stream(core.seed, `swarm:${id}`),
+      core.net.latencyFrom(id),
     );
     n.reachable = core.net.isOnline(id);
     n.group = core.net.groupOf(id);
     core.nodes.set(id, n);
     core.nodeList.push(n);
+    core.nodeIds.push(id);
     core.nodeSessions.reserve(core.nodeList.length);
     core.tt.reserve(core.nodeList.length * this.opts.uploadSlots);
   }

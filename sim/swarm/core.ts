@@ -37,6 +37,8 @@ export class SwarmCore {
   readonly opts: SwarmOptions;
   readonly nodes = new Map<string, SwarmNode>();
   readonly nodeList: SwarmNode[] = [];
+  /** The node ids, by node number. */
+  readonly nodeIds: string[] = [];
   readonly torrents = new Map<string, Torrent>();
   /** The hot fields of nodes, sessions and transfers (sim/swarm/tables.ts). */
   readonly nt: NodeTable;

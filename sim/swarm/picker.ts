@@ -25,7 +25,8 @@ export function pick(core: SwarmCore, torrent: Torrent, up: number, down: number
   const rot = st.rot[down]!;
   st.rot[down] = (rot + 0x9e3779b9) >>> 0;
   if (!(words > 0)) return -1;
-  const start = rot % words;
+  // rot % words, without a floating-point remainder (exact: words < 2^21)
+  const start = rot - words * Math.floor(rot / words);
   const r = (rot >>> 27) & 31;
   const us = st.sumBase[up]!;
   const ds = st.sumBase[down]!;

@@ -34,12 +34,22 @@ export class SwarmNode {
   readonly ix: number;
   readonly #nt: NodeTable;
   readonly sessions: Session[] = [];
-  corruptNext = 0;
   badPieces = 0;
   fs: ChunkedFileSystem;
   readonly rng: Prng;
-  constructor(nt: NodeTable, id: string, upBps: number, downBps: number, fs: ChunkedFileSystem, rng: Prng) {
+  /** A one-way latency from this node to another (SimNetwork.latencyFrom). */
+  readonly latencyTo: (to: string) => number;
+  constructor(
+    nt: NodeTable,
+    id: string,
+    upBps: number,
+    downBps: number,
+    fs: ChunkedFileSystem,
+    rng: Prng,
+    latencyTo: (to: string) => number,
+  ) {
     this.#nt = nt;
+    this.latencyTo = latencyTo;
     this.ix = nt.add();
     this.id = id;
     this.upBps = upBps;
@@ -70,6 +80,13 @@ export class SwarmNode {
   }
   set downBps(v: number) {
     this.#nt.downBps[this.ix] = v;
+  }
+  /** The next pieces this node uploads arrive corrupted (a fault). */
+  get corruptNext(): number {
+    return this.#nt.corruptNext[this.ix]!;
+  }
+  set corruptNext(v: number) {
+    this.#nt.corruptNext[this.ix] = v;
   }
   get bytesUp(): number {
     return this.#nt.bytesUp[this.ix]!;

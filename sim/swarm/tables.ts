@@ -52,6 +52,8 @@ export class NodeTable {
   group = new Int32Array(0);
   upBps = new Float64Array(0);
   downBps = new Float64Array(0);
+  /** The next pieces this node uploads that arrive corrupted (a fault). */
+  corruptNext = new Int32Array(0);
   /** Torrent bytes (pieces and metadata) sent and received. */
   bytesUp = new Float64Array(0);
   bytesDown = new Float64Array(0);
@@ -80,6 +82,7 @@ export class NodeTable {
       this.group = grownI32(this.group, cap);
       this.upBps = grownF64(this.upBps, cap);
       this.downBps = grownF64(this.downBps, cap);
+      this.corruptNext = grownI32(this.corruptNext, cap);
       this.bytesUp = grownF64(this.bytesUp, cap);
       this.bytesDown = grownF64(this.bytesDown, cap);
       this.upList = grownI32(this.upList, cap * this.upSlots);

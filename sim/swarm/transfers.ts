@@ -36,17 +36,15 @@ export class PieceEngine implements TransferEngine {
   #start(from: number, to: number, p: number): void {
     const core = this.#core;
     const { nt, st, tt } = core;
-    const torrent = core.sessionById[to]!.torrent;
+    const torrent = core.torrentOf[to]!;
     const un = st.node[from]!;
     const dn = st.node[to]!;
-    const upNode = core.nodeList[un]!;
-    const downNode = core.nodeList[dn]!;
     const m = torrent.meta!;
     if (runLimit(core, torrent, to, p) > 1) p = runStart(core, torrent, from, to, p);
     const end = runEnd(core, torrent, from, to, p);
     const size = Math.min(end * m.pieceLength, m.totalLength) - p * m.pieceLength;
     const now = core.kernel.now();
-    const lat = core.net.sampleLatency(downNode.id, upNode.id);
+    const lat = core.nodeList[dn]!.latencyTo(core.nodeIds[un]!);
     const t = tt.alloc();
     tt.sending[t] = 0;
     tt.upNode[t] = un;
@@ -63,9 +61,10 @@ export class PieceEngine implements TransferEngine {
     tt.rate[t] = 0;
     tt.last[t] = 0;
     tt.corrupt[t] = 0;
-    if (upNode.corruptNext > 0) {
-      const c = Math.min(upNode.corruptNext, end - p);
-      upNode.corruptNext -= c;
+    const bad = nt.corruptNext[un]!;
+    if (bad > 0) {
+      const c = Math.min(bad, end - p);
+      nt.corruptNext[un] = bad - c;
       tt.corrupt[t] = c;
     }
     st.inflight[to]! += end - p;
@@ -170,9 +169,9 @@ export class PieceEngine implements TransferEngine {
     const n = this.#receive(from, to, first, corrupt, arrived, end);
     // The uploader picks its next downloader first (round robin), so a downloader does
     // not grab back the slot it just freed.
-    this.fillUp(core.nodeList[un]!);
-    this.fillDown(core.nodeList[dn]!);
-    if (n > 0 && st.active[to] === 1) this.#offer(core.sessionById[to]!, first, end);
+    this.#fillUp(un);
+    this.#fillDown(dn);
+    if (n > 0 && st.active[to] === 1) this.#offer(to, first, end);
   }
 
   /**
@@ -256,16 +255,15 @@ export class PieceEngine implements TransferEngine {
     affected.add(downNode);
   }
 
-  /** Session s just got pieces of [first, end): peers that want one and have room start fetching. */
-  #offer(s: Session, first: number, end: number): void {
+  /** Session sid just got pieces of [first, end): peers that want one and have room start fetching. */
+  #offer(sid: number, first: number, end: number): void {
     const core = this.#core;
     const { nt, st, opts, peerLists } = core;
-    const n = s.node.ix;
+    const n = st.node[sid]!;
     const upSlots = opts.uploadSlots;
     const downSlots = opts.downloadSlots;
     if (nt.reach[n] === 0 || !(nt.upBps[n]! > 0)) return;
-    const sid = s.sid;
-    const torrent = s.torrent;
+    const torrent = core.torrentOf[sid]!;
     const group = nt.group[n]!;
     const at = peerLists.off[sid]!;
     const len = peerLists.len[sid]!;
@@ -289,9 +287,17 @@ export class PieceEngine implements TransferEngine {
 
   /** Start downloads for a node while it has free download slots. */
   fillDown(node: SwarmNode): void {
+    this.#fillDown(node.ix);
+  }
+
+  /** Start uploads for a node while it has free upload slots. */
+  fillUp(node: SwarmNode): void {
+    this.#fillUp(node.ix);
+  }
+
+  #fillDown(n: number): void {
     const core = this.#core;
     const { nt, st, opts, peerLists, nodeSessions } = core;
-    const n = node.ix;
     if (nt.reach[n] === 0 || !(nt.downBps[n]! > 0)) return;
     const slots = opts.downloadSlots;
     const upSlots = opts.uploadSlots;
@@ -330,11 +336,9 @@ export class PieceEngine implements TransferEngine {
     }
   }
 
-  /** Start uploads for a node while it has free upload slots. */
-  fillUp(node: SwarmNode): void {
+  #fillUp(n: number): void {
     const core = this.#core;
     const { nt, st, opts, peerLists, nodeSessions } = core;
-    const n = node.ix;
     if (nt.reach[n] === 0 || !(nt.upBps[n]! > 0)) return;
     const slots = opts.uploadSlots;
     const downSlots = opts.downloadSlots;
@@ -378,8 +382,8 @@ export class PieceEngine implements TransferEngine {
   }
 
   refill(node: SwarmNode): void {
-    this.fillDown(node);
-    this.fillUp(node);
+    this.#fillDown(node.ix);
+    this.#fillUp(node.ix);
   }
 
   /** The node's upload (or download) slots as a list of transfer numbers, copied. */
