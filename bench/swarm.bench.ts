@@ -9,6 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { SimWorld } from '../adapters/sim/world.ts';
 import { buildTorrentFile, magnetFor, parseTorrentFile } from '../sim/torrent-file.ts';
+import { ReferenceWorkload } from './reference-workload.ts';
 
 const { values } = parseArgs({
   options: {
@@ -33,6 +34,16 @@ for (const [k, v] of Object.entries({ LEECHERS, BYTES, RUNS, SEED, PEERS, RUN: R
   }
 }
 const PIECE = 102_400;
+/** Events per slice of the run, and reference workload steps between two slices. */
+const SLICE = 200_000;
+const REFERENCE_SLICE = 1_000_000;
+/**
+ * The ratio events per CPU second / reference steps per CPU second of the default bench
+ * (5,000 leechers) with the piece-level engine as it was before issue 13 (commit f4592bd),
+ * measured with this bench's reference workload: a same-run baseline that does not move
+ * with the machine's load.
+ */
+const BEFORE_ISSUE_13 = 0;
 const MBIT = 125_000; // bytes/s
 
 interface RunResult {
@@ -45,6 +56,8 @@ interface RunResult {
   finishedMax: number;
   seederShare: number;
   badPieces: number;
+  /** Reference workload steps per CPU second, run in slices between slices of this run. */
+  referencePerCpuSecond: number;
 }
 
 function median(xs: number[]): number {
@@ -103,12 +116,22 @@ async function once(
       .then(() => resolved++);
   }
   const e0 = world.kernel.processed;
-  const w0 = performance.now();
-  const c0 = process.cpuUsage();
-  // Nothing here awaits between events: the swarm runs synchronously until the queue is empty.
-  world.kernel.run();
-  const wallMs = performance.now() - w0;
-  const cpu = process.cpuUsage(c0);
+  let wallMs = 0;
+  let cpuMs = 0;
+  const reference = new ReferenceWorkload();
+  // Nothing here awaits between events: the swarm runs synchronously until the queue is
+  // empty, in slices of SLICE events with a slice of the reference workload between them
+  // (both then see the same load of the machine).
+  for (;;) {
+    const w0 = performance.now();
+    const c0 = process.cpuUsage();
+    const n = world.kernel.run({ maxEvents: SLICE });
+    const cpu = process.cpuUsage(c0);
+    wallMs += performance.now() - w0;
+    cpuMs += (cpu.user + cpu.system) / 1000;
+    if (n < SLICE) break;
+    reference.run(REFERENCE_SLICE);
+  }
   await new Promise((r) => setImmediate(r));
   if (finished.length !== LEECHERS || resolved !== LEECHERS) {
     throw new Error(
@@ -120,12 +143,13 @@ async function once(
   return {
     events: world.kernel.processed - e0,
     wallMs,
-    cpuMs: (cpu.user + cpu.system) / 1000,
+    cpuMs,
     virtualMs: Math.max(...finished),
     finishedP50: median(finished),
     finishedMax: Math.max(...finished),
     seederShare: seeder.bytes().up / (LEECHERS * data.length),
     badPieces: bad,
+    referencePerCpuSecond: reference.perCpuSecond,
   };
 }
 
@@ -154,7 +178,9 @@ async function main(): Promise<void> {
         `${Math.round(delivered / (res.wallMs / 1000)).toLocaleString('en-US')} pieces/s ` +
         `(${Math.round(delivered / (res.cpuMs / 1000)).toLocaleString('en-US')} per CPU second); ` +
         `virtual ${(res.virtualMs / 1000).toFixed(1)} s (median leecher done at ${(res.finishedP50 / 1000).toFixed(1)} s); ` +
-        `the seeder uploaded ${(res.seederShare * LEECHERS).toFixed(2)} copies of the file`,
+        `the seeder uploaded ${(res.seederShare * LEECHERS).toFixed(2)} copies of the file; ` +
+        `reference workload ${Math.round(res.referencePerCpuSecond).toLocaleString('en-US')} steps per CPU second ` +
+        `(events per CPU second / reference steps per CPU second = ${(res.events / (res.cpuMs / 1000) / res.referencePerCpuSecond).toFixed(4)})`,
     );
   }
   const rss = process.resourceUsage().maxRSS / 1024;
@@ -163,6 +189,11 @@ async function main(): Promise<void> {
   const evpcpu = median(results.map((r) => r.events / (r.cpuMs / 1000)));
   console.log(`median simulated events/s: ${Math.round(evps).toLocaleString('en-US')} (target >= 500,000)`);
   console.log(`median simulated events per CPU second: ${Math.round(evpcpu).toLocaleString('en-US')}`);
+  const rel = median(results.map((r) => r.events / (r.cpuMs / 1000) / r.referencePerCpuSecond));
+  console.log(
+    `median events per CPU second / reference workload steps per CPU second (same runs): ${rel.toFixed(4)} ` +
+      `(the piece-level engine before issue 13: ${BEFORE_ISSUE_13.toFixed(4)}, ratio ${(rel / BEFORE_ISSUE_13).toFixed(2)}x)`,
+  );
   const pps = median(results.map((r) => delivered / (r.wallMs / 1000)));
   const ppcpu = median(results.map((r) => delivered / (r.cpuMs / 1000)));
   console.log(

@@ -10,7 +10,19 @@
 // speed.
 
 import type { Kernel } from '../kernel.ts';
-import type { NodeTable, TransferTable } from './tables.ts';
+import {
+  type NodeTable,
+  T_DOWN_NODE,
+  T_DOWN_SHARE,
+  T_LAST,
+  T_RATE,
+  T_REMAINING,
+  T_SENDING,
+  T_UP_NODE,
+  T_UP_SHARE,
+  type TransferTable,
+  TSTRIDE,
+} from './tables.ts';
 
 /**
  * Fair shares changed on these two nodes: update their sending transfers. Each transfer
@@ -27,22 +39,25 @@ export function reshare(
 ): void {
   const a = nt.sendingUp[up]! > 0 ? nt.upBps[up]! / nt.sendingUp[up]! : 0;
   const b = nt.sendingDown[down]! > 0 ? nt.downBps[down]! / nt.sendingDown[down]! : 0;
-  const sending = tt.sending;
+  const ti = tt.ti;
+  const tf = tt.tf;
   const ul = nt.upList;
   const u0 = up * nt.upSlots;
   for (let i = u0, end = u0 + nt.upN[up]!; i < end; i++) {
     const x = ul[i]!;
-    if (sending[x] === 0) continue;
-    tt.upShare[x] = a;
-    if (tt.downNode[x] === down) tt.downShare[x] = b;
+    const o = x * TSTRIDE;
+    if (ti[o + T_SENDING] === 0) continue;
+    tf[o + T_UP_SHARE] = a;
+    if (ti[o + T_DOWN_NODE] === down) tf[o + T_DOWN_SHARE] = b;
     update(kernel, tt, x, now);
   }
   const dl = nt.downList;
   const d0 = down * nt.downSlots;
   for (let i = d0, end = d0 + nt.downN[down]!; i < end; i++) {
     const x = dl[i]!;
-    if (sending[x] === 0 || tt.upNode[x] === up) continue;
-    tt.downShare[x] = b;
+    const o = x * TSTRIDE;
+    if (ti[o + T_SENDING] === 0 || ti[o + T_UP_NODE] === up) continue;
+    tf[o + T_DOWN_SHARE] = b;
     update(kernel, tt, x, now);
   }
 }
@@ -54,30 +69,32 @@ export function reshareNode(kernel: Kernel, nt: NodeTable, tt: TransferTable, n:
   const u0 = n * nt.upSlots;
   for (let i = u0; i < u0 + nt.upN[n]!; i++) {
     const t = nt.upList[i]!;
-    if (tt.sending[t] === 0) continue;
-    tt.upShare[t] = up;
+    if (tt.ti[t * TSTRIDE + T_SENDING] === 0) continue;
+    tt.tf[t * TSTRIDE + T_UP_SHARE] = up;
     update(kernel, tt, t, now);
   }
   const d0 = n * nt.downSlots;
   for (let i = d0; i < d0 + nt.downN[n]!; i++) {
     const t = nt.downList[i]!;
-    if (tt.sending[t] === 0) continue;
-    tt.downShare[t] = down;
+    if (tt.ti[t * TSTRIDE + T_SENDING] === 0) continue;
+    tt.tf[t * TSTRIDE + T_DOWN_SHARE] = down;
     update(kernel, tt, t, now);
   }
 }
 
 /** Apply a transfer's fair share; when it changed, account progress so far and move its end. */
 export function update(kernel: Kernel, tt: TransferTable, t: number, now: number): void {
-  const rate = Math.min(tt.upShare[t]!, tt.downShare[t]!);
-  const old = tt.rate[t]!;
+  const tf = tt.tf;
+  const o = t * TSTRIDE;
+  const rate = Math.min(tf[o + T_UP_SHARE]!, tf[o + T_DOWN_SHARE]!);
+  const old = tf[o + T_RATE]!;
   // the rate is 0 until the first share: then the (fired) request event is reused
   if (rate === old) return;
-  const last = tt.last[t]!;
-  if (now > last && old > 0) tt.remaining[t]! -= (old * (now - last)) / 1000;
-  tt.last[t] = now;
-  tt.rate[t] = rate;
-  const rem = Math.max(tt.remaining[t]!, 0);
+  const last = tf[o + T_LAST]!;
+  if (now > last && old > 0) tf[o + T_REMAINING]! -= (old * (now - last)) / 1000;
+  tf[o + T_LAST] = now;
+  tf[o + T_RATE] = rate;
+  const rem = Math.max(tf[o + T_REMAINING]!, 0);
   const at = now + Math.ceil((rem * 1000) / rate);
   const ev = tt.ev[t]!;
   if (ev.queued) kernel.reschedule(ev, at);
@@ -86,7 +103,10 @@ export function update(kernel: Kernel, tt: TransferTable, t: number, now: number
 
 /** Progress of a transfer up to now at its current rate (before it is cut short). */
 export function accountTo(tt: TransferTable, t: number, now: number): void {
-  const last = tt.last[t]!;
-  const rate = tt.rate[t]!;
-  if (tt.sending[t] === 1 && now > last && rate > 0) tt.remaining[t]! -= (rate * (now - last)) / 1000;
+  const tf = tt.tf;
+  const o = t * TSTRIDE;
+  const last = tf[o + T_LAST]!;
+  const rate = tf[o + T_RATE]!;
+  if (tt.ti[o + T_SENDING] === 1 && now > last && rate > 0)
+    tf[o + T_REMAINING]! -= (rate * (now - last)) / 1000;
 }

@@ -6,6 +6,7 @@
 
 import type { SwarmCore } from './core.ts';
 import type { Session, Torrent } from './sessions.ts';
+import { T_ARRIVED, T_END, T_TO, TSTRIDE } from './tables.ts';
 
 export function popcount(x: number): number {
   let v = x - ((x >>> 1) & 0x55555555);
@@ -103,8 +104,8 @@ export function inFlight(core: SwarmCore, s: Session, p: number): boolean {
   const at = s.node.ix * nt.downSlots;
   const sid = s.sid;
   for (let i = at; i < at + nt.downN[s.node.ix]!; i++) {
-    const t = nt.downList[i]!;
-    if (tt.to[t] === sid && p >= tt.arrived[t]! && p < tt.end[t]!) return true;
+    const o = nt.downList[i]! * TSTRIDE;
+    if (tt.ti[o + T_TO] === sid && p >= tt.ti[o + T_ARRIVED]! && p < tt.ti[o + T_END]!) return true;
   }
   return false;
 }

@@ -161,39 +161,48 @@ export class SessionTable {
   }
 }
 
+/** TransferTable.ti / tf hold TSTRIDE slots per transfer, at these offsets. */
+export const TSTRIDE = 8;
+/** 0 while the request travels to the uploader, 1 while bytes flow. */
+export const T_SENDING = 0;
+/** Uploading and downloading node. */
+export const T_UP_NODE = 1;
+export const T_DOWN_NODE = 2;
+/** Uploading and downloading session. */
+export const T_FROM = 3;
+export const T_TO = 4;
+/** The run of pieces [first, end). */
+export const T_FIRST = 5;
+export const T_END = 6;
+/** Pieces [first, arrived) were already taken in (an abort's kept pieces). */
+export const T_ARRIVED = 7;
+/** Fair shares of the two ends when last computed (bytes/s). */
+export const T_UP_SHARE = 0;
+export const T_DOWN_SHARE = 1;
+export const T_RATE = 2;
+/** When progress was last accounted (virtual ms). */
+export const T_LAST = 3;
+export const T_REMAINING = 4;
+export const T_SIZE = 5;
+
 /**
  * Per transfer slot: a transfer moves the run of pieces [first, end) from one session to
- * another. Slots are reused (a free list); there are at most upSlots per node at a time,
- * so the table grows with the nodes, never while transfers start.
+ * another. The fields a reshare reads sit side by side (`ti` integers, `tf` doubles,
+ * TSTRIDE of each per transfer: one cache line each). Slots are reused (a free list);
+ * there are at most upSlots per node at a time, so the table grows with the nodes, never
+ * while transfers start.
  */
 export class TransferTable {
   #cap = 0;
   readonly #free: number[] = [];
   #next = 0;
-  /** 0 while the request travels to the uploader, 1 while bytes flow. */
-  sending = new Uint8Array(0);
-  upNode = new Int32Array(0);
-  downNode = new Int32Array(0);
-  /** Uploading and downloading session. */
-  from = new Int32Array(0);
-  to = new Int32Array(0);
-  first = new Int32Array(0);
-  end = new Int32Array(0);
-  /** Pieces [first, arrived) were already taken in (an abort's kept pieces). */
-  arrived = new Int32Array(0);
+  ti = new Int32Array(0);
+  tf = new Float64Array(0);
   /** Pieces [first, first + corrupt) arrive corrupted. */
   corrupt = new Int32Array(0);
   /** Positions in the nodes' slot lists. */
   upIdx = new Int32Array(0);
   downIdx = new Int32Array(0);
-  /** Fair shares of the two ends when last computed (bytes/s). */
-  upShare = new Float64Array(0);
-  downShare = new Float64Array(0);
-  rate = new Float64Array(0);
-  /** When progress was last accounted (virtual ms). */
-  last = new Float64Array(0);
-  remaining = new Float64Array(0);
-  size = new Float64Array(0);
   /** The slot's kernel event, reused by every transfer of the slot (request, then completion). */
   ev: (SimEvent | undefined)[] = [];
   /** The kernel handlers of a request's arrival and a transfer's completion (set by the engine). */
@@ -205,23 +214,11 @@ export class TransferTable {
     if (n <= this.#cap) return;
     const cap = Math.max(64, this.#cap * 2, n);
     this.#cap = cap;
-    this.sending = grownU8(this.sending, cap);
-    this.upNode = grownI32(this.upNode, cap);
-    this.downNode = grownI32(this.downNode, cap);
-    this.from = grownI32(this.from, cap);
-    this.to = grownI32(this.to, cap);
-    this.first = grownI32(this.first, cap);
-    this.end = grownI32(this.end, cap);
-    this.arrived = grownI32(this.arrived, cap);
+    this.ti = grownI32(this.ti, cap * TSTRIDE);
+    this.tf = grownF64(this.tf, cap * TSTRIDE);
     this.corrupt = grownI32(this.corrupt, cap);
     this.upIdx = grownI32(this.upIdx, cap);
     this.downIdx = grownI32(this.downIdx, cap);
-    this.upShare = grownF64(this.upShare, cap);
-    this.downShare = grownF64(this.downShare, cap);
-    this.rate = grownF64(this.rate, cap);
-    this.last = grownF64(this.last, cap);
-    this.remaining = grownF64(this.remaining, cap);
-    this.size = grownF64(this.size, cap);
   }
 
   alloc(): number {

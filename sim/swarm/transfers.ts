@@ -17,6 +17,23 @@ import { gainPiece, hasPiece, markNeed } from './bits.ts';
 import type { SwarmCore, TransferEngine } from './core.ts';
 import { firstNeeded, pairBusy, pick, runEnd, runLimit, runStart } from './picker.ts';
 import type { Session, SwarmNode } from './sessions.ts';
+import {
+  T_ARRIVED,
+  T_DOWN_NODE,
+  T_DOWN_SHARE,
+  T_END,
+  T_FIRST,
+  T_FROM,
+  T_LAST,
+  T_RATE,
+  T_REMAINING,
+  T_SENDING,
+  T_SIZE,
+  T_TO,
+  T_UP_NODE,
+  T_UP_SHARE,
+  TSTRIDE,
+} from './tables.ts';
 import { pieceVerifies } from './verify.ts';
 import { gained } from './wants.ts';
 
@@ -46,20 +63,22 @@ export class PieceEngine implements TransferEngine {
     const now = core.kernel.now();
     const lat = core.nodeList[dn]!.latencyTo(core.nodeIds[un]!);
     const t = tt.alloc();
-    tt.sending[t] = 0;
-    tt.upNode[t] = un;
-    tt.downNode[t] = dn;
-    tt.from[t] = from;
-    tt.to[t] = to;
-    tt.first[t] = p;
-    tt.end[t] = end;
-    tt.arrived[t] = p;
-    tt.size[t] = size;
-    tt.remaining[t] = size;
-    tt.upShare[t] = 0;
-    tt.downShare[t] = 0;
-    tt.rate[t] = 0;
-    tt.last[t] = 0;
+    const { ti, tf } = tt;
+    const o = t * TSTRIDE;
+    ti[o + T_SENDING] = 0;
+    ti[o + T_UP_NODE] = un;
+    ti[o + T_DOWN_NODE] = dn;
+    ti[o + T_FROM] = from;
+    ti[o + T_TO] = to;
+    ti[o + T_FIRST] = p;
+    ti[o + T_END] = end;
+    ti[o + T_ARRIVED] = p;
+    tf[o + T_SIZE] = size;
+    tf[o + T_REMAINING] = size;
+    tf[o + T_UP_SHARE] = 0;
+    tf[o + T_DOWN_SHARE] = 0;
+    tf[o + T_RATE] = 0;
+    tf[o + T_LAST] = 0;
     tt.corrupt[t] = 0;
     const bad = nt.corruptNext[un]!;
     if (bad > 0) {
@@ -88,11 +107,13 @@ export class PieceEngine implements TransferEngine {
   /** The request reached the uploader: the pieces start flowing. */
   #requestArrived(t: number): void {
     const { kernel, nt, tt } = this.#core;
-    const up = tt.upNode[t]!;
-    const down = tt.downNode[t]!;
+    const { ti, tf } = tt;
+    const o = t * TSTRIDE;
+    const up = ti[o + T_UP_NODE]!;
+    const down = ti[o + T_DOWN_NODE]!;
     const now = kernel.now();
-    tt.sending[t] = 1;
-    tt.last[t] = now;
+    ti[o + T_SENDING] = 1;
+    tf[o + T_LAST] = now;
     nt.sendingUp[up]!++;
     nt.sendingDown[down]!++;
     reshare(kernel, nt, tt, up, down, now);
@@ -102,8 +123,10 @@ export class PieceEngine implements TransferEngine {
   #unlink(t: number): void {
     const core = this.#core;
     const { nt, st, tt } = core;
-    const up = tt.upNode[t]!;
-    const down = tt.downNode[t]!;
+    const ti = tt.ti;
+    const o = t * TSTRIDE;
+    const up = ti[o + T_UP_NODE]!;
+    const down = ti[o + T_DOWN_NODE]!;
     // swap-remove from both slot lists
     const ul = nt.upList;
     const uLast = up * nt.upSlots + --nt.upN[up]!;
@@ -122,9 +145,9 @@ export class PieceEngine implements TransferEngine {
       nt.downFrom[di] = nt.downFrom[dLast]!;
       tt.downIdx[moved] = di;
     }
-    const to = tt.to[t]!;
-    const arrived = tt.arrived[t]!;
-    const end = tt.end[t]!;
+    const to = ti[o + T_TO]!;
+    const arrived = ti[o + T_ARRIVED]!;
+    const end = ti[o + T_END]!;
     st.inflight[to]! -= end - arrived;
     const base = st.base[to]!;
     if (base >= 0) {
@@ -142,8 +165,8 @@ export class PieceEngine implements TransferEngine {
         }
       }
     }
-    if (tt.sending[t] === 1) {
-      tt.sending[t] = 0;
+    if (ti[o + T_SENDING] === 1) {
+      ti[o + T_SENDING] = 0;
       nt.sendingUp[up]!--;
       nt.sendingDown[down]!--;
       reshare(core.kernel, nt, tt, up, down, core.kernel.now());
@@ -153,14 +176,16 @@ export class PieceEngine implements TransferEngine {
   #transferDone(t: number): void {
     const core = this.#core;
     const { nt, st, tt } = core;
-    const from = tt.from[t]!;
-    const to = tt.to[t]!;
-    const un = tt.upNode[t]!;
-    const dn = tt.downNode[t]!;
-    const first = tt.first[t]!;
-    const arrived = tt.arrived[t]!;
-    const end = tt.end[t]!;
-    const size = tt.size[t]!;
+    const { ti, tf } = tt;
+    const o = t * TSTRIDE;
+    const from = ti[o + T_FROM]!;
+    const to = ti[o + T_TO]!;
+    const un = ti[o + T_UP_NODE]!;
+    const dn = ti[o + T_DOWN_NODE]!;
+    const first = ti[o + T_FIRST]!;
+    const arrived = ti[o + T_ARRIVED]!;
+    const end = ti[o + T_END]!;
+    const size = tf[o + T_SIZE]!;
     const corrupt = tt.corrupt[t]!;
     this.#unlink(t);
     tt.release(t);
@@ -219,16 +244,19 @@ export class PieceEngine implements TransferEngine {
   #abort(t: number, affected: Set<SwarmNode>): void {
     const core = this.#core;
     const { nt, tt } = core;
+    const { ti, tf } = tt;
+    const o = t * TSTRIDE;
     accountTo(tt, t, core.kernel.now());
-    const size = tt.size[t]!;
-    const done = tt.sending[t] === 1 ? Math.max(0, Math.min(size, Math.floor(size - tt.remaining[t]!))) : 0;
-    const from = tt.from[t]!;
-    const to = tt.to[t]!;
-    const upNode = core.nodeList[tt.upNode[t]!]!;
-    const downNode = core.nodeList[tt.downNode[t]!]!;
-    const first = tt.first[t]!;
-    const end = tt.end[t]!;
-    const arrived = tt.arrived[t]!;
+    const size = tf[o + T_SIZE]!;
+    const done =
+      ti[o + T_SENDING] === 1 ? Math.max(0, Math.min(size, Math.floor(size - tf[o + T_REMAINING]!))) : 0;
+    const from = ti[o + T_FROM]!;
+    const to = ti[o + T_TO]!;
+    const upNode = core.nodeList[ti[o + T_UP_NODE]!]!;
+    const downNode = core.nodeList[ti[o + T_DOWN_NODE]!]!;
+    const first = ti[o + T_FIRST]!;
+    const end = ti[o + T_END]!;
+    const arrived = ti[o + T_ARRIVED]!;
     const corrupt = tt.corrupt[t]!;
     nt.bytesUp[upNode.ix]! += done;
     nt.bytesDown[downNode.ix]! += done;
@@ -395,17 +423,20 @@ export class PieceEngine implements TransferEngine {
   }
 
   abortSession(s: Session, affected: Set<SwarmNode>): void {
-    const tt = this.#core.tt;
-    for (const t of this.#slots(s.node, true)) if (tt.from[t] === s.sid) this.#abort(t, affected);
-    for (const t of this.#slots(s.node, false)) if (tt.to[t] === s.sid) this.#abort(t, affected);
+    const ti = this.#core.tt.ti;
+    for (const t of this.#slots(s.node, true))
+      if (ti[t * TSTRIDE + T_FROM] === s.sid) this.#abort(t, affected);
+    for (const t of this.#slots(s.node, false))
+      if (ti[t * TSTRIDE + T_TO] === s.sid) this.#abort(t, affected);
   }
 
   abortUnwanted(s: Session, affected: Set<SwarmNode>): void {
-    const tt = this.#core.tt;
+    const ti = this.#core.tt.ti;
     for (const t of this.#slots(s.node, false)) {
-      if (tt.to[t] !== s.sid) continue;
+      const o = t * TSTRIDE;
+      if (ti[o + T_TO] !== s.sid) continue;
       let unwanted = false;
-      for (let q = tt.first[t]!; q < tt.end[t]! && !unwanted; q++) unwanted = s.wanted[q] === 0;
+      for (let q = ti[o + T_FIRST]!; q < ti[o + T_END]! && !unwanted; q++) unwanted = s.wanted[q] === 0;
       if (unwanted) this.#abort(t, affected);
     }
   }
@@ -413,8 +444,8 @@ export class PieceEngine implements TransferEngine {
   abortCut(nodes: SwarmNode[], affected: Set<SwarmNode>): void {
     const { nt, tt } = this.#core;
     const cut = (t: number): boolean => {
-      const a = tt.upNode[t]!;
-      const b = tt.downNode[t]!;
+      const a = tt.ti[t * TSTRIDE + T_UP_NODE]!;
+      const b = tt.ti[t * TSTRIDE + T_DOWN_NODE]!;
       return !(nt.reach[a] === 1 && nt.reach[b] === 1 && nt.group[a] === nt.group[b]);
     };
     for (const n of nodes) {
