@@ -66,6 +66,7 @@ export function releaseRow(s: Session, K: number): void {
 /** Word w of the session's need row may hold a piece now. */
 export function markNeed(t: Torrent, s: Session, w: number): void {
   t.needSum[s.sumBase + (w >>> 5)]! |= 1 << (w & 31);
+  t.needEpoch = (t.needEpoch + 1) | 0;
 }
 
 /** Add `sign` per piece of bitset word w set in `bits` to its block's count (blocks of K pieces). */

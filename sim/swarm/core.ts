@@ -8,7 +8,7 @@ import type { SimNetwork } from '../network.ts';
 import type { Trace } from '../trace.ts';
 import type { SwarmOptions } from './options.ts';
 import type { Session, SwarmNode, Torrent } from './sessions.ts';
-import { IntLists, NodeTable, SessionTable, TransferTable } from './tables.ts';
+import { IntLists, NodeTable, PEER_MEMO, SessionTable, TransferTable } from './tables.ts';
 
 export interface TransferEngine {
   /** Start downloads for a node while it has free download slots and peers to fetch from. */
@@ -45,7 +45,7 @@ export class SwarmCore {
   readonly st = new SessionTable();
   readonly tt = new TransferTable();
   /** Each session's peers and each node's sessions, by number, in connection / join order. */
-  readonly peerLists = new IntLists();
+  readonly peerLists = new IntLists(PEER_MEMO);
   readonly nodeSessions = new IntLists();
   /** Every session ever made, and its torrent, by number. */
   readonly sessionById: Session[] = [];

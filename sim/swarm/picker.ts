@@ -12,9 +12,11 @@ import type { Torrent } from './sessions.ts';
  * have(up) & need(down), from a rotating word and bit so that peers spread over different
  * pieces. The run that starts there ends at its block's end (see runEnd), so a downloader
  * fetches a block in at most two runs and what peers hold stays in long stretches, not
- * fragments.
+ * fragments. `memo`: where the pair's memo of its last pick that found nothing is
+ * (SwarmCore.peerLists.aux; see PEER_MEMO), or -1: a pick the memo says finds nothing
+ * again does not look at the bitsets (its outcome is the same).
  */
-export function pick(core: SwarmCore, torrent: Torrent, up: number, down: number): number {
+export function pick(core: SwarmCore, torrent: Torrent, up: number, down: number, memo: number): number {
   const st = core.st;
   if (st.missing[down]! <= st.inflight[down]!) return -1;
   const ub = st.base[up]!;
@@ -25,6 +27,9 @@ export function pick(core: SwarmCore, torrent: Torrent, up: number, down: number
   const rot = st.rot[down]!;
   st.rot[down] = (rot + 0x9e3779b9) >>> 0;
   if (!(words > 0)) return -1;
+  const aux = core.peerLists.aux;
+  const held = st.have[up]!;
+  if (memo >= 0 && aux[memo] === held && aux[memo + 1] === torrent.needEpoch) return -1;
   // rot % words, without a floating-point remainder (exact: words < 2^21)
   const start = rot - words * Math.floor(rot / words);
   const r = (rot >>> 27) & 31;
@@ -33,7 +38,13 @@ export function pick(core: SwarmCore, torrent: Torrent, up: number, down: number
   // words [lo + start, lo + words), then [lo, lo + start): the first with a piece
   let w = firstCommonWord(torrent, ub, db, us, ds, lo + start, lo + words);
   if (w < 0 && start > 0) w = firstCommonWord(torrent, ub, db, us, ds, lo, lo + start);
-  if (w < 0) return -1;
+  if (w < 0) {
+    if (memo >= 0) {
+      aux[memo] = held;
+      aux[memo + 1] = torrent.needEpoch;
+    }
+    return -1;
+  }
   const x = torrent.haveAll[ub + w]! & torrent.needAll[db + w]!;
   let y = (x >>> r) << r;
   if (y === 0) y = x;

@@ -143,6 +143,8 @@ export class Torrent {
   sumWords = 0;
   haveSum = new Uint32Array(0);
   needSum = new Uint32Array(0);
+  /** Bumped whenever a bit of a needAll row is set (a pick that found nothing may find something now). */
+  needEpoch = 0;
   readonly freeRows: number[] = [];
   rows = 0;
   readonly sessions: Session[] = [];

@@ -31,6 +31,19 @@ function grownU8(a: Uint8Array, n: number): Uint8Array<ArrayBuffer> {
   return b;
 }
 
+/**
+ * Columns of an entry of a session's peer list (SwarmCore.peerLists): what the piece
+ * picker remembers of its last pick that found nothing, per direction: the uploader's
+ * count of pieces held and the torrent's need epoch then. Pieces held only grow and
+ * needs only grow with the epoch, so while both are the same the pick finds nothing
+ * again (see pick).
+ */
+export const PEER_MEMO = 4;
+/** The session uploads to the peer. */
+export const MEMO_UP = 0;
+/** The peer uploads to the session. */
+export const MEMO_DOWN = 2;
+
 /** SessionTable.due of a session without waits. */
 export const NO_WAIT = 0x3fffffff;
 
@@ -237,16 +250,24 @@ export class TransferTable {
  * Many short ordered lists of numbers (a session's peers, a node's sessions) in one
  * typed array: list i is slab[off[i], off[i] + len[i]). A list that outgrows its room
  * moves to a room twice as large; freed rooms are reused by size. The hot loops read a
- * list without going through an array object per list.
+ * list without going through an array object per list. Each entry may carry `columns`
+ * more numbers (aux[(position) * columns + c], -1 when added) that move with it.
  */
 export class IntLists {
+  readonly columns: number;
   slab = new Int32Array(1024);
+  aux: Int32Array;
   off = new Int32Array(0);
   len = new Int32Array(0);
   cap = new Int32Array(0);
   #top = 0;
   /** Freed rooms by log2 of their size. */
   readonly #free: number[][] = [];
+
+  constructor(columns = 0) {
+    this.columns = columns;
+    this.aux = new Int32Array(1024 * columns);
+  }
 
   /** Make room for lists [0, n). */
   reserve(n: number): void {
@@ -263,8 +284,11 @@ export class IntLists {
     if (reused !== undefined) return reused;
     const at = this.#top;
     this.#top += size;
-    if (this.#top > this.slab.length)
-      this.slab = grownI32(this.slab, Math.max(this.slab.length * 2, this.#top));
+    if (this.#top > this.slab.length) {
+      const n = Math.max(this.slab.length * 2, this.#top);
+      this.slab = grownI32(this.slab, n);
+      this.aux = grownI32(this.aux, n * this.columns);
+    }
     return at;
   }
 
@@ -278,16 +302,20 @@ export class IntLists {
 
   push(i: number, v: number): void {
     const n = this.len[i]!;
+    const c = this.columns;
     if (n === this.cap[i]) {
       const size = Math.max(4, n * 2);
       const at = this.#room(size);
       const old = this.off[i]!;
       this.slab.copyWithin(at, old, old + n);
+      if (c > 0) this.aux.copyWithin(at * c, old * c, (old + n) * c);
       this.#release(old, n);
       this.off[i] = at;
       this.cap[i] = size;
     }
-    this.slab[this.off[i]! + n] = v;
+    const k = this.off[i]! + n;
+    this.slab[k] = v;
+    if (c > 0) this.aux.fill(-1, k * c, (k + 1) * c);
     this.len[i] = n + 1;
   }
 
@@ -295,9 +323,11 @@ export class IntLists {
   remove(i: number, v: number): boolean {
     const at = this.off[i]!;
     const n = this.len[i]!;
+    const c = this.columns;
     for (let k = at; k < at + n; k++) {
       if (this.slab[k] !== v) continue;
       this.slab.copyWithin(k, k + 1, at + n);
+      if (c > 0) this.aux.copyWithin(k * c, (k + 1) * c, (at + n) * c);
       this.len[i] = n - 1;
       return true;
     }

@@ -18,6 +18,9 @@ import type { SwarmCore, TransferEngine } from './core.ts';
 import { firstNeeded, pairBusy, pick, runEnd, runLimit, runStart } from './picker.ts';
 import type { Session, SwarmNode } from './sessions.ts';
 import {
+  MEMO_DOWN,
+  MEMO_UP,
+  PEER_MEMO,
   T_ARRIVED,
   T_DOWN_NODE,
   T_DOWN_SHARE,
@@ -119,8 +122,12 @@ export class PieceEngine implements TransferEngine {
     reshare(kernel, nt, tt, up, down, now);
   }
 
-  /** Take a transfer out of its slots; the pieces it did not deliver are wanted again. */
-  #unlink(t: number): void {
+  /**
+   * Take a transfer out of its slots. `restore`: the pieces it did not deliver are wanted
+   * again at once (else the caller does it once what arrived is taken in, see
+   * #restoreNeed).
+   */
+  #unlink(t: number, restore: boolean): void {
     const core = this.#core;
     const { nt, st, tt } = core;
     const ti = tt.ti;
@@ -149,27 +156,31 @@ export class PieceEngine implements TransferEngine {
     const arrived = ti[o + T_ARRIVED]!;
     const end = ti[o + T_END]!;
     st.inflight[to]! -= end - arrived;
-    const base = st.base[to]!;
-    if (base >= 0) {
-      // pieces of the run still missing are wanted again (kept ones were cleared by gainBits)
-      const s = core.sessionById[to]!;
-      const torrent = s.torrent;
-      const miss = torrent.missAll;
-      const need = torrent.needAll;
-      for (let q = arrived; q < end; q++) {
-        const i = base + (q >>> 5);
-        const bit = 1 << (q & 31);
-        if (miss[i]! & bit) {
-          need[i]! |= bit;
-          markNeed(torrent, s, q >>> 5);
-        }
-      }
-    }
+    if (restore) this.#restoreNeed(to, arrived, end);
     if (ti[o + T_SENDING] === 1) {
       ti[o + T_SENDING] = 0;
       nt.sendingUp[up]!--;
       nt.sendingDown[down]!--;
       reshare(core.kernel, nt, tt, up, down, core.kernel.now());
+    }
+  }
+
+  /** Pieces of [first, end) session `to` still misses and does not fetch are needed again. */
+  #restoreNeed(to: number, first: number, end: number): void {
+    const core = this.#core;
+    const base = core.st.base[to]!;
+    if (base < 0) return;
+    const s = core.sessionById[to]!;
+    const torrent = s.torrent;
+    const miss = torrent.missAll;
+    const need = torrent.needAll;
+    for (let q = first; q < end; q++) {
+      const i = base + (q >>> 5);
+      const bit = 1 << (q & 31);
+      if (miss[i]! & bit) {
+        need[i]! |= bit;
+        markNeed(torrent, s, q >>> 5);
+      }
     }
   }
 
@@ -187,11 +198,13 @@ export class PieceEngine implements TransferEngine {
     const end = ti[o + T_END]!;
     const size = tf[o + T_SIZE]!;
     const corrupt = tt.corrupt[t]!;
-    this.#unlink(t);
+    this.#unlink(t, false);
     tt.release(t);
     nt.bytesUp[un]! += size;
     nt.bytesDown[dn]! += size;
     const n = this.#receive(from, to, first, corrupt, arrived, end);
+    // what did not arrive intact is needed again
+    if (n < end - arrived) this.#restoreNeed(to, arrived, end);
     // The uploader picks its next downloader first (round robin), so a downloader does
     // not grab back the slot it just freed.
     this.#fillUp(un);
@@ -261,7 +274,7 @@ export class PieceEngine implements TransferEngine {
     nt.bytesUp[upNode.ix]! += done;
     nt.bytesDown[downNode.ix]! += done;
     core.kernel.cancel(tt.ev[t]!);
-    this.#unlink(t);
+    this.#unlink(t, true);
     tt.release(t);
     // Every piece of a run but the torrent's last is pieceLength long, and the last one
     // can only end a run: whole pieces done = done / pieceLength, or all when done = size.
@@ -349,7 +362,7 @@ export class PieceEngine implements TransferEngine {
           const un = st.node[u]!;
           if (nt.upN[un]! >= upSlots || nt.reach[un] === 0 || nt.group[un] !== group || !(nt.upBps[un]! > 0))
             continue;
-          const p = pick(core, torrent, u, sid);
+          const p = pick(core, torrent, u, sid, (at + idx) * PEER_MEMO + MEMO_DOWN);
           if (p < 0 || pairBusy(core, u, n)) continue;
           st.rrDown[sid] = idx + 1;
           this.#start(u, sid, p);
@@ -385,7 +398,7 @@ export class PieceEngine implements TransferEngine {
         let idx = st.rrUp[sid]! % len;
         for (let k = 0; k < probes; k++, idx = idx + 1 === len ? 0 : idx + 1) {
           const d = peerLists.slab[at + idx]!;
-          const p = pick(core, torrent, sid, d);
+          const p = pick(core, torrent, sid, d, (at + idx) * PEER_MEMO + MEMO_UP);
           if (p < 0) continue;
           const dn = st.node[d]!;
           if (
