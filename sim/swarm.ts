@@ -209,6 +209,7 @@ export class Swarm {
     core.sessionById.push(s);
     core.torrentOf.push(torrent);
     core.peerLists.reserve(core.sessionById.length);
+    core.gainLog.reserve(core.sessionById.length);
     node.sessions.push(s);
     core.nodeSessions.push(node.ix, s.sid);
     core.trace.record('swarm.join', { node: nodeId, ih: torrent.short });
@@ -275,6 +276,7 @@ export class Swarm {
     }
     s.peers.length = 0;
     core.peerLists.clear(s.sid);
+    core.gainLog.clear(s.sid);
     if (s.base >= 0) {
       releaseRow(s, this.opts.piecesPerTransfer);
       s.hasMeta = false;

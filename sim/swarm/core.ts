@@ -47,6 +47,8 @@ export class SwarmCore {
   /** Each session's peers and each node's sessions, by number, in connection / join order. */
   readonly peerLists = new IntLists(PEER_MEMO);
   readonly nodeSessions = new IntLists();
+  /** The pieces each session gained from transfers, in order (the picker's memo reads it). */
+  readonly gainLog = new IntLists();
   /** Every session ever made, and its torrent, by number. */
   readonly sessionById: Session[] = [];
   readonly torrentOf: Torrent[] = [];

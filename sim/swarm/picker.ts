@@ -7,6 +7,9 @@ import { bitMask, popcount } from './bits.ts';
 import type { SwarmCore } from './core.ts';
 import type { Torrent } from './sessions.ts';
 
+/** Most pieces gained since a memo that pick looks at one by one (more: it scans the bitsets). */
+const MEMO_CHECKS = 16;
+
 /**
  * A piece session `up` can give session `down`, or -1: the first set bit of
  * have(up) & need(down), from a rotating word and bit so that peers spread over different
@@ -29,8 +32,30 @@ export function pick(core: SwarmCore, torrent: Torrent, up: number, down: number
   if (!(words > 0)) return -1;
   const aux = core.peerLists.aux;
   const held = st.have[up]!;
-  if (memo >= 0 && aux[memo] === held && aux[memo + 1] === torrent.needEpoch) return -1;
-  // rot % words, without a floating-point remainder (exact: words < 2^21)
+  const log = core.gainLog;
+  if (memo >= 0 && aux[memo + 1] === torrent.needEpoch) {
+    // The last pick of this pair found nothing and no need was added since: only pieces
+    // `up` gained since can be found now. When it gained them all from transfers (they
+    // are in its gain log) and they are few, look at those alone.
+    const held0 = aux[memo]!;
+    if (held0 === held) return -1;
+    const log0 = aux[memo + 2]!;
+    const logEnd = log.len[up]!;
+    if (held - held0 === logEnd - log0 && logEnd - log0 <= MEMO_CHECKS) {
+      const need = torrent.needAll;
+      const at = log.off[up]!;
+      let found = false;
+      for (let k = at + log0; k < at + logEnd && !found; k++) {
+        const p = log.slab[k]!;
+        found = (need[db + (p >>> 5)]! & (1 << (p & 31))) !== 0;
+      }
+      if (!found) {
+        aux[memo] = held;
+        aux[memo + 2] = logEnd;
+        return -1;
+      }
+    }
+  }
   const start = rot - words * Math.floor(rot / words);
   const r = (rot >>> 27) & 31;
   const us = st.sumBase[up]!;
@@ -42,6 +67,7 @@ export function pick(core: SwarmCore, torrent: Torrent, up: number, down: number
     if (memo >= 0) {
       aux[memo] = held;
       aux[memo + 1] = torrent.needEpoch;
+      aux[memo + 2] = log.len[up]!;
     }
     return -1;
   }

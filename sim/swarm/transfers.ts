@@ -235,6 +235,7 @@ export class PieceEngine implements TransferEngine {
         core.trace.record('swarm.badpiece', { from: f.id, to: d.id, ih: torrent.short, p: q });
       } else if (keep && !hasPiece(torrent, base, q)) {
         gainPiece(core, torrent, to, q);
+        core.gainLog.push(to, q);
         n++;
       }
     }
