@@ -66,6 +66,12 @@ export class Kernel {
    * few of them, and making all 16,384 up front cost more than the run's kernel work.
    */
   readonly #buckets: ((Entry | null)[] | undefined)[] = new Array(WHEEL);
+  /**
+   * Slots in use of each bucket: a spent bucket is emptied by setting this to 0, not its
+   * length, so its array keeps its room (an emptied JS array drops its storage, and the
+   * next events of that millisecond slot would allocate it again).
+   */
+  readonly #blen = new Int32Array(WHEEL);
   /** Next unread slot of the bucket of wcur. */
   #whead = 0;
   /** Bit per bucket: set while the bucket array is not empty (it may hold only nulls). */
@@ -237,8 +243,11 @@ export class Kernel {
         bucket = [];
         this.#buckets[b] = bucket;
       }
-      e.pos = -2 - bucket.length;
-      bucket.push(e);
+      const n = this.#blen[b]!;
+      e.pos = -2 - n;
+      if (n < bucket.length) bucket[n] = e;
+      else bucket.push(e);
+      this.#blen[b] = n + 1;
       this.#wbits[b >>> 5]! |= 1 << (b & 31);
       this.#wdirty = true;
       this.#wcount++;
@@ -275,7 +284,7 @@ export class Kernel {
           let x = bits[w]!;
           while (x !== 0) {
             const low = x & -x;
-            this.#buckets[(w << 5) + 31 - Math.clz32(low)]!.length = 0;
+            this.#blen[(w << 5) + 31 - Math.clz32(low)] = 0;
             x ^= low;
           }
           bits[w] = 0;
@@ -284,14 +293,16 @@ export class Kernel {
       return undefined;
     }
     for (;;) {
-      const bucket = this.#buckets[this.#wcur & MASK];
+      const b = this.#wcur & MASK;
+      const bucket = this.#buckets[b];
       if (bucket !== undefined) {
-        while (this.#whead < bucket.length) {
+        const n = this.#blen[b]!;
+        while (this.#whead < n) {
           const e = bucket[this.#whead];
           if (e) return e;
           this.#whead++;
         }
-        bucket.length = 0;
+        this.#blen[b] = 0;
       }
       this.#whead = 0;
       const cur = this.#wcur & MASK;

@@ -128,6 +128,7 @@ export class Swarm {
     core.nodes.set(id, n);
     core.nodeList.push(n);
     core.nodeIds.push(id);
+    core.latencyOf.push(n.latencyTo);
     core.nodeSessions.reserve(core.nodeList.length);
     core.tt.reserve(core.nodeList.length * this.opts.uploadSlots);
   }

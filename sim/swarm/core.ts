@@ -37,8 +37,9 @@ export class SwarmCore {
   readonly opts: SwarmOptions;
   readonly nodes = new Map<string, SwarmNode>();
   readonly nodeList: SwarmNode[] = [];
-  /** The node ids, by node number. */
+  /** The node ids and latency samplers (SimNetwork.latencyFrom), by node number. */
   readonly nodeIds: string[] = [];
+  readonly latencyOf: ((to: string) => number)[] = [];
   readonly torrents = new Map<string, Torrent>();
   /** The hot fields of nodes, sessions and transfers (sim/swarm/tables.ts). */
   readonly nt: NodeTable;

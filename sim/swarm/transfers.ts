@@ -64,7 +64,7 @@ export class PieceEngine implements TransferEngine {
     const end = runEnd(core, torrent, from, to, p);
     const size = Math.min(end * m.pieceLength, m.totalLength) - p * m.pieceLength;
     const now = core.kernel.now();
-    const lat = core.nodeList[dn]!.latencyTo(core.nodeIds[un]!);
+    const lat = core.latencyOf[dn]!(core.nodeIds[un]!);
     const t = tt.alloc();
     const { ti, tf } = tt;
     const o = t * TSTRIDE;
