@@ -81,6 +81,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions = {}):
     durationMs: scenario.duration,
     options: plan.options,
     network: plan.network,
+    swarm: plan.swarm,
     storeRetentionMs: scenario.store.retention,
     keepSignals: true,
     portFaults: scenario.timeline.some((a) => a.do === 'portFault'),

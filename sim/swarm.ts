@@ -78,6 +78,7 @@ export {
   DEFAULT_DOWNLOAD_BPS,
   DEFAULT_SWARM,
   DEFAULT_UPLOAD_BPS,
+  type SwarmModel,
   type SwarmOptions,
 } from './swarm/options.ts';
 export { Session, TorrentRemoved } from './swarm/sessions.ts';

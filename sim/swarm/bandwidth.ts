@@ -95,10 +95,53 @@ export function update(kernel: Kernel, tt: TransferTable, t: number, now: number
   tf[o + T_LAST] = now;
   tf[o + T_RATE] = rate;
   const rem = Math.max(tf[o + T_REMAINING]!, 0);
-  const at = now + Math.ceil((rem * 1000) / rate);
+  let at = now + Math.ceil((rem * 1000) / rate);
   const ev = tt.ev[t]!;
+  if (tt.coupled) {
+    at = coupledEnd(tt, t, at, rate);
+    if (ev.queued && ev.at === at) return;
+  }
   if (ev.queued) kernel.reschedule(ev, at);
   else kernel.reschedule(ev, at, tt.onDone);
+  if (tt.coupled && tt.depHead[t]! >= 0) retimeStreams(kernel, tt, t);
+}
+
+/**
+ * The flow-level swarm: a transfer streaming behind another (its source, the uploader's
+ * own download of those pieces) cannot end before its source does plus the time of one
+ * piece at its own rate (the last piece is forwarded once it arrived and verified).
+ */
+function coupledEnd(tt: TransferTable, t: number, at: number, rate: number): number {
+  const src = tt.src[t]!;
+  const srcEnd = src >= 0 ? tt.ev[src]!.at : tt.srcEnd[t]!;
+  if (!(srcEnd > 0) || !(rate > 0)) return at;
+  return Math.max(at, srcEnd + Math.ceil((tt.tail[t]! * 1000) / rate));
+}
+
+/** The end of transfer t moved: so may the ends of the transfers streaming behind it. */
+export function retimeStreams(kernel: Kernel, tt: TransferTable, t: number): void {
+  const end = tt.ev[t]!.at;
+  for (let d = tt.depHead[t]!; d >= 0; d = tt.depNext[d]!) {
+    tt.srcEnd[d] = end;
+    retime(kernel, tt, d);
+  }
+}
+
+/** Recompute the end of a sending transfer at its current rate (its source's end may have moved). */
+export function retime(kernel: Kernel, tt: TransferTable, t: number): void {
+  const ev = tt.ev[t]!;
+  const o = t * TSTRIDE;
+  // a stream still waiting for its request to arrive is timed when it starts sending
+  if (!ev.queued || tt.ti[o + T_SENDING] === 0) return;
+  const rate = tt.tf[o + T_RATE]!;
+  if (!(rate > 0)) return;
+  const now = kernel.now();
+  const last = tt.tf[o + T_LAST]!;
+  const rem = Math.max(tt.tf[o + T_REMAINING]! - (rate * (now - last)) / 1000, 0);
+  const at = coupledEnd(tt, t, now + Math.ceil((rem * 1000) / rate), rate);
+  if (at === ev.at) return;
+  kernel.reschedule(ev, at);
+  if (tt.depHead[t]! >= 0) retimeStreams(kernel, tt, t);
 }
 
 /** Progress of a transfer up to now at its current rate (before it is cut short). */

@@ -1,6 +1,23 @@
 // The swarm's knobs and defaults (docs/simulation.md, "Swarm").
 
+/**
+ * The swarm's model: `piece`, transfers of runs of pieces with per-run events (the
+ * default); `flow`, transfers as fluid flows of whole chunks that stream through peers
+ * still downloading them (sim/swarm/flows.ts), for large runs.
+ */
+export type SwarmModel = 'piece' | 'flow';
+
 export interface SwarmOptions {
+  model: SwarmModel;
+  /** Flow-level swarm: pieces of a chunk, the most one flow carries. */
+  flowPieces: number;
+  /**
+   * Flow-level swarm: a flow streaming behind its uploader's own download ends at least
+   * this many pieces (at its own rate) after that download: the delay a hop adds. The
+   * piece-level swarm forwards what arrived in runs, about two pieces long in a contested
+   * swarm, so two.
+   */
+  flowTail: number;
   /** Concurrent transfers (runs of pieces) a node uploads. */
   uploadSlots: number;
   /** Concurrent transfers (runs of pieces) a node downloads. */
@@ -32,6 +49,9 @@ export interface SwarmOptions {
 }
 
 export const DEFAULT_SWARM: SwarmOptions = {
+  model: 'piece',
+  flowPieces: 16,
+  flowTail: 2,
   uploadSlots: 4,
   downloadSlots: 8,
   pipeline: 2,
@@ -59,6 +79,15 @@ export function swarmOptions(opts: Partial<SwarmOptions>): SwarmOptions {
   const k = o.piecesPerTransfer;
   if (!Number.isSafeInteger(k) || k < 1) {
     throw new RangeError(`swarm: piecesPerTransfer must be a whole number >= 1, got ${k}`);
+  }
+  if (o.model !== 'piece' && o.model !== 'flow') {
+    throw new RangeError(`swarm: model must be 'piece' or 'flow', got ${String(o.model)}`);
+  }
+  if (!Number.isSafeInteger(o.flowPieces) || o.flowPieces < 1) {
+    throw new RangeError(`swarm: flowPieces must be a whole number >= 1, got ${o.flowPieces}`);
+  }
+  if (!Number.isFinite(o.flowTail) || o.flowTail < 0) {
+    throw new RangeError(`swarm: flowTail must be a number >= 0, got ${o.flowTail}`);
   }
   const rc = o.rareCopies;
   if (!Number.isFinite(rc) || rc < 0) {

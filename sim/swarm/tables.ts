@@ -215,6 +215,19 @@ export class TransferTable {
   /** Positions in the nodes' slot lists. */
   upIdx = new Int32Array(0);
   downIdx = new Int32Array(0);
+  /**
+   * Flow-level swarm only (sim/swarm/flows.ts): the transfer to the uploader this one
+   * streams behind (-1: none), the first of the transfers streaming behind this one and
+   * the next of its source's (a list through the table), the piece time it must end after
+   * its source ends (bytes at its rate), and the source's end then.
+   */
+  src = new Int32Array(0);
+  depHead = new Int32Array(0);
+  depNext = new Int32Array(0);
+  tail = new Float64Array(0);
+  srcEnd = new Float64Array(0);
+  /** Transfers may stream behind others (the flow-level swarm). */
+  coupled = false;
   /** The slot's kernel event, reused by every transfer of the slot (request, then completion). */
   ev: (SimEvent | undefined)[] = [];
   /** The kernel handlers of a request's arrival and a transfer's completion (set by the engine). */
@@ -231,6 +244,11 @@ export class TransferTable {
     this.corrupt = grownI32(this.corrupt, cap);
     this.upIdx = grownI32(this.upIdx, cap);
     this.downIdx = grownI32(this.downIdx, cap);
+    this.src = grownI32(this.src, cap);
+    this.depHead = grownI32(this.depHead, cap);
+    this.depNext = grownI32(this.depNext, cap);
+    this.tail = grownF64(this.tail, cap);
+    this.srcEnd = grownF64(this.srcEnd, cap);
   }
 
   alloc(): number {

@@ -12,9 +12,10 @@
 // sim/swarm/tables.ts, by number: the loops below look at many peers per event and read
 // only typed arrays.
 
-import { accountTo, reshare, reshareNode } from './bandwidth.ts';
+import { accountTo, reshare, reshareNode, retime } from './bandwidth.ts';
 import { gainPiece, hasPiece, markNeed } from './bits.ts';
 import type { SwarmCore, TransferEngine } from './core.ts';
+import { type FlowRun, flowRun, pickFlow } from './flows.ts';
 import { firstNeeded, pairBusy, pick, runEnd, runLimit, runStart } from './picker.ts';
 import type { Session, SwarmNode } from './sessions.ts';
 import {
@@ -45,23 +46,38 @@ const PROBES = 4;
 
 export class PieceEngine implements TransferEngine {
   readonly #core: SwarmCore;
+  /** The flow-level swarm (sim/swarm/flows.ts): chunk flows that stream through peers. */
+  readonly #flow: boolean;
+  readonly #run: FlowRun = { first: 0, end: 0, src: -1 };
 
   constructor(core: SwarmCore) {
     this.#core = core;
+    this.#flow = core.opts.model === 'flow';
+    core.tt.coupled = this.#flow;
     core.tt.onRequest = (t) => this.#requestArrived(t);
     core.tt.onDone = (t) => this.#transferDone(t);
   }
 
-  /** Start a transfer of a run through piece p from session `from` to session `to`. */
-  #start(from: number, to: number, p: number): void {
+  /** Start a transfer of a run through piece p from session `from` to session `to` (false: nothing to carry). */
+  #start(from: number, to: number, p: number): boolean {
     const core = this.#core;
     const { nt, st, tt } = core;
     const torrent = core.torrentOf[to]!;
     const un = st.node[from]!;
     const dn = st.node[to]!;
     const m = torrent.meta!;
-    if (runLimit(core, torrent, to, p) > 1) p = runStart(core, torrent, from, to, p);
-    const end = runEnd(core, torrent, from, to, p);
+    let end: number;
+    let src = -1;
+    if (this.#flow) {
+      flowRun(core, torrent, from, un, to, p, this.#run);
+      p = this.#run.first;
+      end = this.#run.end;
+      src = this.#run.src;
+      if (end <= p) return false;
+    } else {
+      if (runLimit(core, torrent, to, p) > 1) p = runStart(core, torrent, from, to, p);
+      end = runEnd(core, torrent, from, to, p);
+    }
     const size = Math.min(end * m.pieceLength, m.totalLength) - p * m.pieceLength;
     const now = core.kernel.now();
     const lat = core.latencyOf[dn]!(core.nodeIds[un]!);
@@ -83,6 +99,17 @@ export class PieceEngine implements TransferEngine {
     tf[o + T_RATE] = 0;
     tf[o + T_LAST] = 0;
     tt.corrupt[t] = 0;
+    if (this.#flow) {
+      tt.src[t] = src;
+      tt.depHead[t] = -1;
+      tt.depNext[t] = -1;
+      tt.srcEnd[t] = 0;
+      tt.tail[t] = Math.min(m.pieceLength * core.opts.flowTail, size);
+      if (src >= 0) {
+        tt.depNext[t] = tt.depHead[src]!;
+        tt.depHead[src] = t;
+      }
+    }
     const bad = nt.corruptNext[un]!;
     if (bad > 0) {
       const c = Math.min(bad, end - p);
@@ -105,6 +132,7 @@ export class PieceEngine implements TransferEngine {
     const ev = tt.ev[t];
     if (ev === undefined) tt.ev[t] = core.kernel.schedule(now + lat, 'swarm.request', tt.onRequest, t);
     else core.kernel.reschedule(ev, now + lat, tt.onRequest);
+    return true;
   }
 
   /** The request reached the uploader: the pieces start flowing. */
@@ -198,6 +226,7 @@ export class PieceEngine implements TransferEngine {
     const end = ti[o + T_END]!;
     const size = tf[o + T_SIZE]!;
     const corrupt = tt.corrupt[t]!;
+    if (this.#flow) this.#releaseStreams(t, true);
     this.#unlink(t, false);
     tt.release(t);
     nt.bytesUp[un]! += size;
@@ -225,7 +254,11 @@ export class PieceEngine implements TransferEngine {
     const base = st.base[to]!;
     const keep = st.active[to] === 1 && base >= 0;
     let n = 0;
+    const fromBase = st.base[from]!;
+    const flow = this.#flow;
     for (let q = lo; q < upTo; q++) {
+      // a stream carries only what its uploader got, intact, in time
+      if (flow && (fromBase < 0 || !hasPiece(torrent, fromBase, q))) continue;
       const bad = q - first < corrupt;
       const ok = pieceVerifies(torrent, q, bad ? core.nodeList[st.node[from]!]!.rng : undefined);
       if (!ok) {
@@ -275,6 +308,7 @@ export class PieceEngine implements TransferEngine {
     nt.bytesUp[upNode.ix]! += done;
     nt.bytesDown[downNode.ix]! += done;
     core.kernel.cancel(tt.ev[t]!);
+    const streams = this.#flow ? this.#releaseStreams(t, false) : undefined;
     this.#unlink(t, true);
     tt.release(t);
     // Every piece of a run but the torrent's last is pieceLength long, and the last one
@@ -295,6 +329,40 @@ export class PieceEngine implements TransferEngine {
     if (kept > arrived) this.#receive(from, to, first, corrupt, arrived, kept);
     affected.add(upNode);
     affected.add(downNode);
+    // the streams behind it lose what it will not deliver: they end with what arrived
+    if (streams) for (const d of streams) this.#abort(d, affected);
+  }
+
+  /**
+   * Flow-level swarm: transfer t ends (done) or is cut short. It leaves its source's list
+   * of streams; the streams behind it no longer follow it: when it is done they end one
+   * piece time after now at the latest, when it is cut short they are returned (to be cut
+   * short too).
+   */
+  #releaseStreams(t: number, done: boolean): number[] | undefined {
+    const { kernel, tt } = this.#core;
+    const src = tt.src[t]!;
+    if (src >= 0) {
+      let prev = -1;
+      for (let d = tt.depHead[src]!; d >= 0; prev = d, d = tt.depNext[d]!) {
+        if (d !== t) continue;
+        if (prev < 0) tt.depHead[src] = tt.depNext[d]!;
+        else tt.depNext[prev] = tt.depNext[d]!;
+        break;
+      }
+      tt.src[t] = -1;
+    }
+    const streams: number[] = [];
+    for (let d = tt.depHead[t]!; d >= 0; d = tt.depNext[d]!) streams.push(d);
+    tt.depHead[t] = -1;
+    for (const d of streams) {
+      tt.src[d] = -1;
+      tt.depNext[d] = -1;
+      if (done) tt.srcEnd[d] = kernel.now();
+    }
+    if (!done) return streams;
+    for (const d of streams) retime(kernel, tt, d);
+    return undefined;
   }
 
   /** Session sid just got pieces of [first, end): peers that want one and have room start fetching. */
@@ -363,10 +431,12 @@ export class PieceEngine implements TransferEngine {
           const un = st.node[u]!;
           if (nt.upN[un]! >= upSlots || nt.reach[un] === 0 || nt.group[un] !== group || !(nt.upBps[un]! > 0))
             continue;
-          const p = pick(core, torrent, u, sid, (at + idx) * PEER_MEMO + MEMO_DOWN);
+          const p = this.#flow
+            ? pickFlow(core, torrent, u, sid)
+            : pick(core, torrent, u, sid, (at + idx) * PEER_MEMO + MEMO_DOWN);
           if (p < 0 || pairBusy(core, u, n)) continue;
+          if (!this.#start(u, sid, p)) continue;
           st.rrDown[sid] = idx + 1;
-          this.#start(u, sid, p);
           started = true;
           break;
         }
@@ -399,7 +469,9 @@ export class PieceEngine implements TransferEngine {
         let idx = st.rrUp[sid]! % len;
         for (let k = 0; k < probes; k++, idx = idx + 1 === len ? 0 : idx + 1) {
           const d = peerLists.slab[at + idx]!;
-          const p = pick(core, torrent, sid, d, (at + idx) * PEER_MEMO + MEMO_UP);
+          const p = this.#flow
+            ? pickFlow(core, torrent, sid, d)
+            : pick(core, torrent, sid, d, (at + idx) * PEER_MEMO + MEMO_UP);
           if (p < 0) continue;
           const dn = st.node[d]!;
           if (
@@ -410,8 +482,8 @@ export class PieceEngine implements TransferEngine {
           )
             continue;
           if (pairBusy(core, sid, dn)) continue;
+          if (!this.#start(sid, d, p)) continue;
           st.rrUp[sid] = idx + 1;
-          this.#start(sid, d, p);
           started = true;
           break;
         }
