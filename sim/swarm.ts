@@ -294,6 +294,9 @@ export class Swarm {
     const j = node.sessions.indexOf(s);
     if (j >= 0) node.sessions.splice(j, 1);
     core.nodeSessions.remove(node.ix, s.sid);
+    // a long run makes a session per member per round: let the left ones and their torrents go
+    core.sessionById[s.sid] = undefined;
+    core.torrentOf[s.sid] = undefined;
     const waiters = s.waiters;
     const metaWaiters = s.metaWaiters;
     const pending = s.pendingWants;

@@ -50,9 +50,9 @@ export class SwarmCore {
   readonly nodeSessions = new IntLists();
   /** The pieces each session gained from transfers, in order (the picker's memo reads it). */
   readonly gainLog = new IntLists();
-  /** Every session ever made, and its torrent, by number. */
-  readonly sessionById: Session[] = [];
-  readonly torrentOf: Torrent[] = [];
+  /** Every session, and its torrent, by number (undefined once it left: nothing looks it up then). */
+  readonly sessionById: (Session | undefined)[] = [];
+  readonly torrentOf: (Torrent | undefined)[] = [];
   /** Set by the swarm's owner (the world): called whenever a promise of the swarm settles. */
   onSettle: () => void = () => {};
   /** The part that moves pieces (set by the swarm). */
