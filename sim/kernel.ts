@@ -61,7 +61,8 @@ export class Kernel {
   #seq = 0;
   #heap: Entry[] = [];
   /**
-   * One bucket per ms of [wcur, wcur + WHEEL); slots of removed entries are null. A bucket
+   * One bucket per ms of [wcur, wcur + WHEEL); slots of removed entries are stale (the
+   * entry's pos no longer names the slot) until the cursor passes and clears them. A bucket
    * is made the first time an event lands in it: a short run (an explored scenario) touches
    * few of them, and making all 16,384 up front cost more than the run's kernel work.
    */
@@ -74,11 +75,11 @@ export class Kernel {
   readonly #blen = new Int32Array(WHEEL);
   /** Next unread slot of the bucket of wcur. */
   #whead = 0;
-  /** Bit per bucket: set while the bucket array is not empty (it may hold only nulls). */
+  /** Bit per bucket: set while the bucket array is not empty (it may hold only stale slots). */
   readonly #wbits = new Uint32Array(WHEEL >>> 5);
   #wcur: number;
   #wcount = 0;
-  /** Some bucket may still hold null slots (see #wheelHead). */
+  /** Some bucket may still hold stale slots (see #wheelHead). */
   #wdirty = false;
   #processed = 0;
   #drains = 0;
@@ -264,7 +265,8 @@ export class Kernel {
       this.#removeAt(e.pos);
       return;
     }
-    this.#buckets[e.at & MASK]![-2 - e.pos] = null;
+    // Its slot is left as it is (not touching the bucket saves a cache miss per move): the
+    // cursor passes over a slot whose entry no longer points back at it.
     e.pos = -1;
     this.#wcount--;
   }
@@ -278,13 +280,15 @@ export class Kernel {
         this.#whead = 0;
         if (!this.#wdirty) return undefined;
         this.#wdirty = false;
-        // Only null slots can remain: empty every bucket still marked.
+        // Only stale slots can remain: empty every bucket still marked.
         const bits = this.#wbits;
         for (let w = 0; w < bits.length; w++) {
           let x = bits[w]!;
           while (x !== 0) {
             const low = x & -x;
-            this.#blen[(w << 5) + 31 - Math.clz32(low)] = 0;
+            const b = (w << 5) + 31 - Math.clz32(low);
+            this.#buckets[b]!.fill(null, 0, this.#blen[b]!);
+            this.#blen[b] = 0;
             x ^= low;
           }
           bits[w] = 0;
@@ -299,7 +303,9 @@ export class Kernel {
         const n = this.#blen[b]!;
         while (this.#whead < n) {
           const e = bucket[this.#whead];
-          if (e) return e;
+          // live: queued, in this very slot, due now (slots of moved or fired entries are stale)
+          if (e && e.pos === -2 - this.#whead && e.at === this.#wcur) return e;
+          bucket[this.#whead] = null;
           this.#whead++;
         }
         this.#blen[b] = 0;

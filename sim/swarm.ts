@@ -241,6 +241,8 @@ export class Swarm {
       gotMeta(core, s);
     } else {
       scanFiles(core, s);
+      // pieces found outside transfers: what the picker remembers of this torrent is stale
+      torrent.needEpoch = (torrent.needEpoch + 1) | 0;
     }
     core.trace.record('swarm.seed', { node: node.id, ih: torrent.short, have: s.haveCount });
     core.engine.fillUp(node);

@@ -39,9 +39,11 @@ export function pick(core: SwarmCore, torrent: Torrent, up: number, down: number
     // are in its gain log) and they are few, look at those alone.
     const held0 = aux[memo]!;
     if (held0 === held) return -1;
-    const log0 = aux[memo + 2]!;
+    // pieces gained other than from transfers (found in files) bump the epoch, so their
+    // count is the same now as then: the log was log0 long
     const logEnd = log.len[up]!;
-    if (held - held0 === logEnd - log0 && logEnd - log0 <= MEMO_CHECKS) {
+    const log0 = held0 - (held - logEnd);
+    if (log0 >= 0 && logEnd - log0 <= MEMO_CHECKS) {
       const need = torrent.needAll;
       const at = log.off[up]!;
       let found = false;
@@ -51,7 +53,6 @@ export function pick(core: SwarmCore, torrent: Torrent, up: number, down: number
       }
       if (!found) {
         aux[memo] = held;
-        aux[memo + 2] = logEnd;
         return -1;
       }
     }
@@ -67,7 +68,6 @@ export function pick(core: SwarmCore, torrent: Torrent, up: number, down: number
     if (memo >= 0) {
       aux[memo] = held;
       aux[memo + 1] = torrent.needEpoch;
-      aux[memo + 2] = log.len[up]!;
     }
     return -1;
   }

@@ -34,14 +34,13 @@ function grownU8(a: Uint8Array, n: number): Uint8Array<ArrayBuffer> {
 /**
  * Columns of an entry of a session's peer list (SwarmCore.peerLists): what the piece
  * picker remembers of its last pick that found nothing, per direction: the uploader's
- * count of pieces held, the torrent's need epoch and the length of the uploader's gain
- * log then (see pick).
+ * count of pieces held and the torrent's need epoch then (see pick).
  */
-export const PEER_MEMO = 6;
+export const PEER_MEMO = 4;
 /** The session uploads to the peer. */
 export const MEMO_UP = 0;
 /** The peer uploads to the session. */
-export const MEMO_DOWN = 3;
+export const MEMO_DOWN = 2;
 
 /** SessionTable.due of a session without waits. */
 export const NO_WAIT = 0x3fffffff;
