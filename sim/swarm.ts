@@ -5,11 +5,14 @@
 // - sessions.ts  sessions (a node in a torrent), torrents, nodes: the state
 // - options.ts   knobs and defaults
 // - core.ts      what the parts share (kernel, trace, network, options, the transfer engine)
+// - tables.ts    the hot state of nodes, sessions and transfers as typed-array tables
 // - metadata.ts  metadata exchange, and wants made before the metadata
 // - wants.ts     waits for piece ranges, cancel, completion
 // - bits.ts      the packed per-session bitsets and bit scans
 // - picker.ts    which piece a downloader fetches from an uploader, and run lengths
 // - transfers.ts transfers of runs of pieces, slots, refills, verification on arrival
+// - flows.ts     the flow-level model's piece choice (swarm model 'flow': chunk flows that
+//                stream through peers still downloading them; docs/simulation.md)
 // - bandwidth.ts the fair-share bandwidth model of transfers
 // - verify.ts    SHA-1 of pieces (memoised per buffer range) and corruption
 // - files.ts     files written to the node's FileSystem, pieces found in it

@@ -76,7 +76,8 @@ async function roundTimes(model: SwarmModel): Promise<RoundTimes> {
   return { times: [...done].sort(([a], [b]) => (a < b ? -1 : 1)).map(([, t]) => t), transfers };
 }
 
-const quantile = (xs: number[], q: number): number => [...xs].sort((a, b) => a - b)[Math.floor(q * (xs.length - 1))]!;
+const quantile = (xs: number[], q: number): number =>
+  [...xs].sort((a, b) => a - b)[Math.floor(q * (xs.length - 1))]!;
 
 describe('flow-level swarm: accuracy against the piece-level swarm', () => {
   it('per-member completion times of each round within a few per cent, with a tenth of the transfers', async () => {

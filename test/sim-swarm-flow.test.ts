@@ -121,9 +121,9 @@ describe('flow-level swarm: flows', () => {
     expect(part).toEqual({ done: true, error: undefined });
     const h = held(w, 'l', f.infoHash);
     expect(h.flatMap((x, i) => (x ? [i] : []))).toEqual([14, 15, 16, 17, 18, 19]);
-    expect(same(l.adapters.fs.readRange('/data/c/data', 14 * P, 6 * P), f.data.subarray(14 * P, 20 * P))).toBe(
-      true,
-    );
+    expect(
+      same(l.adapters.fs.readRange('/data/c/data', 14 * P, 6 * P), f.data.subarray(14 * P, 20 * P)),
+    ).toBe(true);
     // a chunk boundary at 16: two flows
     expect(records(w, 'swarm.piece').map((r) => [r.p, r.end])).toEqual([
       [14, 16],
