@@ -1,9 +1,12 @@
-// `npm run bench:community [-- --members N --weeks W --per-day M --progress]`: one owner and N members
-// (default 5,000) running the archive node actors on the simulated world for W weekly
-// rounds (default 52) of M messages a day (default 2,000) of 200–2,000 bytes; every member
-// downloads every archive at piece level through the simulated swarm and imports it.
-// Prints events/s, the virtual-to-wall ratio, wall time, peak RSS, the cost per member-round
-// and week W's cost against week 1's.
+// `npm run bench:community [-- --members N --weeks W --per-day M --swarm piece|flow --progress]`: one
+// owner and N members (default 5,000) running the archive node actors on the simulated world
+// for W weekly rounds (default 52) of M messages a day (default 2,000) of 200–2,000 bytes;
+// every member downloads every archive through the simulated swarm (`--swarm piece`, the
+// default: the piece-level model with its default options; `--swarm flow`: the flow-level
+// model) and imports it. Prints events/s, the virtual-to-wall ratio, wall time, peak RSS and
+// the members' completion times of each round's download (from the owner's magnetlink to
+// the member's historyArchiveDownloaded): median and p90 over members and rounds; the cost
+// per member-round and week W's cost against week 1's.
 //
 // What is lightened for scale, and why it does not change the protocol run:
 // - members keep archive bookkeeping in the simulated storage but count imported messages
@@ -26,6 +29,7 @@ const { values } = parseArgs({
     weeks: { type: 'string', default: '52' },
     'per-day': { type: 'string', default: '2000' },
     seed: { type: 'string', default: '1' },
+    swarm: { type: 'string', default: 'piece' },
     progress: { type: 'boolean', default: false },
   },
 });
@@ -38,6 +42,11 @@ for (const [k, v] of Object.entries({ members, weeks, perDay, seed })) {
     process.stderr.write(`--${k}: expected a non-negative integer\n`);
     process.exit(2);
   }
+}
+const model = values.swarm;
+if (model !== 'piece' && model !== 'flow') {
+  process.stderr.write(`--swarm: expected piece or flow, got ${model}\n`);
+  process.exit(2);
 }
 
 /** A member's storage that counts imported messages instead of keeping them. */
@@ -81,6 +90,16 @@ const sampleRss = (): void => {
   peakRss = Math.max(peakRss, process.memoryUsage().rss);
 };
 
+/** When the owner dispatched each round's magnetlink, and the members' completion times (ms). */
+const dispatched: number[] = [];
+const downloadedBy = new Map<string, number>();
+const completion: number[] = [];
+const quantile = (xs: number[], q: number): number | null => {
+  if (xs.length === 0) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(q * (s.length - 1))]!;
+};
+
 const wall0 = performance.now();
 const h = await createHarness({
   seed,
@@ -88,8 +107,17 @@ const h = await createHarness({
   messagesPerDay: perDay,
   durationMs: weeks * 7 * DAY + DAY,
   liveDelivery: 'owner',
-  swarm: { tracePieces: false, rareCopies: 0 },
+  swarm: { tracePieces: false, model },
   keepSignals: false,
+  onSignal: (node, signal) => {
+    if (signal.type === 'archive.magnetlinkDispatched') dispatched.push(signal.t);
+    else if (signal.type === 'community.historyArchiveDownloaded') {
+      const n = (downloadedBy.get(node.id) ?? 0) + 1;
+      downloadedBy.set(node.id, n);
+      const sent = dispatched[n - 1];
+      if (sent !== undefined) completion.push(signal.t - sent);
+    }
+  },
   options: {
     importRate: 'fast',
     archiveCache: new RecentArchives(),
@@ -132,6 +160,7 @@ const virtualMs = end - h.start;
 const out = {
   members,
   weeks,
+  swarm: model,
   messagesPerDay: perDay,
   rounds: s.rounds.length,
   archives: s.rounds.reduce((a, r) => a + r.archives, 0),
@@ -140,6 +169,11 @@ const out = {
   membersFullyImported: fullyImported,
   messagesImported: imported,
   bytesDownMembers: s.members.reduce((a, m) => a + m.bytesDown, 0),
+  completionMs: {
+    median: quantile(completion, 0.5),
+    p90: quantile(completion, 0.9),
+    count: completion.length,
+  },
   events: s.events,
   eventsPerSecond: Math.round(s.events / (wallMs / 1000)),
   virtualToWall: Math.round(virtualMs / wallMs),

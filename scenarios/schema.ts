@@ -555,6 +555,10 @@ export const ScenarioSchema = z
     }),
     duration: Duration.meta({ description: 'Length of the run' }),
     mode: z.enum(['reference', 'spec']).default('reference'),
+    swarm: z.enum(['piece', 'flow']).default('piece').meta({
+      description:
+        'The simulated swarm: piece (transfers of runs of pieces, the default) or flow (fluid flows of chunks, for large runs)',
+    }),
     options: Options.default({}),
     quirks: Quirks.default({}),
     network: NetworkConditions.default({}),

@@ -1,5 +1,5 @@
-// The bandwidth model of the simulator, as a module of its own: the swarm's rule (see the
-// header of sim/swarm.ts) for any transfer between two endpoints. Each endpoint has an
+// The bandwidth model of the simulator, as a module of its own: the swarm's rule (see
+// sim/swarm/bandwidth.ts) for any transfer between two endpoints. Each endpoint has an
 // upload and a download rate (bytes/s). A flow first waits its request latency, then
 // sends at min(upload rate / flows its sender is sending, download rate / flows its
 // receiver is receiving), recomputed for every sending flow of both ends whenever a flow

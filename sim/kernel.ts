@@ -61,18 +61,25 @@ export class Kernel {
   #seq = 0;
   #heap: Entry[] = [];
   /**
-   * One bucket per ms of [wcur, wcur + WHEEL); slots of removed entries are null. A bucket
+   * One bucket per ms of [wcur, wcur + WHEEL); slots of removed entries are stale (the
+   * entry's pos no longer names the slot) until the cursor passes and clears them. A bucket
    * is made the first time an event lands in it: a short run (an explored scenario) touches
    * few of them, and making all 16,384 up front cost more than the run's kernel work.
    */
   readonly #buckets: ((Entry | null)[] | undefined)[] = new Array(WHEEL);
+  /**
+   * Slots in use of each bucket: a spent bucket is emptied by setting this to 0, not its
+   * length, so its array keeps its room (an emptied JS array drops its storage, and the
+   * next events of that millisecond slot would allocate it again).
+   */
+  readonly #blen = new Int32Array(WHEEL);
   /** Next unread slot of the bucket of wcur. */
   #whead = 0;
-  /** Bit per bucket: set while the bucket array is not empty (it may hold only nulls). */
+  /** Bit per bucket: set while the bucket array is not empty (it may hold only stale slots). */
   readonly #wbits = new Uint32Array(WHEEL >>> 5);
   #wcur: number;
   #wcount = 0;
-  /** Some bucket may still hold null slots (see #wheelHead). */
+  /** Some bucket may still hold stale slots (see #wheelHead). */
   #wdirty = false;
   #processed = 0;
   #drains = 0;
@@ -237,8 +244,11 @@ export class Kernel {
         bucket = [];
         this.#buckets[b] = bucket;
       }
-      e.pos = -2 - bucket.length;
-      bucket.push(e);
+      const n = this.#blen[b]!;
+      e.pos = -2 - n;
+      if (n < bucket.length) bucket[n] = e;
+      else bucket.push(e);
+      this.#blen[b] = n + 1;
       this.#wbits[b >>> 5]! |= 1 << (b & 31);
       this.#wdirty = true;
       this.#wcount++;
@@ -255,7 +265,8 @@ export class Kernel {
       this.#removeAt(e.pos);
       return;
     }
-    this.#buckets[e.at & MASK]![-2 - e.pos] = null;
+    // Its slot is left as it is (not touching the bucket saves a cache miss per move): the
+    // cursor passes over a slot whose entry no longer points back at it.
     e.pos = -1;
     this.#wcount--;
   }
@@ -269,13 +280,15 @@ export class Kernel {
         this.#whead = 0;
         if (!this.#wdirty) return undefined;
         this.#wdirty = false;
-        // Only null slots can remain: empty every bucket still marked.
+        // Only stale slots can remain: empty every bucket still marked.
         const bits = this.#wbits;
         for (let w = 0; w < bits.length; w++) {
           let x = bits[w]!;
           while (x !== 0) {
             const low = x & -x;
-            this.#buckets[(w << 5) + 31 - Math.clz32(low)]!.length = 0;
+            const b = (w << 5) + 31 - Math.clz32(low);
+            this.#buckets[b]!.fill(null, 0, this.#blen[b]!);
+            this.#blen[b] = 0;
             x ^= low;
           }
           bits[w] = 0;
@@ -284,14 +297,18 @@ export class Kernel {
       return undefined;
     }
     for (;;) {
-      const bucket = this.#buckets[this.#wcur & MASK];
+      const b = this.#wcur & MASK;
+      const bucket = this.#buckets[b];
       if (bucket !== undefined) {
-        while (this.#whead < bucket.length) {
+        const n = this.#blen[b]!;
+        while (this.#whead < n) {
           const e = bucket[this.#whead];
-          if (e) return e;
+          // live: queued, in this very slot, due now (slots of moved or fired entries are stale)
+          if (e && e.pos === -2 - this.#whead && e.at === this.#wcur) return e;
+          bucket[this.#whead] = null;
           this.#whead++;
         }
-        bucket.length = 0;
+        this.#blen[b] = 0;
       }
       this.#whead = 0;
       const cur = this.#wcur & MASK;

@@ -283,6 +283,15 @@ export class SimNetwork {
   }
 
   /**
+   * sampleLatency(from, ·) as a function, with the node looked up once (the swarm draws a
+   * latency per transfer): the same draws from the same stream.
+   */
+  latencyFrom(from: string): (to: string) => number {
+    const rng = this.#node(from).rng;
+    return (to) => this.#sample(this.link(from, to).latency, rng);
+  }
+
+  /**
    * A one-way latency sample for from -> to drawn from the caller's stream: a model with
    * randomness of its own (the content network) leaves the relay's and the swarm's draws,
    * and so their traces, as they are.

@@ -59,6 +59,15 @@ describeTorrentContract('SimTorrentClient', async () => {
   return { peers, settle: (ms) => w.runForAsync(ms) };
 });
 
+describeTorrentContract('SimTorrentClient on the flow-level swarm', async () => {
+  const w = new SimWorld({ seed: 11, startTime: T0, swarm: { model: 'flow' } });
+  const peers = ['s', 'l', 'x'].map((id) => {
+    const n = w.addNode({ id });
+    return { client: n.adapters.torrent, fs: n.adapters.fs, dir: n.adapters.dataDir };
+  });
+  return { peers, settle: (ms) => w.runForAsync(ms) };
+});
+
 describeContentStoreContract('SimContentStore', async () => {
   const w = world();
   const stores = ['a', 'b', 'c'].map((id) => w.addNode({ id }).sim.content);

@@ -89,11 +89,7 @@ class SimTorrentDownload implements TorrentDownload {
   }
 
   onProgress(listener: (progress: TorrentProgress) => void): Unsubscribe {
-    const s = this.#session;
-    s.progress.add(listener);
-    return () => {
-      s.progress.delete(listener);
-    };
+    return this.#session.listen(listener);
   }
 }
 

@@ -7,6 +7,7 @@ import type { ArchiveCodec } from '../../archive/index.ts';
 import { UserError } from '../../errors/user-error.ts';
 import { type MachineOptions, SECOND } from '../../machines/options.ts';
 import type { NetworkOptions } from '../../sim/network.ts';
+import type { SwarmOptions } from '../../sim/swarm.ts';
 import type { HarnessMemberSpec } from '../harness.ts';
 import type { Community, NetworkConditions, NodeSpec, Scenario } from '../schema.ts';
 import { simulatedCommunityCodec } from '../sim-codec.ts';
@@ -34,6 +35,8 @@ export interface RunPlan {
   codec: ArchiveCodec | undefined;
   options: Partial<MachineOptions>;
   network: Partial<NetworkOptions>;
+  /** The simulator's swarm options (its model). */
+  swarm: Partial<SwarmOptions>;
 }
 
 function unsupported(path: string, what: string): never {
@@ -167,5 +170,6 @@ export function compileScenario(scenario: Scenario, seed: number): RunPlan {
     codec,
     options: machineOptions(scenario),
     network: networkOptions(scenario.network),
+    swarm: { model: scenario.swarm },
   };
 }

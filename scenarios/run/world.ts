@@ -43,6 +43,7 @@ export async function buildRunWorld(
     durationMs: scenario.duration,
     options: plan.options,
     network: plan.network,
+    swarm: plan.swarm,
     storeRetentionMs: scenario.store.retention,
     keepSignals: true,
     portFaults: scenario.timeline.some((a) => a.do === 'portFault'),
