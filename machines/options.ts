@@ -116,6 +116,10 @@ export interface MachineOptions {
    */
   validateIndex: boolean;
 
+  // --- distribution backends (protocol.md §11) ---
+  /** Which backends the node runs: torrent, content-addressed ('cid'), or both. */
+  archiveBackends: 'torrent' | 'cid' | 'both';
+
   /** Pubsub topic a community's messages travel on (chats; the store query of §5.4). */
   pubsubTopicOf: (communityId: string) => string;
   /**
@@ -168,6 +172,7 @@ export const DEFAULT_OPTIONS: Readonly<MachineOptions> = Object.freeze({
   boundMagnetlinkClock: false,
   magnetlinkClockMaxAheadMs: DAY,
   validateIndex: false,
+  archiveBackends: 'torrent',
   pubsubTopicOf: defaultPubsubTopic,
 } satisfies MachineOptions);
 
