@@ -7,6 +7,11 @@
 // and every archive from the owner's store, and imports every message. Neither starts a
 // torrent client. Afterwards the member's store folder still holds the index and every
 // archive (a restarted member imports from it).
+//
+// Then dual publish on real nodes: an owner with `archiveBackends: both` makes each round on
+// both backends and dispatches a magnet link and an index-cid link; a member running the
+// content-addressed backend alone and a member running the torrent alone each act on the link
+// of their kind, and both import every message.
 import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -46,7 +51,7 @@ interface CidArchive {
   messages: number;
 }
 
-describe('archivist node: owner and member on the content-addressed backend, as separate processes', () => {
+describe('archivist node: owners and members on the content-addressed backend, as separate processes', () => {
   it('archives, uploads, dispatches the index cid over relay, fetches from the owner’s store, imports', async () => {
     const key = generateCommunityKey(
       new Uint8Array(createHash('sha256').update('e2e cid community').digest()),
@@ -202,6 +207,118 @@ describe('archivist node: owner and member on the content-addressed backend, as 
       for (const cid of [indexCid, ...archives.map((a) => a.cid)]) expect(held).toContain(cid);
     } finally {
       await kept.stop();
+    }
+  }, 120_000);
+
+  it('dual publish: an owner on both backends; a cid member and a torrent member each import everything', async () => {
+    const key = generateCommunityKey(
+      new Uint8Array(createHash('sha256').update('e2e dual community').digest()),
+    );
+    const id = communityIdOf(key);
+    const chats = ['general'];
+    const topics = chats.map((c) => chatTopic(c));
+    const now = Math.floor(Date.now() / 1000);
+    const start = now - 22 * DAY_S;
+    const COUNT = 60;
+    const dir = (name: string) => {
+      const d = join(root, name);
+      mkdirSync(d, { recursive: true });
+      return d;
+    };
+    const config = (name: string, body: Record<string, unknown>) => {
+      const file = join(dir(name), 'config.json');
+      writeFileSync(
+        file,
+        JSON.stringify({
+          nodeId: name,
+          dataDir: 'data',
+          torrentDir: 'torrents',
+          database: 'node.db',
+          options: { importDelayMs: 0, importFastChunksPerSecond: 1000 },
+          ...body,
+        }),
+      );
+      return file;
+    };
+    const feed = join(dir('dual-owner'), 'chat.jsonl');
+    writeFileSync(
+      feed,
+      `${Array.from({ length: COUNT }, (_, i) =>
+        chatLine('general', start + Math.floor((i * 21 * DAY_S) / COUNT), i, 4000),
+      ).join('\n')}\n`,
+    );
+    const ownerProc = node(
+      config('dual-owner', {
+        archiveBackends: 'both',
+        content: { dir: 'content' },
+        messaging: { store: { retentionSeconds: 30 * DAY_S } },
+        communities: [{ id, chats, privateKey: Buffer.from(key).toString('hex') }],
+        waitForRelayPeers: 2,
+      }),
+      ['--messages', feed],
+    );
+    const listening = await ownerProc.waitFor((l) => l.type === 'node.listening', 'owner listening');
+    const relay = listening.multiaddrs as string[];
+    const common = {
+      messaging: { peers: relay, storePeers: relay },
+      communities: [{ id, chats }],
+      importRate: 'fast',
+    };
+    const cidMember = node(
+      config('dual-cid', {
+        ...common,
+        archiveBackends: 'cid',
+        content: { dir: 'content', peers: [(listening.contentMultiaddrs as string[])[0]] },
+      }),
+    );
+    const torrentMember = node(
+      config('dual-torrent', { ...common, torrent: { peers: [`127.0.0.1:${listening.torrentPort}`] } }),
+    );
+
+    // Both links dispatched, each round with the same three archive ranges.
+    await ownerProc.waitFor((l) => l.type === 'archive.indexCidDispatched', 'index cid dispatched', 60_000);
+    await ownerProc.waitFor(
+      (l) => l.type === 'archive.magnetlinkDispatched',
+      'magnet link dispatched',
+      60_000,
+    );
+    const cidRound = ownerProc.lines.find((l) => l.type === 'archive.cidRoundCreated')!;
+    const torrentRound = ownerProc.lines.find((l) => l.type === 'archive.roundCreated')!;
+    const ranges = (r: Line) =>
+      (r.archives as { from: number; to: number; messages: number }[]).map((a) => [a.from, a.to, a.messages]);
+    expect(ranges(cidRound)).toHaveLength(3);
+    expect(ranges(cidRound)).toEqual(ranges(torrentRound));
+
+    for (const [name, m, kind] of [
+      ['dual-cid', cidMember, 'cid'],
+      ['dual-torrent', torrentMember, undefined],
+    ] as const) {
+      await m.waitFor(
+        (l) => l.type === 'community.downloadingHistoryArchivesFinished',
+        `${name} finished`,
+        60_000,
+      );
+      const read = m.lines.filter((l) => l.type === 'archive.indexRead');
+      expect(read.map((l) => l.kind)).toEqual([kind]);
+      const imported = () => m.lines.filter((l) => l.type === 'archive.archiveImported').length;
+      for (let waited = 0; imported() < 3; waited += 100) {
+        if (waited > 30_000) throw new Error(`${name} imported ${imported()} of 3 archives`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    // Each member acted on its own kind of link only.
+    expect(cidMember.types().filter((t) => t.startsWith('archive.torrent'))).toEqual([]);
+    expect(torrentMember.types()).not.toContain('archive.indexCidSeeded');
+
+    for (const p of [cidMember, torrentMember, ownerProc]) expect(await p.stop('SIGTERM', 10_000)).toBe(0);
+    for (const name of ['dual-cid', 'dual-torrent']) {
+      const db = new SqliteStorage(join(root, name, 'node.db'));
+      try {
+        expect(db.countMessages(topics)).toBe(COUNT);
+        expect(db.archives(id).map((a) => a.imported)).toEqual([true, true, true]);
+      } finally {
+        db.close();
+      }
     }
   }, 120_000);
 });
