@@ -2,8 +2,8 @@
 // store starts with the node and serves what its folder holds to another store peered to it,
 // its addresses are printed in `node.listening`, the torrent client is not started when the
 // node runs the content-addressed backend alone, and SIGTERM stops it all (exit 0). A store
-// that cannot run as configured (its port in use, its folder a file, missing) is one line
-// naming the file and the field, exit 2.
+// that cannot run as configured (its port in use, its host not of this machine, its folder a
+// file, missing) is one line naming the file and the field, exit 2.
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
@@ -97,7 +97,7 @@ describe('archivist node with a content store', () => {
     const aFile = join(root, 'a-file');
     writeFileSync(aFile, 'not a folder');
     try {
-      const [portBusy, dirIsFile, missing, badPeer] = await Promise.all([
+      const [portBusy, dirIsFile, missing, badPeer, notHere] = await Promise.all([
         run([
           'node',
           '--config',
@@ -117,6 +117,11 @@ describe('archivist node with a content store', () => {
             content: { dir: 'c', peers: ['/ip4/127.0.0.1/tcp/4'] },
           }),
         ]),
+        run([
+          'node',
+          '--config',
+          config('content-host', { archiveBackends: 'cid', content: { dir: 'c', host: '192.0.2.1' } }),
+        ]),
       ]);
       oneLine(
         portBusy,
@@ -135,6 +140,10 @@ describe('archivist node with a content store', () => {
       oneLine(
         badPeer,
         /^archivist: .*content-peer.node\.json: content\.peers\[0\]: "\/ip4\/127\.0\.0\.1\/tcp\/4" is not a multiaddr .*no \/p2p\/<peer id>/,
+      );
+      oneLine(
+        notHere,
+        /^archivist: .*content-host.node\.json: content\.host: cannot listen on 192\.0\.2\.1:0: it is not an address of this machine \(EADDRNOTAVAIL\)/,
       );
     } finally {
       busy.close();
