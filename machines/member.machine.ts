@@ -58,7 +58,7 @@ export type MemberEvent =
   | EffectEvent<'METADATA', unknown>
   | EffectEvent<'INDEX', DownloadPlan>
   | EffectEvent<'ARCHIVE', void>
-  | EffectEvent<'ARCHIVES', void>
+  | { type: 'ARCHIVES.DONE'; output: void }
   | EffectEvent<'SEEDING', void>
   | EffectEvent<'READ', LoadedArchive>
   | EffectEvent<'CHUNKS', void>;
@@ -122,11 +122,15 @@ function taskService(context: MemberContext): ArchiveService {
   return service;
 }
 
-/** The archive phase of a content-addressed task: every missing archive at once, newest first, as the reference. */
+/**
+ * The archive phase of a content-addressed task: every missing archive at once, newest
+ * first, as the reference; a fetch that fails is only signalled (`archive.cidFetchFailed`),
+ * the archive is simply not downloaded this time.
+ */
 async function fetchAllArchives(context: MemberContext, signal: AbortSignal): Promise<void> {
   const service = taskService(context);
   const newestFirst = [...context.plan].reverse();
-  await Promise.all(newestFirst.map((a) => service.fetchArchive(context.env, a, signal)));
+  await Promise.allSettled(newestFirst.map((a) => service.fetchArchive(context.env, a, signal)));
 }
 
 const loaded = (event: MemberEvent): LoadedArchive | undefined =>
@@ -246,6 +250,7 @@ export const memberMachine = setup({
       });
     },
     cancel: ({ context }) => cancelEffect(context.env.effects),
+    countAttempt: assign({ attempt: ({ context }) => context.attempt + 1 }),
     failed: assign(({ event }, status: 'malformed' | 'error' | 'timeout') => {
       const error = failure(event);
       return { taskStatus: status, ...(error !== undefined ? { taskDetail: String(error) } : {}) };
@@ -476,12 +481,7 @@ export const memberMachine = setup({
               },
               after: {
                 metadataTimeout: [
-                  {
-                    guard: 'mayRetry',
-                    target: 'metadata',
-                    reenter: true,
-                    actions: assign({ attempt: ({ context }) => context.attempt + 1 }),
-                  },
+                  { guard: 'mayRetry', target: 'metadata', reenter: true, actions: 'countAttempt' },
                   { target: '#member.task.ended', actions: assign({ taskStatus: 'timeout' }) },
                 ],
               },
@@ -544,8 +544,12 @@ export const memberMachine = setup({
                   { target: '#member.task.ended', actions: { type: 'failed', params: 'error' } },
                 ],
               },
+              // The reference retries a timed-out download once (index and missing archives again).
               after: {
-                cidIndexTimeout: { target: '#member.task.ended', actions: assign({ taskStatus: 'timeout' }) },
+                cidIndexTimeout: [
+                  { guard: 'mayRetry', target: 'cidIndex', reenter: true, actions: 'countAttempt' },
+                  { target: '#member.task.ended', actions: assign({ taskStatus: 'timeout' }) },
+                ],
               },
             },
             /**
@@ -554,19 +558,20 @@ export const memberMachine = setup({
              */
             cidArchives: {
               entry: 'fetchAllArchives',
-              on: {
-                'ARCHIVES.DONE': { target: 'seeding' },
-                'ARCHIVES.FAILED': {
-                  target: '#member.task.ended',
-                  actions: { type: 'failed', params: 'error' },
-                },
-              },
+              on: { 'ARCHIVES.DONE': { target: 'seeding' } },
               after: {
-                cidArchivePhase: {
-                  guard: 'archivePhaseTimer',
-                  target: '#member.task.ended',
-                  actions: assign({ taskStatus: 'timeout' }),
-                },
+                cidArchivePhase: [
+                  {
+                    guard: and(['archivePhaseTimer', 'mayRetry']),
+                    target: 'cidIndex',
+                    actions: 'countAttempt',
+                  },
+                  {
+                    guard: 'archivePhaseTimer',
+                    target: '#member.task.ended',
+                    actions: assign({ taskStatus: 'timeout' }),
+                  },
+                ],
               },
             },
             /** Step 5: each missing archive by its piece range, ascending `from`. */

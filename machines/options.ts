@@ -25,7 +25,7 @@ export interface MachineOptions {
   maxArchiveChunk: number;
   /** Wait for torrent metadata before an attempt gives up (ms). */
   metadataTimeoutMs: number;
-  /** Extra attempts after the first metadata timeout (reference: 1). */
+  /** Extra attempts after the first metadata timeout (reference: 1); also the content-addressed download's after a timeout. */
   metadataRetries: number;
   /**
    * Polls of the reference (index every 100 ms, pieces every 1 s). The machines wait on the
