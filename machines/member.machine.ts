@@ -58,7 +58,7 @@ export type MemberEvent =
   | EffectEvent<'METADATA', unknown>
   | EffectEvent<'INDEX', DownloadPlan>
   | EffectEvent<'ARCHIVE', void>
-  | { type: 'ARCHIVES.DONE'; output: void }
+  | { type: 'ARCHIVES.DONE'; output: undefined }
   | EffectEvent<'SEEDING', void>
   | EffectEvent<'READ', LoadedArchive>
   | EffectEvent<'CHUNKS', void>;
