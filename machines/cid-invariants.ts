@@ -98,7 +98,8 @@ export interface CidCheckContext {
   adapters: NodeAdapters;
   /** The node's content store's bytes of `cid`, undefined when it does not hold it. */
   readContent?: (cid: string) => Uint8Array | undefined;
-  topics: Uint8Array[];
+  /** The community's chat topics (asked only by a round's check). */
+  topics: () => Uint8Array[];
   codec?: ArchiveCodec;
 }
 
@@ -314,7 +315,7 @@ export class CidInvariants {
       }
     }
     let missing = 0;
-    for (const m of ctx.adapters.storage.messagesInRange(ctx.topics, s.start, s.end))
+    for (const m of ctx.adapters.storage.messagesInRange(ctx.topics(), s.start, s.end))
       if (!inRound.has(byteKey(m.hash))) missing++;
     if (missing > s.dropped)
       return report.fail(

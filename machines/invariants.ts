@@ -44,7 +44,7 @@ import { byteKey } from '../proto/byte-key.ts';
 import { toHex } from '../proto/topics.ts';
 import type { WakuMessageArchiveIndexMetadata } from '../proto/types.ts';
 import { AppendOnlyWatch } from './append-only-watch.ts';
-import { CID_INVARIANTS, CidInvariants, type CidReporter } from './cid-invariants.ts';
+import { CID_INVARIANTS, CidInvariants } from './cid-invariants.ts';
 import type { NodeSignal } from './signals.ts';
 
 export const INVARIANTS = [
@@ -333,22 +333,22 @@ export class InvariantMonitor {
   }
 
   #observeCid(node: MonitoredNode, s: NodeSignal): void {
+    if (!('communityId' in s)) return;
+    const { communityId } = s;
     const read = this.#o.readContent;
-    const communityId = 'communityId' in s ? s.communityId : undefined;
-    const codec = communityId === undefined ? undefined : this.#o.codecOf?.(communityId);
-    const report: CidReporter = {
-      checked: (name) => this.#checked.add(name),
-      fail: (name, message) => this.#fail(name, s.node, message, s),
-    };
+    const codec = this.#o.codecOf?.(communityId);
     this.#cid.observe(
       s,
       {
         adapters: node.adapters,
-        topics: communityId === undefined ? [] : this.#o.topicsOf(communityId),
+        topics: () => this.#o.topicsOf(communityId),
         ...(read ? { readContent: (cid: string) => read(node.id, cid) } : {}),
         ...(codec ? { codec } : {}),
       },
-      report,
+      {
+        checked: (name) => this.#checked.add(name),
+        fail: (name, message) => this.#fail(name, s.node, message, s),
+      },
     );
   }
 
