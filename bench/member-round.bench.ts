@@ -17,6 +17,7 @@ import { ImportLimiter } from '../machines/import-limiter.ts';
 import { memberMachine } from '../machines/member.machine.ts';
 import { resolveOptions } from '../machines/options.ts';
 import { SignalBus } from '../machines/signals.ts';
+import { torrentArchiveService } from '../machines/torrent-archive-service.ts';
 import type { Clock, NodeAdapters, TorrentClient, TorrentDownload } from '../ports/index.ts';
 import { communityIdOf, generateCommunityKey } from '../proto/signing.ts';
 import { chatTopic } from '../proto/topics.ts';
@@ -155,6 +156,7 @@ async function memberRounds(rounds: number): Promise<number> {
     lookup: () => true,
     isMember: () => true,
     fault: () => {},
+    services: [torrentArchiveService],
   });
   const actor = createActor(memberMachine, {
     input: { env },
@@ -178,6 +180,7 @@ async function memberRounds(rounds: number): Promise<number> {
       signer: id,
       clock: clock.now() + r,
       magnetUri: `magnet:?xt=urn:btih:${'ab'.repeat(20)}&r=${r}`,
+      kind: 'torrent',
     });
     await settle(clock, () => ended > r);
     if (ended <= r) throw new Error(`round ${r} did not end`);

@@ -1,12 +1,14 @@
 // One archivist node on the real adapters: node:sqlite storage, BitTorrent over TCP, libp2p Waku
-// relay (+ the store service when configured), the system clock and node:fs, handed to the
-// machines through the embedding API. `archivist node --config <file>` runs this.
+// relay (+ the store service when configured), a Helia content store for the content-addressed
+// backend (when configured), the system clock and node:fs, handed to the machines through the
+// embedding API. `archivist node --config <file>` runs this.
 
 import { isAbsolute, resolve } from 'node:path';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { multiaddr } from '@multiformats/multiaddr';
 import { z } from 'zod';
 import { BitTorrentClient, ListenError, parseMagnet } from '../adapters/real/bittorrent-client.ts';
+import { HeliaContentStore } from '../adapters/real/helia-content-store.ts';
 import { Libp2pMessaging } from '../adapters/real/libp2p-messaging.ts';
 import { installationIdFor } from '../adapters/real/public-chat-wire.ts';
 import { SqliteStorage } from '../adapters/real/sqlite-storage.ts';
@@ -27,6 +29,13 @@ import type {
 import { decodeMagnetlinkMessage, generateCommunityKey, publicKeyOf } from '../proto/signing.ts';
 import { chatTopic, contentTopicOf, fromHex, magnetlinkChannelId, toHex } from '../proto/topics.ts';
 import type { WakuMessage } from '../proto/types.ts';
+import {
+  ARCHIVE_BACKENDS,
+  archiveBackendsOf,
+  ContentConfigSchema,
+  contentIssues,
+  contentStoreOptions,
+} from './content-config.ts';
 
 const hex = (len: number) =>
   z.string().regex(new RegExp(`^(0x)?[0-9a-fA-F]{${len}}$`), `expected ${len} hex digits`);
@@ -116,8 +125,19 @@ export const RealNodeConfigSchema = z
     importRate: z.enum(['slow', 'fast']).optional(),
     /** Before starting the machines, wait until this many peers relay every community topic. */
     waitForRelayPeers: z.number().int().min(0).default(0),
+    /**
+     * The distribution backends the machines run (protocol.md §11): the torrent (default),
+     * the content-addressed one ('cid', needs `content`), or both (owner: dual publish;
+     * member: auto). Overrides an `archiveBackends` in `options`.
+     */
+    archiveBackends: z.enum(ARCHIVE_BACKENDS).optional(),
+    /** The node's content store (host/content-config.ts); required unless archiveBackends is torrent. */
+    content: ContentConfigSchema.optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((config, ctx) => {
+    for (const issue of contentIssues(config)) ctx.addIssue({ code: 'custom', ...issue });
+  });
 
 export type RealNodeConfig = z.infer<typeof RealNodeConfigSchema>;
 
@@ -166,16 +186,21 @@ export interface RealNodeInfo {
   nodeId: string;
   /** The node's identity public key, uncompressed, 0x-hex (the `created by` of its torrents). */
   identity: string;
-  /** null when the torrent client could not start (its port in use, …): the node runs on without it. */
+  /**
+   * null when the torrent client could not start (its port in use, …): the node runs on
+   * without it; also null when the node runs the content-addressed backend alone.
+   */
   torrentPort: number | null;
   multiaddrs: string[];
+  /** Addresses of the node's content store (with its peer id), for other stores' `content.peers`; [] without one. */
+  contentMultiaddrs: string[];
 }
 
 export interface RealNode {
   readonly node: ArchiveNode;
   readonly adapters: NodeAdapters;
   readonly info: RealNodeInfo;
-  /** Stops the machines (tasks, torrent client), then messaging and storage. */
+  /** Stops the machines (tasks, torrent client), then the content store, messaging and storage. */
   stop(): Promise<void>;
 }
 
@@ -278,10 +303,12 @@ export async function startRealNode(args: StartRealNodeArgs): Promise<RealNode> 
   const { config, baseDir, fs } = args;
   const at = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
   const announceList = config.torrent.announceList;
+  const archiveBackends = archiveBackendsOf(config);
   const options: MachineOptions = resolveOptions({
     ...HARDENED_OPTIONS,
     ...(config.options as Partial<MachineOptions>),
     ...(announceList.length > 0 ? { torrentTrackers: announceList } : {}),
+    archiveBackends,
   });
   const identityKey = config.nodeKey ? fromHex(config.nodeKey) : generateCommunityKey();
   const identity = { privateKey: identityKey, publicKey: publicKeyOf(identityKey) };
@@ -326,6 +353,9 @@ export async function startRealNode(args: StartRealNodeArgs): Promise<RealNode> 
       acceptBare: m.acceptBareMagnetlinks,
     },
   });
+  const content = config.content
+    ? new HeliaContentStore(contentStoreOptions(config.content, baseDir))
+    : undefined;
   const keys: KeyStore = {
     communityPrivateKey: (id) => {
       const c = communities.find((x) => x.id === normaliseId(id));
@@ -340,6 +370,7 @@ export async function startRealNode(args: StartRealNodeArgs): Promise<RealNode> 
     storage,
     messaging: guardedMessaging(messaging, announced),
     torrent: guardedTorrent(torrent, announced),
+    ...(content ? { content } : {}),
     keys,
     descriptions: storage,
     dataDir,
@@ -348,6 +379,7 @@ export async function startRealNode(args: StartRealNodeArgs): Promise<RealNode> 
 
   const closeAll = async () => {
     await torrent.stop();
+    await content?.stop();
     await messaging.stop();
     clock.clearAll();
     storage.close();
@@ -371,15 +403,31 @@ export async function startRealNode(args: StartRealNodeArgs): Promise<RealNode> 
         );
       });
     }
+    // The content store, like the relay, is the node's own: one that cannot listen, or whose
+    // folder cannot be used, stops the node with the field to change. The machines start and
+    // stop it too (protocol enabled/disabled); it is started here so its addresses are known
+    // before the first signal, and it is stopped with the node.
+    if (content) {
+      const c = config.content!;
+      await content.start().catch((err: unknown) => {
+        throw (
+          listenProblem(err, { host: 'content.host', port: 'content.port' }, () => `${c.host}:${c.port}`) ??
+          new RealNodeConfigError('content.dir', `cannot use ${at(c.dir)}: ${firstLine(err)}`)
+        );
+      });
+    }
     // The machines start and stop the torrent client themselves (protocol enabled); it is
     // started here too so its port is known before the first signal. A client that cannot
     // start (its port in use) does not stop the node (the reference app runs on with the
     // feature off): the machines try again, report `archive.torrentClientFailed` and run on
     // with the archive protocol disabled; the host is told which field to change.
+    // With the content-addressed backend alone the torrent client is not used and not started.
     let torrentPort: number | null = null;
     try {
-      await torrent.start();
-      torrentPort = torrent.port;
+      if (archiveBackends !== 'cid') {
+        await torrent.start();
+        torrentPort = torrent.port;
+      }
     } catch (err) {
       const problem = listenProblem(
         err,
@@ -393,6 +441,7 @@ export async function startRealNode(args: StartRealNodeArgs): Promise<RealNode> 
       identity: toHex(identity.publicKey),
       torrentPort,
       multiaddrs: messaging.multiaddrs(),
+      contentMultiaddrs: content?.multiaddrs() ?? [],
     };
     args.onListening?.(info);
     for (const t of pubsubTopics) {
@@ -426,6 +475,11 @@ export async function startRealNode(args: StartRealNodeArgs): Promise<RealNode> 
     await closeAll();
     throw err;
   }
+}
+
+/** The first line of an error's message (libp2p's and the blockstores' carry stack-like detail). */
+function firstLine(err: unknown): string {
+  return String((err as Error | undefined)?.message ?? err).split('\n')[0]!;
 }
 
 /** `['messaging', 'peers', 0]` -> `messaging.peers[0]`. */

@@ -6,8 +6,9 @@ import { createArchiveRound } from '../archive/index.ts';
 import type { NodeAdapters } from '../ports/index.ts';
 import { byteKey } from '../proto/byte-key.ts';
 import { contentTopicOf, toHex } from '../proto/topics.ts';
+import type { WakuMessage } from '../proto/types.ts';
+import type { MadeRound } from './archive-service.ts';
 import { aborted, type CommunityEnv, nowSeconds } from './community-env.ts';
-import { unseed } from './seeding.ts';
 
 /** §5.1 partition start: last archive end date, else the oldest stored message. */
 export function partitionStart(env: CommunityEnv): number | undefined {
@@ -16,15 +17,44 @@ export function partitionStart(env: CommunityEnv): number | undefined {
 }
 
 /**
- * The "create" of createAndSeed (§5.2) over [start, end) in Unix seconds: unseed, then
- * §5.1. The machine seeds the new torrent and announces it next.
+ * The "create" of createAndSeed (§5.2) over [start, end) in Unix seconds, with every service
+ * the node runs: what goes before (the torrent's unseed), then §5.1 (§11.1) once per
+ * backend over the same messages. The machine seeds and announces next.
  */
 export async function createRound(env: CommunityEnv, start: number, end: number): Promise<void> {
-  const { fs, storage, dataDir, torrentDir, keys, clock } = env.adapters;
+  const { storage } = env.adapters;
   const id = env.config.id;
-  await unseed(env);
+  for (const service of env.services) {
+    const before = service.beforeRound(env);
+    if (before instanceof Promise) await before;
+  }
   env.bus.emit({ type: 'community.creatingHistoryArchives', communityId: id });
   const messages = storage.messagesInRange(env.topics, start, end);
+  const made: MadeRound[] = [];
+  for (const service of env.services) {
+    // A synchronous backend (the torrent's) stays synchronous: no turn of the event loop
+    // between reading the messages and signalling the round.
+    const round = service.create(env, messages, start, end);
+    made.push(round instanceof Promise ? await round : round);
+  }
+  if (made.some((m) => m.archives > 0)) {
+    env.bus.emit({ type: 'community.historyArchivesCreated', communityId: id, from: start, to: end });
+  } else {
+    env.bus.emit({ type: 'community.noHistoryArchivesCreated', communityId: id, from: start, to: end });
+  }
+  storage.updateArchiveState(id, { lastArchiveEndDate: end });
+  for (const m of made) env.bus.emit(m.observation);
+}
+
+/** §5.1 into the community folder and its `.torrent` (the torrent backend's round). */
+export function createTorrentRound(
+  env: CommunityEnv,
+  messages: WakuMessage[],
+  start: number,
+  end: number,
+): MadeRound {
+  const { fs, dataDir, torrentDir, keys, clock } = env.adapters;
+  const id = env.config.id;
   const priv = keys.communityPrivateKey(id);
   const round = createArchiveRound(fs, {
     dataDir,
@@ -45,22 +75,19 @@ export async function createRound(env: CommunityEnv, start: number, end: number)
     ...(env.options.torrentTrackers ? { trackers: [...env.options.torrentTrackers] } : {}),
     creationDate: Math.floor(clock.now() / 1000),
   });
-  if (round.archives.length > 0) {
-    env.bus.emit({ type: 'community.historyArchivesCreated', communityId: id, from: start, to: end });
-  } else {
-    env.bus.emit({ type: 'community.noHistoryArchivesCreated', communityId: id, from: start, to: end });
-  }
-  storage.updateArchiveState(id, { lastArchiveEndDate: end });
-  env.bus.emit({
-    type: 'archive.roundCreated',
-    communityId: id,
-    start,
-    end,
-    archives: round.archives.map((a) => ({ ...a })),
-    dropped: round.dropped,
-    ...(round.infoHash ? { infoHash: round.infoHash } : {}),
-    ...(round.magnet ? { magnet: round.magnet } : {}),
-  });
+  return {
+    archives: round.archives.length,
+    observation: {
+      type: 'archive.roundCreated',
+      communityId: id,
+      start,
+      end,
+      archives: round.archives.map((a) => ({ ...a })),
+      dropped: round.dropped,
+      ...(round.infoHash ? { infoHash: round.infoHash } : {}),
+      ...(round.magnet ? { magnet: round.magnet } : {}),
+    },
+  };
 }
 
 /** `created by` of the torrents this node writes: its identity key, uncompressed, in 0x-hex (§12). */

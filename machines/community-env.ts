@@ -2,11 +2,13 @@
 // the node's ports and options, the topics it lives on, and the little running state that
 // is not persisted (which torrent is active, whether a task is open). Storage holds the rest.
 
+import type { CidIndex } from '../archive/content-round.ts';
 import type { ArchiveCodec } from '../archive/index.ts';
 import type { NodeAdapters, TorrentDownload, TorrentMetadata } from '../ports/index.ts';
 import { byteKey } from '../proto/byte-key.ts';
 import { magnetlinkTopicOf } from '../proto/magnetlink-channel.ts';
 import { chatTopic, contentTopicOf } from '../proto/topics.ts';
+import type { ArchiveBackend, ArchiveService } from './archive-service.ts';
 import { type EffectSlot, newEffectSlot } from './effects.ts';
 import type { ImportLimiter } from './import-limiter.ts';
 import type { MachineOptions } from './options.ts';
@@ -76,6 +78,12 @@ export interface CommunityEnv {
   skipped: Set<string>;
   /** The port call the community's actor waits on (machines/effects.ts). */
   effects: EffectSlot;
+  /** The distribution backends the node runs (machines/archive-service.ts), torrent first. */
+  services: readonly ArchiveService[];
+  /** Backend of the running task's link (a link of the other kind does not cancel it). */
+  taskBackend?: ArchiveBackend;
+  /** The last content-addressed index decoded, by its cid (import reads each archive through it). */
+  cidIndex?: { cid: string; index: CidIndex };
 }
 
 export function createCommunityEnv(args: {
@@ -90,6 +98,7 @@ export function createCommunityEnv(args: {
   lookup: (communityId: string) => boolean;
   isMember: () => boolean;
   fault: (error: string) => void;
+  services: readonly ArchiveService[];
 }): CommunityEnv {
   const { config } = args;
   const topics = config.chats.map((c) => chatTopic(c));

@@ -13,7 +13,7 @@ import { assign, setup } from 'xstate';
 import { catchUp, createRound, partitionStart, type StartupPlan } from './archive-rounds.ts';
 import { type CommunityEnv, nowSeconds } from './community-env.ts';
 import { cancelEffect, type EffectEvent, slotLifetime, startEffect } from './effects.ts';
-import { announceSeeding, seedTorrentFile } from './seeding.ts';
+import { announceSeeding, seedArchives } from './seeding.ts';
 
 export interface ControlNodeInput {
   env: CommunityEnv;
@@ -86,7 +86,7 @@ export const controlNodeMachine = setup({
         context.env.effects,
         self,
         'SEED',
-        () => seedTorrentFile(context.env),
+        () => seedArchives(context.env),
         orphanedSeed(context.env),
       ),
     dispatch: ({ context, self }) =>
@@ -99,7 +99,7 @@ export const controlNodeMachine = setup({
         self,
         'CREATE',
         () => createRound(context.env, context.start, context.end),
-        () => void seedTorrentFile(context.env).then(orphanedSeed(context.env), () => {}),
+        () => void seedArchives(context.env).then(orphanedSeed(context.env), () => {}),
       ),
     cancel: ({ context }) => cancelEffect(context.env.effects),
     roundFromPartitionStart: assign(({ context }) => ({

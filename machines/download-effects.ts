@@ -6,6 +6,7 @@ import { communityFolder, readIndex } from '../archive/index.ts';
 import { indexLayoutVerdict, torrentLayoutVerdict } from '../archive/index-layout.ts';
 import type { TorrentMetadata } from '../ports/index.ts';
 import type { WakuMessageArchiveIndexMetadata } from '../proto/types.ts';
+import type { ArchiveService, PlannedArchive } from './archive-service.ts';
 import { aborted, type CommunityEnv, MalformedTorrent } from './community-env.ts';
 import type { DownloadPolicy } from './options.ts';
 import { announceSeeding, unseed } from './seeding.ts';
@@ -82,7 +83,7 @@ export function indexEntries(env: CommunityEnv): IndexEntry[] {
 
 export interface DownloadPlan {
   /** Archives to fetch, ascending `from`. */
-  archives: IndexEntry[];
+  archives: PlannedArchive[];
   /** Step 4's "no new archives": nothing is fetched and nothing is signalled. */
   nothingNew: boolean;
 }
@@ -92,17 +93,28 @@ export interface DownloadPlan {
  * count comparison; past it, an empty list still signals started and seeding
  * (`signalEmptyDownload`, docs/reference-behaviour.md §3).
  */
-export function planDownload(env: CommunityEnv, entries: IndexEntry[]): DownloadPlan {
+export function planDownload(env: CommunityEnv, entries: PlannedArchive[]): DownloadPlan {
   const known = env.adapters.storage.archives(env.config.id);
   const byCount = env.options.countCompareNoNewArchives;
   if (byCount && known.length === entries.length) return { archives: [], nothingNew: true };
   const knownIds = new Set(known.map((a) => a.id));
-  const missing = entries.filter((e) => !knownIds.has(e.id));
+  // A member taking links of both backends holds some archives under the other backend's
+  // ids (the two index the same partitions differently): an archive of a range it already
+  // holds is not fetched again.
+  const knownRanges =
+    env.options.archiveBackends === 'both' ? new Set(known.map((a) => `${a.from}-${a.to}`)) : undefined;
+  const missing = entries.filter(
+    (e) => !knownIds.has(e.id) && !knownRanges?.has(`${e.metadata.from}-${e.metadata.to}`),
+  );
   const archives = applyPolicy(env.options.downloadPolicy, missing, entries);
   return { archives, nothingNew: archives.length === 0 && !(byCount && env.options.signalEmptyDownload) };
 }
 
-function applyPolicy(policy: DownloadPolicy, missing: IndexEntry[], all: IndexEntry[]): IndexEntry[] {
+function applyPolicy(
+  policy: DownloadPolicy,
+  missing: PlannedArchive[],
+  all: PlannedArchive[],
+): PlannedArchive[] {
   if (policy === 'all') return missing;
   if (policy === 'latest') {
     const newest = all[all.length - 1];
@@ -135,15 +147,9 @@ export async function fetchArchive(env: CommunityEnv, entry: IndexEntry, signal:
   });
 }
 
-/** Step 6: a member keeps seeding what it has (and never dispatches). */
-export async function memberSeeding(env: CommunityEnv): Promise<void> {
-  if (env.download) {
-    env.seeding = true;
-    env.bus.emit({
-      type: 'archive.torrentSeeded',
-      communityId: env.config.id,
-      infoHash: env.download.handle.infoHash,
-    });
-  }
+/** Step 6: a member keeps serving what it has (and never dispatches). */
+export async function memberSeeding(env: CommunityEnv, service: ArchiveService, link: string): Promise<void> {
+  const kept = service.keep(env, link);
+  if (kept instanceof Promise) await kept;
   await announceSeeding(env);
 }

@@ -1,7 +1,7 @@
 // A member's import effects (§6.3–§6.4): which archive is next, reading and decoding it
 // from `data`, spec mode's canonical range, and handing messages to the app's storage.
 
-import { MissingKeyError, readArchiveMessages } from '../archive/index.ts';
+import { MissingKeyError, readArchiveMessages, UnknownArchiveError } from '../archive/index.ts';
 import { byteKey } from '../proto/byte-key.ts';
 import type { WakuMessage } from '../proto/types.ts';
 import type { CommunityEnv } from './community-env.ts';
@@ -41,25 +41,36 @@ export function loadArchive(env: CommunityEnv, id: string): LoadedArchive {
   const hit = cache?.get(key) as LoadedArchive | undefined;
   if (hit) return hit;
   const archive = readArchiveMessages(env.adapters.fs, folder, entry, env.config.codec);
+  const loaded = loadedFrom(env, id, entry.metadata.from, entry.metadata.to, archive.messages);
+  cache?.set(key, loaded);
+  return loaded;
+}
+
+/** An archive's messages as the import takes them: those on the community's chats, in order. */
+export function loadedFrom(
+  env: CommunityEnv,
+  id: string,
+  from: number,
+  to: number,
+  all: WakuMessage[],
+): LoadedArchive {
   const messages: WakuMessage[] = [];
   const kept: number[] = [];
-  archive.messages.forEach((m, i) => {
+  all.forEach((m, i) => {
     if (!env.topicSet.has(byteKey(m.topic))) return;
     messages.push(m);
     kept.push(i);
   });
-  const total = archive.messages.length;
-  const loaded: LoadedArchive = {
+  const total = all.length;
+  return {
     id,
-    from: entry.metadata.from,
-    to: entry.metadata.to,
+    from,
+    to,
     messages,
     skipped: total - messages.length,
     total,
     ...(messages.length < total ? { positions: Uint32Array.from(kept) } : {}),
   };
-  cache?.set(key, loaded);
-  return loaded;
 }
 
 /** Chunks of an archive's import: every message counts, the skipped ones too (§6.3). */
@@ -88,13 +99,40 @@ export function isMissingKey(e: unknown): boolean {
 }
 
 /** Spec mode: the archive's range becomes canonical; earlier-imported archives of the same range are kept. */
-export function replaceRange(env: CommunityEnv, archive: LoadedArchive): void {
+export function replaceRange(env: CommunityEnv, archive: LoadedArchive): void | Promise<void> {
   const { storage } = env.adapters;
   storage.deleteMessagesInRange(env.topics, archive.from, archive.to);
-  for (const a of storage.archives(env.config.id)) {
-    if (!a.imported || a.from !== archive.from || a.to !== archive.to) continue;
-    storage.saveMessages(loadArchive(env, a.id).messages);
+  const earlier = storage
+    .archives(env.config.id)
+    .filter((a) => a.imported && a.from === archive.from && a.to === archive.to);
+  if (torrentOnly(env)) {
+    for (const a of earlier) storage.saveMessages(loadArchive(env, a.id).messages);
+    return;
   }
+  return (async () => {
+    for (const a of earlier) storage.saveMessages((await loadHeld(env, a.id)).messages);
+  })();
+}
+
+/** The node runs the torrent backend alone (its reads stay synchronous, as before services). */
+const torrentOnly = (env: CommunityEnv): boolean =>
+  env.services.length === 1 && env.services[0]?.backend === 'torrent';
+
+/**
+ * A downloaded archive from the service whose local index lists it: the others first, the
+ * torrent's last (the index on disk; an archive it does not list either is an error there).
+ */
+export function loadHeld(env: CommunityEnv, id: string): LoadedArchive | Promise<LoadedArchive> {
+  if (torrentOnly(env)) return loadArchive(env, id);
+  return (async () => {
+    for (const service of env.services) {
+      if (service.backend === 'torrent') continue;
+      const found = await service.load(env, id);
+      if (found) return found;
+    }
+    if (env.services.some((s) => s.backend === 'torrent')) return loadArchive(env, id);
+    throw new UnknownArchiveError(id);
+  })();
 }
 
 /** Hand messages [from, to) of an archive (its chat messages) to the app; returns how many. */
@@ -110,7 +148,11 @@ export function importMessages(env: CommunityEnv, messages: WakuMessage[], from:
 
 /** Reads and decodes an archive for import; spec mode first makes its range canonical (§9). */
 export async function readArchive(env: CommunityEnv, id: string): Promise<LoadedArchive> {
-  const archive = loadArchive(env, id);
-  if (env.options.importMode === 'replace') replaceRange(env, archive);
+  const held = loadHeld(env, id);
+  const archive = held instanceof Promise ? await held : held;
+  if (env.options.importMode === 'replace') {
+    const replaced = replaceRange(env, archive);
+    if (replaced instanceof Promise) await replaced;
+  }
   return archive;
 }

@@ -297,6 +297,13 @@ export class InvariantMonitor {
         st.seeded = s.infoHash;
         break;
       }
+      // An index cid, like an info-hash, names the control node that seeded it first; its
+      // index is judged apart from that node's torrent index (the two use different ids).
+      case 'archive.indexCidSeeded': {
+        if (!this.#torrentSource.has(s.indexCid))
+          this.#torrentSource.set(s.indexCid, `${s.node} (content-addressed)`);
+        break;
+      }
       case 'archive.torrentUnseeded': {
         const st = this.#st(s.node, s.communityId);
         if (st.seeded === s.infoHash) st.seeded = undefined;

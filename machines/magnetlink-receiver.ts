@@ -5,31 +5,56 @@
 // message is decoded and its signer recovered; the guards of §6.1 say whether to act.
 
 import { fromCallback } from 'xstate';
+import { archiveLinkKind } from '../proto/archive-link.ts';
 import { decodeMagnetlinkMessage } from '../proto/signing.ts';
+import type { ArchiveBackend, ArchiveService } from './archive-service.ts';
 import type { CommunityEnv } from './community-env.ts';
 import { magnetlinkClockReason } from './magnetlink-clock.ts';
 
-export type ReceivedLink = { type: 'MAGNETLINK'; signer: string; clock: number; magnetUri: string };
+/** A link heard on the channel; `kind` says which backend's (a magnet, or an index cid, §11). */
+export type ReceivedLink = {
+  type: 'MAGNETLINK';
+  signer: string;
+  clock: number;
+  magnetUri: string;
+  kind: ArchiveBackend;
+};
+
+/** The kind of a link: an index cid, else a magnet (anything else fails as a torrent would). */
+export const linkKind = (link: string): ArchiveBackend =>
+  archiveLinkKind(link) === 'cid' ? 'cid' : 'torrent';
+
+/** The node's service for links of `kind`, if it runs that backend. */
+export function serviceFor(env: CommunityEnv, kind: ArchiveBackend): ArchiveService | undefined {
+  return env.services.find((s) => s.backend === kind);
+}
 
 /** Why a magnetlink is ignored (§6.1), or undefined when it is accepted. */
 export function ignoreReason(
   env: CommunityEnv,
-  ev: { signer: string; clock: number; magnetUri: string },
+  ev: { signer: string; clock: number; magnetUri: string; kind: ArchiveBackend },
 ): string | undefined {
   if (ev.signer !== env.config.id) return 'unknown community';
-  if (!env.adapters.torrent.running) return 'torrent client not running';
+  const service = serviceFor(env, ev.kind);
+  if (!service) return `${ev.kind} backend not run`;
+  if (!service.running(env))
+    return ev.kind === 'torrent' ? 'torrent client not running' : 'content store not running';
   if (env.config.archiveSupport === false) return 'archive support off';
   if (env.role === 'owner') return 'control node';
   if (env.config.joined === false) return 'not joined';
+  // Auto mode: the running task's backend decides this round.
+  if (env.taskOpen && env.taskBackend !== undefined && env.taskBackend !== ev.kind)
+    return `${env.taskBackend} task running`;
   const st = env.adapters.storage.getArchiveState(env.config.id);
+  const cid = ev.kind === 'cid';
   const clockReason = magnetlinkClockReason(
     ev.clock,
-    st.magnetlinkClock,
+    cid ? st.indexCidClock : st.magnetlinkClock,
     env.adapters.clock.now(),
     env.options,
   );
   if (clockReason !== undefined) return clockReason;
-  if (st.lastSeenMagnetlink === ev.magnetUri) return 'last seen link';
+  if ((cid ? st.lastSeenIndexCid : st.lastSeenMagnetlink) === ev.magnetUri) return 'last seen link';
   return undefined;
 }
 
@@ -44,7 +69,13 @@ function decodeLink(env: CommunityEnv, payload: Uint8Array): ReceivedLink | unde
   if (hit) return hit;
   try {
     const d = decodeMagnetlinkMessage(payload);
-    const ev: ReceivedLink = { type: 'MAGNETLINK', signer: d.signer, clock: d.clock, magnetUri: d.magnetUri };
+    const ev: ReceivedLink = {
+      type: 'MAGNETLINK',
+      signer: d.signer,
+      clock: d.clock,
+      magnetUri: d.magnetUri,
+      kind: linkKind(d.magnetUri),
+    };
     decoded.set(payload, ev);
     return ev;
   } catch (e) {

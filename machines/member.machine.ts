@@ -20,16 +20,9 @@
 // leaving the state that waits for it aborts it. A round therefore costs no new actors.
 
 import { and, assign, setup } from 'xstate';
+import type { ArchiveService, PlannedArchive } from './archive-service.ts';
 import { type CommunityEnv, MalformedTorrent } from './community-env.ts';
-import {
-  type DownloadPlan,
-  fetchArchive,
-  fetchIndex,
-  fetchMetadata,
-  type IndexEntry,
-  memberSeeding,
-  planDownload,
-} from './download-effects.ts';
+import { type DownloadPlan, memberSeeding, planDownload } from './download-effects.ts';
 import { cancelEffect, type EffectEvent, slotLifetime, startEffect } from './effects.ts';
 import {
   chunksOf,
@@ -43,9 +36,11 @@ import {
 import { ImportSchedule } from './import-schedule.ts';
 import {
   ignoreReason,
+  linkKind,
   magnetlinkHistory,
   magnetlinkListener,
   type ReceivedLink,
+  serviceFor,
 } from './magnetlink-receiver.ts';
 import type { TaskStatus } from './signals.ts';
 
@@ -63,6 +58,7 @@ export type MemberEvent =
   | EffectEvent<'METADATA', unknown>
   | EffectEvent<'INDEX', DownloadPlan>
   | EffectEvent<'ARCHIVE', void>
+  | { type: 'ARCHIVES.DONE'; output: void }
   | EffectEvent<'SEEDING', void>
   | EffectEvent<'READ', LoadedArchive>
   | EffectEvent<'CHUNKS', void>;
@@ -77,7 +73,7 @@ export interface MemberContext {
   /** Metadata attempts after the first (§6.2 step 1: one retry). */
   attempt: number;
   /** Archives to download, ascending `from`, and the next one. */
-  plan: IndexEntry[];
+  plan: PlannedArchive[];
   next: number;
   /** The archive being imported and when its chunks are handed over. */
   current?: LoadedArchive;
@@ -118,6 +114,25 @@ function ticksBy(context: MemberContext): number {
   return Math.floor((env.adapters.clock.now() - context.tickOrigin) / env.options.importTickMs);
 }
 
+/** The service of the task's link (the link was accepted, so the node runs its backend). */
+function taskService(context: MemberContext): ArchiveService {
+  const kind = linkKind(context.link ?? '');
+  const service = serviceFor(context.env, kind);
+  if (!service) throw new Error(`no ${kind} backend for the task's link`);
+  return service;
+}
+
+/**
+ * The archive phase of a content-addressed task: every missing archive at once, newest
+ * first, as the reference; a fetch that fails is only signalled (`archive.cidFetchFailed`),
+ * the archive is simply not downloaded this time.
+ */
+async function fetchAllArchives(context: MemberContext, signal: AbortSignal): Promise<void> {
+  const service = taskService(context);
+  const newestFirst = [...context.plan].reverse();
+  await Promise.allSettled(newestFirst.map((a) => service.fetchArchive(context.env, a, signal)));
+}
+
 const loaded = (event: MemberEvent): LoadedArchive | undefined =>
   event.type === 'READ.DONE' ? event.output : undefined;
 
@@ -131,6 +146,8 @@ export const memberMachine = setup({
   delays: {
     quiet: ({ context }) => context.env.options.magnetlinkWaitMs,
     metadataTimeout: ({ context }) => context.env.options.metadataTimeoutMs,
+    cidIndexTimeout: ({ context }) => context.env.options.cidIndexTimeoutMs,
+    cidArchivePhase: ({ context }) => context.env.options.cidArchivePhaseTimeoutMs,
     initialDelay: ({ context }) => delayLeft(context.env),
     missingKey: ({ context }) => context.env.options.missingKeyRetryMs,
     corruptRetry: ({ context }) => context.env.options.corruptArchiveRetryMs,
@@ -143,7 +160,13 @@ export const memberMachine = setup({
     accept: ({ context, event }) =>
       event.type === 'MAGNETLINK' && ignoreReason(context.env, event) === undefined,
     waitQuiet: ({ context }) => context.env.options.magnetlinkWaitMs > 0,
-    clientRunning: ({ context }) => context.env.adapters.torrent.running,
+    /** A request-to-join response's link: the node runs its backend and that backend runs. */
+    clientRunning: ({ context, event }) => {
+      if (event.type !== 'REQUEST_TO_JOIN.RESPONSE') return false;
+      return serviceFor(context.env, linkKind(event.magnetUri))?.running(context.env) ?? false;
+    },
+    cidTask: ({ context }) => linkKind(context.link ?? '') === 'cid',
+    archivePhaseTimer: ({ context }) => context.env.options.cidArchivePhaseTimeout,
     pendingImport: ({ context }) => nextArchiveToImport(context.env).kind === 'archive',
     malformed: ({ event }) => failure(event) instanceof MalformedTorrent,
     mayRetry: ({ context }) => context.attempt < context.env.options.metadataRetries,
@@ -180,14 +203,16 @@ export const memberMachine = setup({
         magnetUri: event.magnetUri,
         accepted: reason === undefined,
         ...(reason !== undefined ? { reason } : {}),
+        ...(event.kind === 'cid' ? { kind: 'cid' as const } : {}),
       });
     },
     /** §6.1: the clock is stored at once, before the download finishes. */
     storeClock: ({ context, event }) => {
       if (event.type !== 'MAGNETLINK') return;
-      context.env.adapters.storage.updateArchiveState(context.env.config.id, {
-        magnetlinkClock: event.clock,
-      });
+      context.env.adapters.storage.updateArchiveState(
+        context.env.config.id,
+        event.kind === 'cid' ? { indexCidClock: event.clock } : { magnetlinkClock: event.clock },
+      );
     },
     takeLink: assign(({ event }) =>
       event.type === 'MAGNETLINK' || event.type === 'REQUEST_TO_JOIN.RESPONSE'
@@ -196,6 +221,7 @@ export const memberMachine = setup({
     ),
     taskStarted: assign(({ context }) => {
       context.env.taskOpen = true;
+      if (context.link !== undefined) context.env.taskBackend = linkKind(context.link);
       context.env.bus.emit({
         type: 'archive.taskStarted',
         communityId: context.env.config.id,
@@ -215,6 +241,7 @@ export const memberMachine = setup({
     }),
     taskEnded: ({ context }) => {
       context.env.taskOpen = false;
+      context.env.taskBackend = undefined;
       context.env.bus.emit({
         type: 'archive.taskEnded',
         communityId: context.env.config.id,
@@ -223,16 +250,18 @@ export const memberMachine = setup({
       });
     },
     cancel: ({ context }) => cancelEffect(context.env.effects),
+    countAttempt: assign({ attempt: ({ context }) => context.attempt + 1 }),
     failed: assign(({ event }, status: 'malformed' | 'error' | 'timeout') => {
       const error = failure(event);
       return { taskStatus: status, ...(error !== undefined ? { taskDetail: String(error) } : {}) };
     }),
     storeLastSeen: ({ context }) => {
-      if (context.link !== undefined) {
-        context.env.adapters.storage.updateArchiveState(context.env.config.id, {
-          lastSeenMagnetlink: context.link,
-        });
-      }
+      const link = context.link;
+      if (link === undefined) return;
+      context.env.adapters.storage.updateArchiveState(
+        context.env.config.id,
+        linkKind(link) === 'cid' ? { lastSeenIndexCid: link } : { lastSeenMagnetlink: link },
+      );
     },
     signalStarted: ({ context }) =>
       context.env.bus.emit({
@@ -264,22 +293,29 @@ export const memberMachine = setup({
     // --- download effects
     fetchMetadata: ({ context, self }) =>
       startEffect(context.env.effects, self, 'METADATA', (signal) =>
-        fetchMetadata(context.env, context.link ?? '', signal),
+        taskService(context).open(context.env, context.link ?? '', signal),
       ),
     /** Steps 2–4: the index, read, and which of its archives to fetch. */
     fetchIndex: ({ context, self }) =>
       startEffect(context.env.effects, self, 'INDEX', async (signal) =>
-        planDownload(context.env, await fetchIndex(context.env, signal)),
+        planDownload(
+          context.env,
+          await taskService(context).loadIndex(context.env, context.link ?? '', signal),
+        ),
       ),
     keepPlan: assign({ plan: ({ event }) => (event.type === 'INDEX.DONE' ? event.output.archives : []) }),
     fetchArchive: ({ context, self }) =>
       startEffect(context.env.effects, self, 'ARCHIVE', (signal) =>
-        fetchArchive(context.env, context.plan[context.next] as IndexEntry, signal),
+        taskService(context).fetchArchive(context.env, context.plan[context.next] as PlannedArchive, signal),
       ),
+    fetchAllArchives: ({ context, self }) =>
+      startEffect(context.env.effects, self, 'ARCHIVES', (signal) => fetchAllArchives(context, signal)),
     // The seeding signal of §6.2 step 6 goes out (within memberSeeding) even when the task is
     // gone by then, as the control node's does.
     seed: ({ context, self }) =>
-      startEffect(context.env.effects, self, 'SEEDING', () => memberSeeding(context.env)),
+      startEffect(context.env.effects, self, 'SEEDING', () =>
+        memberSeeding(context.env, taskService(context), context.link ?? ''),
+      ),
 
     // --- import effects
     readArchive: ({ context, self }) =>
@@ -423,8 +459,12 @@ export const memberMachine = setup({
       states: {
         /** §6.2. */
         downloading: {
-          initial: 'metadata',
+          initial: 'opening',
           states: {
+            /** The link's kind picks the path: a magnet's metadata first, or straight to an index cid. */
+            opening: {
+              always: [{ guard: 'cidTask', target: 'cidIndex' }, { target: 'metadata' }],
+            },
             /** Step 1: stop seeding, add the magnet, wait for the metadata (20 s, one retry). */
             metadata: {
               entry: 'fetchMetadata',
@@ -441,12 +481,7 @@ export const memberMachine = setup({
               },
               after: {
                 metadataTimeout: [
-                  {
-                    guard: 'mayRetry',
-                    target: 'metadata',
-                    reenter: true,
-                    actions: assign({ attempt: ({ context }) => context.attempt + 1 }),
-                  },
+                  { guard: 'mayRetry', target: 'metadata', reenter: true, actions: 'countAttempt' },
                   { target: '#member.task.ended', actions: assign({ taskStatus: 'timeout' }) },
                 ],
               },
@@ -479,6 +514,63 @@ export const memberMachine = setup({
                     actions: { type: 'failed', params: 'malformed' },
                   },
                   { target: '#member.task.ended', actions: { type: 'failed', params: 'error' } },
+                ],
+              },
+            },
+            /** §11.1: the index by its cid, within the reference's 20 s. */
+            cidIndex: {
+              entry: 'fetchIndex',
+              on: {
+                'INDEX.DONE': [
+                  {
+                    guard: and(['nothingNew', 'notMember']),
+                    target: '#member.task.ended',
+                    actions: ['storeLastSeen', assign({ taskStatus: 'notMember' })],
+                  },
+                  {
+                    guard: 'nothingNew',
+                    target: '#member.task.importing',
+                    actions: ['storeLastSeen', assign({ taskStatus: 'noNewArchives' })],
+                  },
+                  { guard: 'emptyPlan', target: 'seeding', actions: ['keepPlan', 'signalStarted'] },
+                  { target: 'cidArchives', actions: ['keepPlan', 'signalStarted'] },
+                ],
+                'INDEX.FAILED': [
+                  {
+                    guard: 'malformed',
+                    target: '#member.task.ended',
+                    actions: { type: 'failed', params: 'malformed' },
+                  },
+                  { target: '#member.task.ended', actions: { type: 'failed', params: 'error' } },
+                ],
+              },
+              // The reference retries a timed-out download once (index and missing archives again).
+              after: {
+                cidIndexTimeout: [
+                  { guard: 'mayRetry', target: 'cidIndex', reenter: true, actions: 'countAttempt' },
+                  { target: '#member.task.ended', actions: assign({ taskStatus: 'timeout' }) },
+                ],
+              },
+            },
+            /**
+             * §11.1: every missing archive by its cid at once, under one timer for the whole phase
+             * (reference: 20 s, so a large backlog times out; `cidArchivePhaseTimeout` off is the fix).
+             */
+            cidArchives: {
+              entry: 'fetchAllArchives',
+              on: { 'ARCHIVES.DONE': { target: 'seeding' } },
+              after: {
+                cidArchivePhase: [
+                  {
+                    guard: and(['archivePhaseTimer', 'mayRetry']),
+                    target: 'cidIndex',
+                    actions: 'countAttempt',
+                  },
+                  {
+                    guard: 'archivePhaseTimer',
+                    target: '#member.task.ended',
+                    actions: assign({ taskStatus: 'timeout' }),
+                  },
                 ],
               },
             },

@@ -7,12 +7,15 @@
 
 import { assign, enqueueActions, fromPromise, setup } from 'xstate';
 import type { NodeAdapters } from '../ports/index.ts';
+import type { ArchiveService } from './archive-service.ts';
 import { type CommunityConfig, type CommunityEnv, createCommunityEnv } from './community-env.ts';
+import { contentArchiveService } from './content-archive-service.ts';
 import { controlNodeMachine } from './control-node.machine.ts';
 import { ImportLimiter } from './import-limiter.ts';
 import { memberMachine } from './member.machine.ts';
 import { type ImportRate, importStepMs, type MachineOptions } from './options.ts';
 import type { SignalBus } from './signals.ts';
+import { torrentArchiveService } from './torrent-archive-service.ts';
 
 export interface NodeInput {
   nodeId: string;
@@ -59,6 +62,45 @@ interface NodeContext {
   error?: string;
 }
 
+/** The archive services a node runs, torrent first (an owner running both publishes both). */
+function servicesOf(options: MachineOptions): readonly ArchiveService[] {
+  switch (options.archiveBackends) {
+    case 'torrent':
+      return TORRENT_ONLY;
+    case 'cid':
+      return CID_ONLY;
+    case 'both':
+      return BOTH;
+  }
+}
+const TORRENT_ONLY = [torrentArchiveService];
+const CID_ONLY = [contentArchiveService];
+const BOTH = [torrentArchiveService, contentArchiveService];
+
+interface BackendsInput {
+  adapters: NodeAdapters;
+  options: MachineOptions;
+}
+
+/** Enabling the protocol starts the torrent client and/or the content store the node runs. */
+function startBackends({ adapters, options }: BackendsInput): Promise<void> {
+  if (options.archiveBackends === 'torrent') return adapters.torrent.start();
+  return (async () => {
+    if (options.archiveBackends === 'both') await adapters.torrent.start();
+    if (!adapters.content)
+      throw new Error('the content-addressed backend needs a content store (adapters.content)');
+    await adapters.content.start();
+  })();
+}
+
+function stopBackends({ adapters, options }: BackendsInput): Promise<void> {
+  if (options.archiveBackends === 'torrent') return adapters.torrent.stop();
+  return (async () => {
+    if (options.archiveBackends === 'both') await adapters.torrent.stop();
+    await adapters.content?.stop();
+  })();
+}
+
 const childId = (communityId: string): string => `community:${communityId}`;
 
 function wantsActor(c: CommunityConfig): boolean {
@@ -71,18 +113,7 @@ function closeCommunity(env: CommunityEnv): void {
     env.taskOpen = false;
     env.bus.emit({ type: 'archive.taskEnded', communityId: env.config.id, status: 'cancelled' });
   }
-  const h = env.active;
-  if (h !== undefined) {
-    const wasSeeding = env.seeding;
-    env.active = undefined;
-    env.seeding = false;
-    env.download = undefined;
-    env.adapters.torrent.remove(h).catch(() => {});
-    if (wasSeeding) {
-      env.bus.emit({ type: 'archive.torrentUnseeded', communityId: env.config.id, infoHash: h });
-      env.bus.emit({ type: 'community.historyArchivesUnseeded', communityId: env.config.id });
-    }
-  }
+  for (const service of env.services) service.close(env);
 }
 
 /**
@@ -131,6 +162,7 @@ function spawnCommunities(
         return cfg !== undefined && cfg.joined !== false && cfg.member !== false;
       },
       fault: (error) => self.send({ type: 'NODE.FAULT', error }),
+      services: servicesOf(context.options),
     });
     (spawn as Spawner)(env.role === 'owner' ? 'controlNode' : 'member', {
       id: childId(c.id),
@@ -167,8 +199,8 @@ export const nodeMachine = setup({
   actors: {
     controlNode: controlNodeMachine,
     member: memberMachine,
-    startClient: fromPromise<void, { adapters: NodeAdapters }>(({ input }) => input.adapters.torrent.start()),
-    stopClient: fromPromise<void, { adapters: NodeAdapters }>(({ input }) => input.adapters.torrent.stop()),
+    startClient: fromPromise<void, BackendsInput>(({ input }) => startBackends(input)),
+    stopClient: fromPromise<void, BackendsInput>(({ input }) => stopBackends(input)),
   },
   guards: {
     startEnabled: ({ context }) => context.protocolEnabledAtStart,
@@ -275,7 +307,7 @@ export const nodeMachine = setup({
     enabling: {
       invoke: {
         src: 'startClient',
-        input: ({ context }) => ({ adapters: context.adapters }),
+        input: ({ context }) => ({ adapters: context.adapters, options: context.options }),
         onDone: 'enabled',
         // The node lives on without the archive protocol; the host learns why.
         onError: {
@@ -328,7 +360,7 @@ export const nodeMachine = setup({
       entry: 'stopAll',
       invoke: {
         src: 'stopClient',
-        input: ({ context }) => ({ adapters: context.adapters }),
+        input: ({ context }) => ({ adapters: context.adapters, options: context.options }),
         onDone: { target: 'disabled', actions: 'signalDisabled' },
         onError: { target: 'disabled', actions: 'signalDisabled' },
       },
@@ -345,7 +377,7 @@ export const nodeMachine = setup({
       entry: 'stopAll',
       invoke: {
         src: 'stopClient',
-        input: ({ context }) => ({ adapters: context.adapters }),
+        input: ({ context }) => ({ adapters: context.adapters, options: context.options }),
         onDone: 'stopped',
         onError: 'stopped',
       },

@@ -2,6 +2,8 @@
 // the spec switches of §9 and the reference quirk/bug switches. The defaults reproduce the
 // reference client (status-go); `specOptions()` flips the §9 switches to spec 61.
 
+import type { ArchiveBackends } from './archive-service.ts';
+
 export const SECOND = 1000;
 export const MINUTE = 60 * SECOND;
 export const HOUR = 60 * MINUTE;
@@ -23,7 +25,7 @@ export interface MachineOptions {
   maxArchiveChunk: number;
   /** Wait for torrent metadata before an attempt gives up (ms). */
   metadataTimeoutMs: number;
-  /** Extra attempts after the first metadata timeout (reference: 1). */
+  /** Extra attempts after the first metadata timeout (reference: 1); also the content-addressed download's after a timeout. */
   metadataRetries: number;
   /**
    * Polls of the reference (index every 100 ms, pieces every 1 s). The machines wait on the
@@ -116,6 +118,24 @@ export interface MachineOptions {
    */
   validateIndex: boolean;
 
+  // --- distribution backends (protocol.md §11; machines/archive-service.ts) ---
+  /**
+   * Which backends the node runs. An owner makes each round with every one of them and
+   * dispatches one link per backend ('both': dual publish, each link with its own clock);
+   * a member acts on the links of the kinds it runs ('both': auto, the first link whose task
+   * starts decides; a link of the other kind does not cancel it, and archives of a range
+   * already held are not fetched again).
+   */
+  archiveBackends: ArchiveBackends;
+  /** Content-addressed: the wait for the index (the reference's 20 s). */
+  cidIndexTimeoutMs: number;
+  /** Content-addressed: one timer for the whole archive phase (reference: 20 s, so a large backlog times out). */
+  cidArchivePhaseTimeoutMs: number;
+  /** Content-addressed: whether that phase timer runs (reference: on; off is the fix). */
+  cidArchivePhaseTimeout: boolean;
+  /** Content-addressed: the reference's inverted unseed condition, so old indexes are never dropped (quirk). */
+  cidInvertedUnseed: boolean;
+
   /** Pubsub topic a community's messages travel on (chats; the store query of §5.4). */
   pubsubTopicOf: (communityId: string) => string;
   /**
@@ -168,6 +188,11 @@ export const DEFAULT_OPTIONS: Readonly<MachineOptions> = Object.freeze({
   boundMagnetlinkClock: false,
   magnetlinkClockMaxAheadMs: DAY,
   validateIndex: false,
+  archiveBackends: 'torrent',
+  cidIndexTimeoutMs: 20 * SECOND,
+  cidArchivePhaseTimeoutMs: 20 * SECOND,
+  cidArchivePhaseTimeout: true,
+  cidInvertedUnseed: true,
   pubsubTopicOf: defaultPubsubTopic,
 } satisfies MachineOptions);
 
@@ -207,12 +232,18 @@ export function resolveOptions(patch: Partial<MachineOptions> = {}): MachineOpti
     'storeLookbackMs',
     'magnetlinkWaitMs',
     'magnetlinkClockMaxAheadMs',
+    'cidIndexTimeoutMs',
+    'cidArchivePhaseTimeoutMs',
   ];
   for (const k of nonNegative) {
     const v = o[k];
     if (typeof v !== 'number' || !(v >= 0))
       throw new RangeError(`option ${k} must be >= 0, got ${String(v)}`);
   }
+  if (!['torrent', 'cid', 'both'].includes(o.archiveBackends))
+    throw new RangeError(
+      `option archiveBackends must be torrent, cid or both, got ${String(o.archiveBackends)}`,
+    );
   return o;
 }
 

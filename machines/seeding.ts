@@ -23,6 +23,33 @@ export async function unseed(env: CommunityEnv): Promise<void> {
   }
 }
 
+/** Seed what the last round made, with every service the node runs; whether any seeds now. */
+export function seedArchives(env: CommunityEnv): Promise<boolean> {
+  const [only, ...more] = env.services;
+  // One service (the usual case): its own promise, so the outcome arrives when it did before services.
+  if (only && more.length === 0) return only.seed(env);
+  return (async () => {
+    let seeded = false;
+    for (const service of env.services) if (await service.seed(env)) seeded = true;
+    return seeded;
+  })();
+}
+
+/** The node leaves the community (or stops the protocol): the torrent it seeded or fetched is removed. */
+export function releaseTorrent(env: CommunityEnv): void {
+  const h = env.active;
+  if (h === undefined) return;
+  const wasSeeding = env.seeding;
+  env.active = undefined;
+  env.seeding = false;
+  env.download = undefined;
+  env.adapters.torrent.remove(h).catch(() => {});
+  if (wasSeeding) {
+    env.bus.emit({ type: 'archive.torrentUnseeded', communityId: env.config.id, infoHash: h });
+    env.bus.emit({ type: 'community.historyArchivesUnseeded', communityId: env.config.id });
+  }
+}
+
 /**
  * Seed the community's torrent file, when there is one and the client runs; resolves with
  * whether it is seeded. The machine then announces the seeding (`announceSeeding`).
@@ -53,10 +80,12 @@ export async function announceSeeding(env: CommunityEnv): Promise<void> {
   }
   const priv = env.adapters.keys.communityPrivateKey(env.config.id);
   if (!priv) return; // members never dispatch
-  await dispatchMagnetlink(env, priv);
+  // One link per service: an owner publishing with both backends sends both (dual publish).
+  for (const service of env.services) await service.dispatch(env, priv);
 }
 
-async function dispatchMagnetlink(env: CommunityEnv, priv: Uint8Array): Promise<void> {
+/** The torrent backend's link: the magnet of the community's `.torrent`, signed (§5.5). */
+export async function dispatchMagnetlink(env: CommunityEnv, priv: Uint8Array): Promise<void> {
   const { fs, clock, storage, messaging, torrentDir } = env.adapters;
   const path = torrentPath(torrentDir, env.config.id);
   if (!fs.exists(path)) return;

@@ -51,6 +51,17 @@ export interface ArchiveSummary {
   messages: number;
 }
 
+/** One archive of a content-addressed round. */
+export interface CidArchiveSummary {
+  id: string;
+  cid: string;
+  from: number;
+  to: number;
+  messages: number;
+  /** Bytes uploaded. */
+  bytes: number;
+}
+
 /** Observations beyond §7 (not reference signals): for monitors, harnesses and hosts. */
 export type Observation = Base &
   (
@@ -79,6 +90,8 @@ export type Observation = Base &
         magnetUri: string;
         accepted: boolean;
         reason?: string;
+        /** Present for a content-addressed link (magnetUri then holds the index cid). */
+        kind?: 'cid';
       }
     | { type: 'archive.magnetlinkRejected'; reason: string }
     | { type: 'archive.torrentSeeded'; communityId: string; infoHash: string }
@@ -90,7 +103,35 @@ export type Observation = Base &
         source: 'magnetlink' | 'requestToJoin' | 'resume';
       }
     | { type: 'archive.taskEnded'; communityId: string; status: TaskStatus; detail?: string }
-    | { type: 'archive.indexRead'; communityId: string; infoHash: string; ids: string[] }
+    /** The index of a task's link was read (a content-addressed one: `infoHash` holds its cid, `kind` is 'cid'). */
+    | { type: 'archive.indexRead'; communityId: string; infoHash: string; ids: string[]; kind?: 'cid' }
+    // --- the content-addressed backend (protocol.md §11)
+    | {
+        type: 'archive.cidRoundCreated';
+        communityId: string;
+        start: number;
+        end: number;
+        archives: CidArchiveSummary[];
+        dropped: number;
+        /** Undefined when the round made no archive (no new index, no new link). */
+        indexCid?: string;
+      }
+    | { type: 'archive.indexCidSeeded'; communityId: string; indexCid: string }
+    | { type: 'archive.indexCidUnseeded'; communityId: string; indexCid: string }
+    | {
+        type: 'archive.indexCidDispatched';
+        communityId: string;
+        clock: number;
+        indexCid: string;
+        signer: string;
+      }
+    | {
+        type: 'archive.cidFetchFailed';
+        communityId: string;
+        cid: string;
+        what: 'index' | 'archive';
+        error: string;
+      }
     | { type: 'archive.archiveImported'; communityId: string; id: string; messages: number; skipped: number }
     | {
         type: 'archive.importFailed';

@@ -3,6 +3,7 @@
 
 import type { Clock } from './clock.ts';
 import type { CommunityDescriptions } from './community-descriptions.ts';
+import type { ContentStore } from './content-store.ts';
 import type { FileSystem } from './filesystem.ts';
 import type { KeyStore } from './keys.ts';
 import type { Messaging } from './messaging.ts';
@@ -38,6 +39,8 @@ export interface NodeAdapters {
   storage: Storage;
   messaging: Messaging;
   torrent: TorrentClient;
+  /** The local store node of the content-addressed backend (protocol.md §11), where the node has one. */
+  content?: ContentStore;
   keys: KeyStore;
   /** The communities' descriptions, where the host keeps them (dispatch updates field 9). */
   descriptions?: CommunityDescriptions;

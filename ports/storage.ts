@@ -14,7 +14,25 @@ export interface CommunityArchiveState {
   magnetlinkClock?: number;
   /** Last magnet link fully processed by a member. */
   lastSeenMagnetlink?: string;
+  /**
+   * Content-addressed backend (protocol.md §11): the index cid the owner created last, or the
+   * one a member holds (and imports from); its own link clock, kept beside the magnetlink's
+   * when an owner publishes both; the last index cid a member fully processed.
+   */
+  indexCid?: string;
+  indexCidClock?: number;
+  lastSeenIndexCid?: string;
 }
+
+/** The fields of CommunityArchiveState, for stores that copy them one by one. */
+export const ARCHIVE_STATE_KEYS = [
+  'lastArchiveEndDate',
+  'magnetlinkClock',
+  'lastSeenMagnetlink',
+  'indexCid',
+  'indexCidClock',
+  'lastSeenIndexCid',
+] as const satisfies readonly (keyof CommunityArchiveState)[];
 
 export interface ArchiveRecord {
   id: string;

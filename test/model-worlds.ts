@@ -14,6 +14,7 @@ import { harnessRunContext } from '../scenarios/run/harness-context.ts';
 import { applyAction } from '../scenarios/run/timeline.ts';
 import { buildTorrentFile, magnetFor, parseTorrentFile } from '../sim/torrent-file.ts';
 import { publishMagnetlink, ratchet, seedEmptyArchive } from './machines-helpers.ts';
+import { CID_WORLDS } from './model-worlds-cid.ts';
 
 const WEEK = 7 * DAY;
 
@@ -595,4 +596,5 @@ export const WORLDS: [string, () => Promise<WorldRun>][] = [
         },
       ),
   ],
+  ...CID_WORLDS,
 ];

@@ -7,7 +7,12 @@
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import type { CommunityDescriptions } from '../../ports/community-descriptions.ts';
-import type { ArchiveRecord, CommunityArchiveState, Storage } from '../../ports/storage.ts';
+import {
+  ARCHIVE_STATE_KEYS,
+  type ArchiveRecord,
+  type CommunityArchiveState,
+  type Storage,
+} from '../../ports/storage.ts';
 import type { WakuMessage } from '../../proto/types.ts';
 
 /** Each entry moves the schema from version i to i + 1. Never edit a shipped entry; append. */
@@ -42,6 +47,10 @@ const MIGRATIONS: readonly string[] = [
      community_id TEXT PRIMARY KEY,
      description BLOB NOT NULL
    ) WITHOUT ROWID;`,
+  // 2 -> 3: the content-addressed backend's index cid, its link clock and the last one seen.
+  `ALTER TABLE archive_state ADD COLUMN index_cid TEXT;
+   ALTER TABLE archive_state ADD COLUMN index_cid_clock INTEGER;
+   ALTER TABLE archive_state ADD COLUMN last_seen_index_cid TEXT;`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -320,6 +329,10 @@ export class SqliteStorage implements Storage, CommunityDescriptions {
     if (row.last_archive_end_date !== null) state.lastArchiveEndDate = num(row.last_archive_end_date);
     if (row.magnetlink_clock !== null) state.magnetlinkClock = num(row.magnetlink_clock);
     if (typeof row.last_seen_magnetlink === 'string') state.lastSeenMagnetlink = row.last_seen_magnetlink;
+    if (typeof row.index_cid === 'string') state.indexCid = row.index_cid;
+    if (row.index_cid_clock !== null && row.index_cid_clock !== undefined)
+      state.indexCidClock = num(row.index_cid_clock);
+    if (typeof row.last_seen_index_cid === 'string') state.lastSeenIndexCid = row.last_seen_index_cid;
     return state;
   }
 
@@ -327,24 +340,31 @@ export class SqliteStorage implements Storage, CommunityDescriptions {
     this.#tx(() => {
       const merged: CommunityArchiveState = { ...this.getArchiveState(communityId) };
       // A key present with `undefined` clears the field; an absent key keeps it.
-      for (const key of ['lastArchiveEndDate', 'magnetlinkClock', 'lastSeenMagnetlink'] as const) {
+      for (const key of ARCHIVE_STATE_KEYS) {
         if (Object.hasOwn(patch, key)) {
           if (patch[key] === undefined) delete merged[key];
           else (merged as Record<string, unknown>)[key] = patch[key];
         }
       }
       this.#stmt(
-        `INSERT INTO archive_state (community_id, last_archive_end_date, magnetlink_clock, last_seen_magnetlink)
-         VALUES (?, ?, ?, ?)
+        `INSERT INTO archive_state (community_id, last_archive_end_date, magnetlink_clock, last_seen_magnetlink,
+           index_cid, index_cid_clock, last_seen_index_cid)
+         VALUES (?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (community_id) DO UPDATE SET
            last_archive_end_date = excluded.last_archive_end_date,
            magnetlink_clock = excluded.magnetlink_clock,
-           last_seen_magnetlink = excluded.last_seen_magnetlink`,
+           last_seen_magnetlink = excluded.last_seen_magnetlink,
+           index_cid = excluded.index_cid,
+           index_cid_clock = excluded.index_cid_clock,
+           last_seen_index_cid = excluded.last_seen_index_cid`,
       ).run(
         communityId,
         merged.lastArchiveEndDate ?? null,
         merged.magnetlinkClock ?? null,
         merged.lastSeenMagnetlink ?? null,
+        merged.indexCid ?? null,
+        merged.indexCidClock ?? null,
+        merged.lastSeenIndexCid ?? null,
       );
     });
   }

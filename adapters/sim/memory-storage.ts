@@ -10,7 +10,12 @@
 // what they save and what they read as immutable.
 
 import { createHash } from 'node:crypto';
-import type { ArchiveRecord, CommunityArchiveState, Storage } from '../../ports/storage.ts';
+import {
+  ARCHIVE_STATE_KEYS,
+  type ArchiveRecord,
+  type CommunityArchiveState,
+  type Storage,
+} from '../../ports/storage.ts';
 import { byteKey } from '../../proto/byte-key.ts';
 import { hexDigits } from '../../proto/hex.ts';
 import type { WakuMessage } from '../../proto/types.ts';
@@ -257,7 +262,7 @@ export class MemoryStorage implements Storage {
   updateArchiveState(communityId: string, patch: Partial<CommunityArchiveState>): void {
     const merged: CommunityArchiveState = this.getArchiveState(communityId);
     // A key present with `undefined` clears the field; an absent key keeps it.
-    for (const key of ['lastArchiveEndDate', 'magnetlinkClock', 'lastSeenMagnetlink'] as const) {
+    for (const key of ARCHIVE_STATE_KEYS) {
       if (Object.hasOwn(patch, key)) {
         if (patch[key] === undefined) delete merged[key];
         else (merged as Record<string, unknown>)[key] = patch[key];

@@ -97,6 +97,7 @@ class WorldNode implements SimNode {
       storage: sim.storage,
       messaging: sim.messaging,
       torrent: sim.torrent,
+      content: sim.content,
       keys: sim.keys,
       dataDir: '/data',
       torrentDir: '/torrents',
