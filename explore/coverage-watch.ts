@@ -38,9 +38,6 @@ export const QUIRKS = [
   'cidInvertedUnseed',
 ] as const;
 
-/** The reference's one timer of the content-addressed archive phase (ms), unless the options say. */
-const CID_ARCHIVE_PHASE_MS = 20_000;
-
 let known: { states: Set<string> } | undefined;
 const universe = (): { states: Set<string> } => {
   known ??= { states: new Set(machineUniverse().states) };
@@ -80,17 +77,14 @@ export interface CoverageWatch {
 export function watchCoverage(scenario: Scenario): CoverageWatch {
   const machines = new MachineCoverageRecorder();
   const quirks = new Set<string>();
-  // the content-addressed phase timer is an option of §11 (archiveBackends' companions)
-  const resolved = resolveOptions(machineOptions(scenario)) as ReturnType<typeof resolveOptions> & {
-    cidArchivePhaseTimeoutMs?: number;
-  };
+  const resolved = resolveOptions(machineOptions(scenario));
   const pieceLength = resolved.pieceLength;
   const primary = scenario.nodes.find((n) => n.role === 'owner');
   const nameOf = (id: string): string => (id === 'owner' && primary ? primary.name : id);
   const owners = new Set(scenario.nodes.filter((n) => n.role === 'owner').map((n) => n.name));
   /** Control nodes' seedings, judged once the community names are known. */
   const seedings: { node: string; communityId: string; t: number }[] = [];
-  const phaseMs = resolved.cidArchivePhaseTimeoutMs ?? CID_ARCHIVE_PHASE_MS;
+  const phaseMs = resolved.cidArchivePhaseTimeoutMs;
   /** Per node and community: when its content-addressed task read its index; the index it kept last. */
   const phaseFrom = new Map<string, number>();
   const keptIndex = new Map<string, string>();
@@ -98,16 +92,14 @@ export function watchCoverage(scenario: Scenario): CoverageWatch {
     inspect: machines.inspect,
     onSignal(node, s) {
       const key = 'communityId' in s ? `${node.id}\u0000${s.communityId}` : '';
-      // the content-addressed signals (§11), by their type names
-      const cid = s as unknown as { type: string; indexCid?: string; kind?: string };
       // the decision whether to drop the index kept before (made before or after this signal,
       // whichever way the switch is set): reached when the node keeps another index than it last kept
-      if (cid.type === 'archive.indexCidSeeded' && cid.indexCid !== undefined) {
+      if (s.type === 'archive.indexCidSeeded') {
         const before = keptIndex.get(key);
-        if (before !== undefined && before !== cid.indexCid) quirks.add('cidInvertedUnseed');
-        keptIndex.set(key, cid.indexCid);
+        if (before !== undefined && before !== s.indexCid) quirks.add('cidInvertedUnseed');
+        keptIndex.set(key, s.indexCid);
       }
-      if (s.type === 'archive.indexRead' && cid.kind === 'cid') phaseFrom.set(key, s.t);
+      if (s.type === 'archive.indexRead' && s.kind === 'cid') phaseFrom.set(key, s.t);
       else if (s.type === 'archive.taskEnded') {
         const from = phaseFrom.get(key);
         phaseFrom.delete(key);

@@ -1,5 +1,5 @@
 // The invariants of protocol.md §10 restated for the content-addressed backend (§11,
-// §11.1), checked from the cid signals of the machines (machines/signals.ts) and, where a
+// §11.1), checked from the machines' cid signals (machines/signals.ts) and, where a
 // signal names content, from the node's content store as the monitor's `readContent`
 // reads it. machines/invariants.ts runs these beside the torrent ones, under the names of
 // CID_INVARIANTS (a torrent-only run leaves them "not checked").
@@ -45,54 +45,7 @@ export const CID_INVARIANTS = [
 ] as const;
 export type CidInvariantName = (typeof CID_INVARIANTS)[number];
 
-/** One archive of a content-addressed round, as `archive.cidRoundCreated` lists it. */
-export interface CidRoundArchive {
-  id: string;
-  cid: string;
-  from: number;
-  to: number;
-  messages: number;
-  bytes: number;
-}
-
-interface Base {
-  node: string;
-  t: number;
-}
-
-/** The cid signals these checks read (the contract of machines/signals.ts, §11). */
-export type CidSignal = Base &
-  (
-    | {
-        type: 'archive.cidRoundCreated';
-        communityId: string;
-        start: number;
-        end: number;
-        archives: CidRoundArchive[];
-        dropped: number;
-        indexCid?: string;
-      }
-    | { type: 'archive.indexCidSeeded'; communityId: string; indexCid: string }
-    | { type: 'archive.indexCidUnseeded'; communityId: string; indexCid: string }
-    | {
-        type: 'archive.indexCidDispatched';
-        communityId: string;
-        clock: number;
-        indexCid: string;
-        signer: string;
-      }
-    | { type: 'archive.indexRead'; communityId: string; infoHash: string; ids: string[]; kind?: 'cid' }
-    | { type: 'archive.archiveImported'; communityId: string; id: string; messages: number; skipped: number }
-  );
-
-const CID_TYPES = new Set<string>([
-  'archive.cidRoundCreated',
-  'archive.indexCidSeeded',
-  'archive.indexCidUnseeded',
-  'archive.indexCidDispatched',
-  'archive.indexRead',
-  'archive.archiveImported',
-]);
+type CidSignal<T extends NodeSignal['type']> = Extract<NodeSignal, { type: T }>;
 
 export interface CidCheckContext {
   adapters: NodeAdapters;
@@ -148,8 +101,7 @@ export class CidInvariants {
 
   observe(signal: NodeSignal, ctx: CidCheckContext, report: CidReporter): void {
     if ('communityId' in signal) this.#storedClock(signal.node, signal.communityId, ctx, report);
-    if (!CID_TYPES.has(signal.type)) return;
-    const s = signal as unknown as CidSignal;
+    const s = signal;
     switch (s.type) {
       case 'archive.cidRoundCreated':
         this.#round(s, ctx, report);
@@ -169,6 +121,8 @@ export class CidInvariants {
         if (s.kind === 'cid') st.readCid = true;
         break;
       }
+      default:
+        break;
       case 'archive.archiveImported': {
         const st = this.#st(s.node, s.communityId);
         if (!st.readCid) break;
@@ -181,9 +135,7 @@ export class CidInvariants {
   }
 
   #storedClock(node: string, communityId: string, ctx: CidCheckContext, report: CidReporter): void {
-    // `indexCidClock` belongs to the content-addressed backend's archive state (§11).
-    const state = ctx.adapters.storage.getArchiveState(communityId) as { indexCidClock?: number };
-    const clock = state.indexCidClock;
+    const clock = ctx.adapters.storage.getArchiveState(communityId).indexCidClock;
     if (clock === undefined) return;
     report.checked('cidClocksMonotonic');
     const st = this.#st(node, communityId);
@@ -193,7 +145,7 @@ export class CidInvariants {
   }
 
   #dispatched(
-    s: Extract<CidSignal, { type: 'archive.indexCidDispatched' }>,
+    s: CidSignal<'archive.indexCidDispatched'>,
     ctx: CidCheckContext,
     report: CidReporter,
   ): boolean {
@@ -221,11 +173,7 @@ export class CidInvariants {
     return true;
   }
 
-  #round(
-    s: Extract<CidSignal, { type: 'archive.cidRoundCreated' }>,
-    ctx: CidCheckContext,
-    report: CidReporter,
-  ): boolean {
+  #round(s: CidSignal<'archive.cidRoundCreated'>, ctx: CidCheckContext, report: CidReporter): boolean {
     if (s.indexCid === undefined) {
       if (s.archives.length > 0)
         return report.fail('cidIndexLayout', `round made ${s.archives.length} archives but no index`);
@@ -278,7 +226,7 @@ export class CidInvariants {
   }
 
   #messages(
-    s: Extract<CidSignal, { type: 'archive.cidRoundCreated' }>,
+    s: CidSignal<'archive.cidRoundCreated'>,
     index: CidIndex,
     ctx: CidCheckContext,
     report: CidReporter,
