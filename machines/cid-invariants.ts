@@ -99,9 +99,8 @@ export class CidInvariants {
     else this.#state.get(nodeId)?.delete(communityId);
   }
 
-  observe(signal: NodeSignal, ctx: CidCheckContext, report: CidReporter): void {
-    if ('communityId' in signal) this.#storedClock(signal.node, signal.communityId, ctx, report);
-    const s = signal;
+  observe(s: NodeSignal, ctx: CidCheckContext, report: CidReporter): void {
+    if ('communityId' in s) this.#storedClock(s.node, s.communityId, ctx, report);
     switch (s.type) {
       case 'archive.cidRoundCreated':
         this.#round(s, ctx, report);
@@ -121,8 +120,6 @@ export class CidInvariants {
         if (s.kind === 'cid') st.readCid = true;
         break;
       }
-      default:
-        break;
       case 'archive.archiveImported': {
         const st = this.#st(s.node, s.communityId);
         if (!st.readCid) break;
@@ -131,6 +128,8 @@ export class CidInvariants {
           report.fail('cidImportsListed', `imported ${s.id}, which no index it read lists`);
         break;
       }
+      default:
+        break;
     }
   }
 
