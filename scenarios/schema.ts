@@ -186,6 +186,14 @@ export const Quirks = z
     trustMagnetlinkClock: z.boolean().optional().meta({
       description: '§6.1 any clock is taken (off: a clock more than a day ahead is ignored)',
     }),
+    cidArchivePhaseTimeout: z.boolean().optional().meta({
+      description:
+        '§11.1 one timer (20 s) for the whole content-addressed archive phase, so a large backlog times out (off: no phase timer)',
+    }),
+    cidInvertedUnseed: z.boolean().optional().meta({
+      description:
+        "§11.1 the reference's inverted unseed condition: an owner or member never drops the index it kept before (off: dropped)",
+    }),
   })
   .meta({ description: 'Reference-client quirks; unset ones follow `mode`.' });
 

@@ -20,6 +20,7 @@ import {
 import { FAULT_KINDS, toTimeline } from '../explore/faults.ts';
 import { type ExploreSummary, mergeSummaries, parseShard, runSeed, shardRuns } from '../explore/shards.ts';
 import { validateScenario } from '../scenarios/load.ts';
+import { machineOptions } from '../scenarios/run/plan.ts';
 
 const DAY = 86_400_000;
 
@@ -286,6 +287,24 @@ describe('the content-addressed backend in explored scenarios', () => {
         'cidInvertedUnseed=false',
       ].sort(),
     );
+  });
+
+  test("the cid quirk switches of a generated run are scenario quirks, handed to the machines' options", () => {
+    const shape = { ...DEFAULT_SHAPE, backends: ['cid'] as const };
+    const seen = new Set<string>();
+    for (const s of fc.sample(scenarioArbitrary(shape), { seed: 29, numRuns: 40 })) {
+      // `backend` itself is judged by the schema's own tests; here only the quirks
+      const { backend, ...rest } = s as typeof s & BackendFields;
+      expect(backend).toBe('cid');
+      const o = machineOptions(validateScenario(structuredClone(rest), 'generated.yaml'));
+      const q = (s as BackendFields).quirks;
+      expect([o.cidArchivePhaseTimeout, o.cidInvertedUnseed]).toEqual([
+        q?.cidArchivePhaseTimeout,
+        q?.cidInvertedUnseed,
+      ]);
+      seen.add(`${o.cidArchivePhaseTimeout}/${o.cidInvertedUnseed}`);
+    }
+    expect(seen.size).toBe(4);
   });
 
   test('a cid quirk the settings set is kept in every run', () => {
