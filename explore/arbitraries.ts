@@ -1,7 +1,11 @@
 // fast-check arbitraries of whole scenarios, in the input shape of a scenario file
 // (scenarios/schema.ts): the community's shape (members, late joiners, a second control
-// node, chats, import rates), its traffic and a fault schedule drawn from the kinds asked
-// for. A generated scenario is a plain object that `yaml` writes as a scenario file.
+// node, chats, import rates), its traffic, a fault schedule drawn from the kinds asked
+// for, and — when the shape allows more than the torrent — the distribution backend of the
+// run (`backend: torrent | cid | both`, protocol.md §11; machine option `archiveBackends`)
+// with the content-addressed backend's quirk switches (`cidArchivePhaseTimeout`,
+// `cidInvertedUnseed`). A generated scenario is a plain object that `yaml` writes as a
+// scenario file.
 // Faults happen in [0, duration - settle); every one is recovered by then, and the last
 // `settle` of the run is healthy so that convergence (§10.9) can be demanded at the end.
 
@@ -12,6 +16,23 @@ import { FAULT_KINDS, type Fault, type FaultKind, type NodeRef, toTimeline } fro
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
+
+/** The distribution backends of a run (§11): the scenario's `backend`, the machines' `archiveBackends`. */
+export const BACKENDS = ['torrent', 'cid', 'both'] as const;
+export type Backend = (typeof BACKENDS)[number];
+
+/** The content-addressed backend's reference quirks, drawn when the run uses that backend. */
+export const CID_QUIRKS = ['cidArchivePhaseTimeout', 'cidInvertedUnseed'] as const;
+export type CidQuirk = (typeof CID_QUIRKS)[number];
+
+/**
+ * The scenario fields of the content-addressed backend. Written only into scenarios that
+ * use it, so a torrent-only exploration generates the very files it did before them.
+ */
+export interface BackendFields {
+  backend?: Backend;
+  quirks?: ScenarioInput['quirks'] & Partial<Record<CidQuirk, boolean>>;
+}
 
 export interface ScenarioShape {
   /** Members (besides the control nodes), bounds included. */
@@ -28,6 +49,11 @@ export interface ScenarioShape {
   rate: { min: number; max: number };
   /** `mode`, `options` and `quirks` of every generated scenario. */
   settings: Pick<ScenarioInput, 'mode' | 'options' | 'quirks'>;
+  /**
+   * Backends a run may use, one drawn per scenario (default: the torrent only). A cid quirk
+   * the settings' `quirks` set is kept; an unset one is drawn for each run that uses cid.
+   */
+  backends: readonly Backend[];
 }
 
 /** The reference bugs the explorer looks for; off unless the settings turn them on. */
@@ -51,6 +77,7 @@ export const DEFAULT_SHAPE: ScenarioShape = {
     options: { importRate: 'fast', corruptRetry: '1h' },
     quirks: { ...BUGS_OFF },
   },
+  backends: ['torrent'],
 };
 
 /** The generated parts of a scenario before it is laid out as a file. */
@@ -67,12 +94,22 @@ export interface ScenarioDraft {
   maxSize: number;
   slowImport: boolean[];
   faults: Fault[];
+  /** Default: the torrent. */
+  backend?: Backend;
+  /** The cid quirks' switches for a run that uses the content-addressed backend (default: the settings'). */
+  cidQuirks?: Partial<Record<CidQuirk, boolean>>;
 }
 
 function draftArbitrary(shape: ScenarioShape): fc.Arbitrary<ScenarioDraft> {
   const timelineKinds = shape.faults.filter((k) => k !== 'secondControlNode');
   const allowSecond = shape.faults.includes('secondControlNode');
   const maxMembers = shape.members.max;
+  const backends = shape.backends ?? ['torrent'];
+  const fixed = shape.settings.quirks as Partial<Record<CidQuirk, boolean>> | undefined;
+  const usesCid = backends.some((b) => b !== 'torrent');
+  // the reference's value (on) for a torrent-only shape, where it decides nothing
+  const cidQuirk = (q: CidQuirk): fc.Arbitrary<boolean> =>
+    fixed?.[q] !== undefined ? fc.constant(fixed[q]) : usesCid ? fc.boolean() : fc.constant(true);
   return fc
     .record({
       seed: fc.nat({ max: 1_000_000 }),
@@ -102,6 +139,12 @@ function draftArbitrary(shape: ScenarioShape): fc.Arbitrary<ScenarioDraft> {
         }),
         { maxLength: timelineKinds.length > 0 ? shape.maxFaults : 0 },
       ),
+      // last, and constant for a torrent-only shape, so the fields above draw as before
+      backend: backends.length > 1 ? fc.constantFrom(...backends) : fc.constant(backends[0] ?? 'torrent'),
+      cidQuirks: fc.record({
+        cidArchivePhaseTimeout: cidQuirk('cidArchivePhaseTimeout'),
+        cidInvertedUnseed: cidQuirk('cidInvertedUnseed'),
+      }),
     })
     .map((r) => {
       // Fault times are per-mille of the fault window, so shrinking the run keeps them inside.
@@ -125,6 +168,8 @@ function draftArbitrary(shape: ScenarioShape): fc.Arbitrary<ScenarioDraft> {
         maxSize: r.maxSize,
         slowImport: r.slowImport,
         faults,
+        backend: r.backend,
+        cidQuirks: r.cidQuirks,
       };
     });
 }
@@ -165,8 +210,23 @@ export function draftToScenario(d: ScenarioDraft, shape: ScenarioShape, name = '
     nodes,
     traffic: [{ community: 'c1', rate: `${d.rate}/d`, size: { min: 100, max: Math.max(100, d.maxSize) } }],
     timeline: toTimeline(d.faults, refs, 'c1', faultEnd),
+    ...backendFields(d, shape),
   };
   return scenario;
+}
+
+/** The backend fields of a draft's scenario: none for a torrent run. */
+export function backendFields(
+  d: Pick<ScenarioDraft, 'backend' | 'cidQuirks'>,
+  shape: ScenarioShape,
+): Partial<ScenarioInput> {
+  if (d.backend === undefined || d.backend === 'torrent') return {};
+  const fields: BackendFields = {
+    backend: d.backend,
+    quirks: { ...shape.settings.quirks, ...d.cidQuirks },
+  };
+  // `backend` and the cid quirks are scenario fields of §11 (scenarios/schema.ts)
+  return fields as Partial<ScenarioInput>;
 }
 
 /** Whole scenarios of the given shape. */

@@ -11,7 +11,12 @@
 //   dispatchCrashOnMissingCommunity  a control node's seeding completed for a community
 //                             it had left (on: the node fails; off: no dispatch);
 //   extraPaddingPiece         an archive's bytes were an exact multiple (> 1) of the piece
-//                             length (on: a whole piece of zeros more; off: none).
+//                             length (on: a whole piece of zeros more; off: none);
+//   cidArchivePhaseTimeout    a content-addressed task's archive phase (from reading its
+//                             index to its end) lasted the phase timer's length or longer
+//                             (on: cut at the timer; off: it went on);
+//   cidInvertedUnseed         a node kept (seeded) another index of a community than the one
+//                             it kept before (on: the old one stays held; off: dropped).
 
 import type { InspectionEvent } from 'xstate';
 import { resolveOptions } from '../machines/options.ts';
@@ -29,6 +34,8 @@ export const QUIRKS = [
   'retryUndecodableForever',
   'dispatchCrashOnMissingCommunity',
   'extraPaddingPiece',
+  'cidArchivePhaseTimeout',
+  'cidInvertedUnseed',
 ] as const;
 
 let known: { states: Set<string> } | undefined;
@@ -70,15 +77,34 @@ export interface CoverageWatch {
 export function watchCoverage(scenario: Scenario): CoverageWatch {
   const machines = new MachineCoverageRecorder();
   const quirks = new Set<string>();
-  const pieceLength = resolveOptions(machineOptions(scenario)).pieceLength;
+  const resolved = resolveOptions(machineOptions(scenario));
+  const pieceLength = resolved.pieceLength;
   const primary = scenario.nodes.find((n) => n.role === 'owner');
   const nameOf = (id: string): string => (id === 'owner' && primary ? primary.name : id);
   const owners = new Set(scenario.nodes.filter((n) => n.role === 'owner').map((n) => n.name));
   /** Control nodes' seedings, judged once the community names are known. */
   const seedings: { node: string; communityId: string; t: number }[] = [];
+  const phaseMs = resolved.cidArchivePhaseTimeoutMs;
+  /** Per node and community: when its content-addressed task read its index; the index it kept last. */
+  const phaseFrom = new Map<string, number>();
+  const keptIndex = new Map<string, string>();
   return {
     inspect: machines.inspect,
     onSignal(node, s) {
+      const key = 'communityId' in s ? `${node.id}\u0000${s.communityId}` : '';
+      // the decision whether to drop the index kept before (made before or after this signal,
+      // whichever way the switch is set): reached when the node keeps another index than it last kept
+      if (s.type === 'archive.indexCidSeeded') {
+        const before = keptIndex.get(key);
+        if (before !== undefined && before !== s.indexCid) quirks.add('cidInvertedUnseed');
+        keptIndex.set(key, s.indexCid);
+      }
+      if (s.type === 'archive.indexRead' && s.kind === 'cid') phaseFrom.set(key, s.t);
+      else if (s.type === 'archive.taskEnded') {
+        const from = phaseFrom.get(key);
+        phaseFrom.delete(key);
+        if (from !== undefined && s.t - from >= phaseMs) quirks.add('cidArchivePhaseTimeout');
+      }
       if (s.type === 'archive.indexRead') {
         const known = node.adapters.storage.archives(s.communityId);
         const ids = new Set(known.map((a) => a.id));

@@ -26,6 +26,9 @@
 //   With one control node this is "downloaded ⊆ the latest index seen"; with several
 //   (exported key, §9) their indices diverge and each is judged on its own.
 // 9 convergence — on demand at the end of a run (`checkConvergence`).
+// The content-addressed backend's restatements of 3–8 (cidIndexLayout,
+// cidMessagesArchivedOnce, cidClocksMonotonic, cidIndexSeeded, cidImportsListed) are in
+// machines/cid-invariants.ts; they read the node's content store through `readContent`.
 
 import { createHash } from 'node:crypto';
 import {
@@ -41,6 +44,7 @@ import { byteKey } from '../proto/byte-key.ts';
 import { toHex } from '../proto/topics.ts';
 import type { WakuMessageArchiveIndexMetadata } from '../proto/types.ts';
 import { AppendOnlyWatch } from './append-only-watch.ts';
+import { CID_INVARIANTS, CidInvariants } from './cid-invariants.ts';
 import type { NodeSignal } from './signals.ts';
 
 export const INVARIANTS = [
@@ -52,6 +56,7 @@ export const INVARIANTS = [
   'clocksMonotonic',
   'singleTask',
   'importedSubsetDownloaded',
+  ...CID_INVARIANTS,
   'convergence',
 ] as const;
 export type InvariantName = (typeof INVARIANTS)[number];
@@ -76,6 +81,12 @@ export interface MonitorOptions {
   /** Waku v1 topics of a community's chats. */
   topicsOf: (communityId: string) => Uint8Array[];
   codecOf?: (communityId: string) => ArchiveCodec | undefined;
+  /**
+   * The bytes of `cid` in the node's content store, undefined when it does not hold them
+   * (the content-addressed invariants read what a round uploaded and what a link names).
+   * Without it those checks judge the signals alone.
+   */
+  readContent?: (nodeId: string, cid: string) => Uint8Array | undefined;
   onViolation?: (v: Violation) => void;
 }
 
@@ -131,6 +142,7 @@ export class InvariantMonitor {
   /** Info-hash -> the node that seeded it first: its creator, a torrent source (invariant 8). */
   readonly #torrentSource = new Map<string, string>();
   readonly #watches = new Map<string, AppendOnlyWatch>();
+  readonly #cid = new CidInvariants();
   #violation: Violation | undefined;
   #convergence: string | undefined;
 
@@ -175,6 +187,7 @@ export class InvariantMonitor {
   nodeReplaced(nodeId: string, communityId?: string): void {
     if (communityId === undefined) this.#state.delete(nodeId);
     else this.#state.get(nodeId)?.delete(communityId);
+    this.#cid.nodeReplaced(nodeId, communityId);
     for (const key of [...this.#owners.keys()])
       if (
         key === `${nodeId}\u0000${communityId}` ||
@@ -233,6 +246,7 @@ export class InvariantMonitor {
 
   #observe(node: MonitoredNode, s: NodeSignal): void {
     if ('communityId' in s) this.#checkStoredClock(node, s.communityId, s);
+    this.#observeCid(node, s);
     switch (s.type) {
       case 'archive.roundCreated':
         this.#checkRound(node, s);
@@ -323,6 +337,26 @@ export class InvariantMonitor {
       default:
         break;
     }
+  }
+
+  #observeCid(node: MonitoredNode, s: NodeSignal): void {
+    if (!('communityId' in s)) return;
+    const { communityId } = s;
+    const read = this.#o.readContent;
+    const codec = this.#o.codecOf?.(communityId);
+    this.#cid.observe(
+      s,
+      {
+        adapters: node.adapters,
+        topics: () => this.#o.topicsOf(communityId),
+        ...(read ? { readContent: (cid: string) => read(node.id, cid) } : {}),
+        ...(codec ? { codec } : {}),
+      },
+      {
+        checked: (name) => this.#checked.add(name),
+        fail: (name, message) => this.#fail(name, s.node, message, s),
+      },
+    );
   }
 
   #checkStoredClock(node: MonitoredNode, communityId: string, s: NodeSignal): void {

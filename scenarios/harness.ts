@@ -244,6 +244,8 @@ export async function createHarness(config: HarnessConfig): Promise<Harness> {
     pieceLength: options.pieceLength,
     topicsOf: (id) => communityById.get(id)?.topics ?? [],
     ...(config.codec ? { codecOf: () => config.codec } : {}),
+    // the content-addressed invariants read what a node's store holds (sim/content-network.ts)
+    readContent: (id, cid) => world.content.readLocal(id, cid),
     onViolation: () => {
       stopped = true;
     },

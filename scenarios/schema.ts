@@ -186,6 +186,14 @@ export const Quirks = z
     trustMagnetlinkClock: z.boolean().optional().meta({
       description: '§6.1 any clock is taken (off: a clock more than a day ahead is ignored)',
     }),
+    cidArchivePhaseTimeout: z.boolean().optional().meta({
+      description:
+        '§11.1 one timer (20 s) for the whole content-addressed archive phase, so a large backlog times out (off: no phase timer)',
+    }),
+    cidInvertedUnseed: z.boolean().optional().meta({
+      description:
+        "§11.1 the reference's inverted unseed condition: an owner or member never drops the index it kept before (off: dropped)",
+    }),
   })
   .meta({ description: 'Reference-client quirks; unset ones follow `mode`.' });
 
@@ -380,6 +388,41 @@ export const Action = z.discriminatedUnion(
     }),
     z.strictObject({
       at,
+      do: z.literal('contentMissingBlocks'),
+      node: node.meta({ description: 'The store node that lacks blocks of the content it holds' }),
+      blocks: Count.meta({
+        description:
+          'From now on it lacks the first `blocks` blocks of every dataset it holds or gets (0 = repaired)',
+      }),
+    }),
+    z.strictObject({
+      at,
+      do: z.literal('contentCorruptBlocks'),
+      node: node.meta({ description: 'The store node whose next served blocks arrive corrupted' }),
+      blocks: Count.default(1),
+    }),
+    z.strictObject({
+      at,
+      do: z.literal('contentSlowProvider'),
+      node: node.meta({ description: 'The store node that answers every content request late' }),
+      delay: Duration.meta({ description: 'How late it answers each request; 0 = on time again' }),
+    }),
+    z.strictObject({
+      at,
+      do: z.literal('storeNodeLeaves'),
+      node: node.meta({
+        description: 'The node whose content store leaves the network for good: store wiped, records gone',
+      }),
+    }),
+    z.strictObject({
+      at,
+      do: z.literal('storeNodeJoins'),
+      node: node.meta({
+        description: 'The node whose store node joins again, empty (running again if it was when it left)',
+      }),
+    }),
+    z.strictObject({
+      at,
       do: z.literal('dispatchWithoutIndex'),
       node: node.meta({ description: 'An owner that announces a torrent lacking the `index` file' }),
       community,
@@ -388,7 +431,7 @@ export const Action = z.discriminatedUnion(
   {
     error: (issue) =>
       issue.code === 'invalid_union'
-        ? 'expected `do` to be one of: offline, online, crash, restart, join, leave, protocol, archiveSupport, importRate, partition, heal, network, forgeMagnetlink, replayMagnetlink, corruptPieces, corruptStoredArchive, portFault, dispatchWithoutIndex, deleteFile, withholdKey, keyArrives, restoreFromBackup, handOver'
+        ? 'expected `do` to be one of: offline, online, crash, restart, join, leave, protocol, archiveSupport, importRate, partition, heal, network, forgeMagnetlink, replayMagnetlink, corruptPieces, corruptStoredArchive, portFault, dispatchWithoutIndex, deleteFile, withholdKey, keyArrives, restoreFromBackup, handOver, contentMissingBlocks, contentCorruptBlocks, contentSlowProvider, storeNodeLeaves, storeNodeJoins'
         : undefined,
   },
 );

@@ -19,7 +19,7 @@
 //   by reference (immutable), so a block arriving as the very bytes of the dataset passes
 //   without hashing; a corrupted block arrives as a modified copy, is hashed for real,
 //   fails, and is fetched again.
-// - Faults: blocks a provider lacks (it answers "don't have" for them), slow providers
+// - Faults: blocks a provider lacks (it answers "don't have" for them, until repaired), slow providers
 //   (serve delay, bandwidth), corrupted blocks, store nodes leaving for good (store wiped,
 //   records gone) or joining, offline and crashed nodes (through the network).
 // - Crash: the node's sessions vanish without settling their promises; its store (a disk)
@@ -93,6 +93,8 @@ class CasNode {
   dead = false;
   /** false after leave(): gone from the network, store wiped */
   member = true;
+  /** Whether the store was running when it left (a rejoin with `resume` starts it again). */
+  runningWhenLeft = false;
   /** Whole datasets held, by content id. */
   readonly held = new Map<string, Dataset>();
   /** Blocks of datasets not held whole yet (kept when a fetch is given up). */
@@ -100,6 +102,8 @@ class CasNode {
   readonly sessions = new Map<string, FetchSession>();
   /** Fault: blocks of a held dataset this node has lost (it answers "don't have"). */
   readonly lost = new Map<string, Set<number>>();
+  /** Fault: the node lacks the first this many blocks of every dataset (setMissingBlocks). */
+  missingFirst = 0;
   corruptNext = 0;
   serveDelayMs = 0;
   badBlocks = 0;
@@ -230,16 +234,22 @@ export class ContentNetwork {
     n.partial.clear();
     n.lost.clear();
     n.member = false;
+    n.runningWhenLeft = n.running;
     n.running = false;
     this.#trace.record('cas.leave', { node: id });
   }
 
-  /** A node that left comes back, with an empty store (stopped until started). */
-  rejoin(id: string): void {
+  /**
+   * A node that left comes back, with an empty store: stopped until started, or — with
+   * `resume` — running again at once when it was running as it left and has not crashed
+   * since (the node's process went on and reconnects its store).
+   */
+  rejoin(id: string, options: { resume?: boolean } = {}): void {
     const n = this.#node(id);
     if (n.member) return;
     n.member = true;
     this.#trace.record('cas.join', { node: id });
+    if (options.resume && n.runningWhenLeft && !n.dead) this.start(id);
   }
 
   isMember(id: string): boolean {
@@ -276,6 +286,35 @@ export class ContentNetwork {
     }
     for (const b of blocks) lost.add(b);
     this.#trace.record('cas.fault.missing', { node: id, cid, blocks: [...lost].sort((a, b) => a - b) });
+  }
+
+  /**
+   * Fault: from now on the node lacks the first `count` blocks of every dataset it holds,
+   * those it gets later included (it answers "don't have" for them); 0 = repaired, the
+   * blocks given by loseBlocks too. On repair, fetchers told it lacked blocks may ask it
+   * again, and those waiting for a provider look up at once.
+   */
+  setMissingBlocks(id: string, count: number): void {
+    if (!Number.isSafeInteger(count) || count < 0)
+      throw new RangeError(`missing blocks must be a whole number >= 0, got ${count}`);
+    const n = this.#node(id);
+    const fewer = count < n.missingFirst || (count === 0 && n.lost.size > 0);
+    n.missingFirst = count;
+    if (count === 0) n.lost.clear();
+    this.#trace.record(count > 0 ? 'cas.fault.missing' : 'cas.fault.repaired', {
+      node: id,
+      ...(count > 0 ? { first: count } : {}),
+    });
+    if (!fewer) return;
+    for (const cid of [...this.#fetching.keys()].sort())
+      for (const s of this.#fetching.get(cid) ?? []) {
+        if (!s.lacking.delete(id)) continue;
+        if (s.flows.size === 0 && s.timer && !s.looking) {
+          this.#kernel.cancel(s.timer);
+          s.timer = undefined;
+          this.#lookup(s);
+        }
+      }
   }
 
   /** Number of blocks of a held dataset (0 when not held). */
@@ -551,7 +590,7 @@ export class ContentNetwork {
       const serves: boolean[] = [];
       let size = 0;
       for (let b = idx; b < end; b++) {
-        const ok = !lost?.has(b);
+        const ok = b >= p.missingFirst && !lost?.has(b);
         serves.push(ok);
         if (ok) size += Math.min(m.blockSize, m.size - b * m.blockSize);
       }

@@ -93,6 +93,32 @@ describe('coverage of one run', () => {
   });
 });
 
+test('the content-addressed quirks are reached where they decide, and only there', () => {
+  const scenario = parseScenario(readFileSync('scenarios/weekly-rounds.yaml', 'utf8'), 'w.yaml');
+  const node = { id: 'm1', adapters: { storage: { archives: () => [] } } } as never;
+  const reached = (signals: Record<string, unknown>[]): string[] => {
+    const w = watchCoverage(scenario);
+    for (const s of signals) w.onSignal(node, { node: 'm1', communityId: 'c', ...s } as never);
+    return w.finish({ faults: [], communityNames: {} } as never).quirks;
+  };
+  const seeded = (indexCid: string) => ({ type: 'archive.indexCidSeeded', t: 0, indexCid });
+  // keeping another index than the one kept before: the unseed decision (either way)
+  expect(reached([seeded('a'), seeded('b')])).toEqual(['cidInvertedUnseed']);
+  expect(reached([seeded('a'), seeded('a')])).toEqual([]);
+  const read = (t: number, kind?: 'cid') => ({
+    type: 'archive.indexRead',
+    t,
+    infoHash: 'i',
+    ids: [],
+    ...(kind ? { kind } : {}),
+  });
+  const ended = (t: number) => ({ type: 'archive.taskEnded', t, status: 'timeout' });
+  // an archive phase as long as the phase timer (20 s): the timer decided
+  expect(reached([read(1000, 'cid'), ended(21_000)])).toEqual(['cidArchivePhaseTimeout']);
+  expect(reached([read(1000, 'cid'), ended(20_999)])).toEqual([]);
+  expect(reached([read(1000), ended(60_000)])).toEqual([]); // a torrent task has no such timer
+});
+
 describe('coverage of many runs', () => {
   test('runs add up per item; merging shards adds their counts key by key', () => {
     const items = { states: ['a.x', 'a.y'], transitions: ['a.x|E#0'], faults: ['crash'], quirks: ['q'] };

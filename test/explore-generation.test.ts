@@ -7,6 +7,10 @@ import { describe, expect, test } from 'vitest';
 import { parseFaults, parseOptions } from '../cli/commands/explore.ts';
 import { UserError } from '../errors/user-error.ts';
 import {
+  BACKENDS,
+  type BackendFields,
+  BUGS_OFF,
+  CID_QUIRKS,
   DEFAULT_SHAPE,
   draftToScenario,
   readableScenario,
@@ -16,6 +20,7 @@ import {
 import { FAULT_KINDS, toTimeline } from '../explore/faults.ts';
 import { type ExploreSummary, mergeSummaries, parseShard, runSeed, shardRuns } from '../explore/shards.ts';
 import { validateScenario } from '../scenarios/load.ts';
+import { machineOptions } from '../scenarios/run/plan.ts';
 
 const DAY = 86_400_000;
 
@@ -244,5 +249,116 @@ describe('explore flags', () => {
       'x',
     ])
       expect(() => parseOptions(bad, [])).toThrow(UserError);
+  });
+});
+
+describe('the content-addressed backend in explored scenarios', () => {
+  const cidKinds = ['contentMissingBlocks', 'contentCorruptBlocks', 'contentSlowProvider', 'storeNodeLeaves'];
+
+  test('a torrent-only shape (the default) writes no backend field and no cid quirk', () => {
+    for (const s of fc.sample(scenarioArbitrary(), { seed: 13, numRuns: 200 })) {
+      expect('backend' in s).toBe(false);
+      expect(s.quirks).toEqual(BUGS_OFF);
+    }
+  });
+
+  test('a shape of every backend draws each, with the cid quirks both ways, and only cid runs carry them', () => {
+    const shape = { ...DEFAULT_SHAPE, backends: BACKENDS };
+    const seen = new Set<string>();
+    for (const s of fc.sample(scenarioArbitrary(shape), { seed: 17, numRuns: 300 })) {
+      const f = s as typeof s & BackendFields;
+      const backend = f.backend ?? 'torrent';
+      seen.add(backend);
+      if (backend === 'torrent') {
+        expect(s.quirks).toEqual(BUGS_OFF);
+        continue;
+      }
+      expect(f.quirks).toMatchObject(BUGS_OFF);
+      for (const q of CID_QUIRKS) seen.add(`${q}=${f.quirks?.[q]}`);
+    }
+    expect([...seen].sort()).toEqual(
+      [
+        'both',
+        'cid',
+        'torrent',
+        'cidArchivePhaseTimeout=true',
+        'cidArchivePhaseTimeout=false',
+        'cidInvertedUnseed=true',
+        'cidInvertedUnseed=false',
+      ].sort(),
+    );
+  });
+
+  test("the cid quirk switches of a generated run are scenario quirks, handed to the machines' options", () => {
+    const shape = { ...DEFAULT_SHAPE, backends: ['cid'] as const };
+    const seen = new Set<string>();
+    for (const s of fc.sample(scenarioArbitrary(shape), { seed: 29, numRuns: 40 })) {
+      // `backend` itself is judged by the schema's own tests; here only the quirks
+      const { backend, ...rest } = s as typeof s & BackendFields;
+      expect(backend).toBe('cid');
+      const o = machineOptions(validateScenario(structuredClone(rest), 'generated.yaml'));
+      const q = (s as BackendFields).quirks;
+      expect([o.cidArchivePhaseTimeout, o.cidInvertedUnseed]).toEqual([
+        q?.cidArchivePhaseTimeout,
+        q?.cidInvertedUnseed,
+      ]);
+      seen.add(`${o.cidArchivePhaseTimeout}/${o.cidInvertedUnseed}`);
+    }
+    expect(seen.size).toBe(4);
+  });
+
+  test('a cid quirk the settings set is kept in every run', () => {
+    const shape = {
+      ...DEFAULT_SHAPE,
+      backends: ['cid'] as const,
+      settings: { ...DEFAULT_SHAPE.settings, quirks: { ...BUGS_OFF, cidInvertedUnseed: false } },
+    };
+    for (const s of fc.sample(scenarioArbitrary(shape), { seed: 19, numRuns: 50 })) {
+      const f = s as typeof s & BackendFields;
+      expect(f.backend).toBe('cid');
+      expect(f.quirks?.cidInvertedUnseed).toBe(false);
+    }
+  });
+
+  test('the content network faults are drawn when named, each recovered by the end of the window', () => {
+    expect(FAULT_KINDS.filter((k) => cidKinds.includes(k))).toEqual([]);
+    expect(parseFaults(cidKinds.join(','))).toEqual(cidKinds);
+    // (the timeline does not depend on the backend drawn)
+    const shape = { ...DEFAULT_SHAPE, faults: cidKinds };
+    const seen = new Set<string>();
+    for (const s of fc.sample(scenarioArbitrary(shape), { seed: 23, numRuns: 200 })) {
+      const p = validateScenario(structuredClone(s), 'generated.yaml');
+      const faultEnd = p.duration - DEFAULT_SHAPE.settleMs;
+      const open = new Map<string, boolean>();
+      for (const a of p.timeline) {
+        seen.add(a.do);
+        expect(a.at).toBeLessThanOrEqual(faultEnd);
+        if (a.do === 'contentMissingBlocks') open.set(`missing:${a.node}`, a.blocks > 0);
+        if (a.do === 'contentSlowProvider') open.set(`slow:${a.node}`, a.delay > 0);
+        if (a.do === 'storeNodeLeaves') open.set(`store:${a.node}`, true);
+        if (a.do === 'storeNodeJoins') open.set(`store:${a.node}`, false);
+      }
+      for (const [k, v] of open) expect(`${k}=${v}`).toBe(`${k}=false`);
+    }
+    expect([...seen].sort()).toEqual(
+      [
+        'contentCorruptBlocks',
+        'contentMissingBlocks',
+        'contentSlowProvider',
+        'storeNodeJoins',
+        'storeNodeLeaves',
+      ].sort(),
+    );
+  });
+
+  test('--options backend= and the cid quirks', () => {
+    expect(parseOptions(undefined, []).backends).toEqual(['torrent']);
+    expect(parseOptions('backend=cid', []).backends).toEqual(['cid']);
+    expect(parseOptions('backend=both', []).backends).toEqual(['both']);
+    expect(parseOptions('backend=any', []).backends).toEqual([...BACKENDS]);
+    expect(parseOptions('cidArchivePhaseTimeout=off', []).settings.quirks).toMatchObject({
+      cidArchivePhaseTimeout: false,
+    });
+    expect(() => parseOptions('backend=ipfs', [])).toThrow(/backend: expected torrent, cid, both or any/);
   });
 });

@@ -9,7 +9,13 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import { UserError } from '../../errors/user-error.ts';
-import { BUGS_OFF, DEFAULT_SHAPE, type ScenarioShape } from '../../explore/arbitraries.ts';
+import {
+  BACKENDS,
+  type Backend,
+  BUGS_OFF,
+  DEFAULT_SHAPE,
+  type ScenarioShape,
+} from '../../explore/arbitraries.ts';
 import { coverageText } from '../../explore/coverage.ts';
 import { EXPLORABLE_KINDS, FAULT_KINDS, type FaultKind } from '../../explore/faults.ts';
 import { resolveShard, type ShardChoice } from '../../explore/shard-env.ts';
@@ -54,6 +60,8 @@ const QUIRK_KEYS = [
   'startFailsWhenNotMember',
   'storeFailureStopsArchiving',
   'seedTwiceAtStartup',
+  'cidArchivePhaseTimeout',
+  'cidInvertedUnseed',
 ] as const;
 const OPTION_KEYS: Record<string, 'enum' | 'string' | 'number' | 'boolean'> = {
   actOnMagnetlinks: 'enum',
@@ -75,7 +83,8 @@ const OPTION_KEYS: Record<string, 'enum' | 'string' | 'number' | 'boolean'> = {
 /**
  * `--options mode=spec,noNewArchivesByCount=on,importRate=slow,members=2..5,days=14..21`:
  * the scenario's mode, an option of the scenario file's `options`, a quirk (on/off) of
- * `quirks`, or the shape of the generated worlds (members, days, rate, maxFaults, settle).
+ * `quirks`, or the shape of the generated worlds (members, days, rate, maxFaults, settle,
+ * backend: torrent, cid, both, or any — one of the three drawn per run).
  * Values are checked again when each generated scenario is validated.
  */
 export function parseOptions(text: string | undefined, faults: FaultKind[]): ScenarioShape {
@@ -126,6 +135,10 @@ export function parseOptions(text: string | undefined, faults: FaultKind[]): Sce
       shape.days = r;
     } else if (key === 'rate') {
       shape.rate = range(key, value);
+    } else if (key === 'backend') {
+      if (value === 'any') shape.backends = [...BACKENDS];
+      else if ((BACKENDS as readonly string[]).includes(value)) shape.backends = [value as Backend];
+      else throw new UserError(`--options: backend: expected ${BACKENDS.join(', ')} or any, got "${value}"`);
     } else if (key === 'maxFaults') {
       shape.maxFaults = wholeNumber('--options: maxFaults', value, 0);
     } else if (key === 'settleDays') {
@@ -137,7 +150,7 @@ export function parseOptions(text: string | undefined, faults: FaultKind[]): Sce
       else options[key] = value;
     } else {
       throw new UserError(
-        `--options: unknown key "${key}" (mode, ${QUIRK_KEYS.join(', ')}, ${Object.keys(OPTION_KEYS).join(', ')}, members, days, rate, maxFaults, settleDays)`,
+        `--options: unknown key "${key}" (mode, ${QUIRK_KEYS.join(', ')}, ${Object.keys(OPTION_KEYS).join(', ')}, members, days, rate, maxFaults, settleDays, backend)`,
       );
     }
   }
@@ -193,7 +206,7 @@ export function register(program: Command): void {
       )
       .option(
         '--options <list>',
-        'key=value,… : mode, quirks (on/off), scenario options, members/days/rate ranges',
+        'key=value,… : mode, quirks (on/off), scenario options, members/days/rate ranges, backend (torrent, cid, both, any)',
       )
       .option(
         '--shard <i/n>',

@@ -14,6 +14,7 @@ export type FaultLayer =
   | 'network' // the simulated network: loss, latency, partitions, bandwidth
   | 'swarm' // the simulated BitTorrent swarm: corrupt pieces
   | 'torrent client' // the node's torrent client: slow seeding
+  | 'content network' // the simulated content network's store nodes: lost, corrupt or slow blocks, leaving
   | 'disk' // the node's files: damage after download
   | 'ports' // any port call of a node: fails or hangs
   | 'keys' // the decryption keys of an encrypted community a node holds

@@ -4,6 +4,13 @@
 
 import type { Action } from '../schema.ts';
 import { backupHandlers, restoreFromBackup } from './backup-restore.ts';
+import {
+  contentCorruptBlocks,
+  contentHandlers,
+  contentMissingBlocks,
+  contentSlowProvider,
+  storeNodeLeaves,
+} from './content-faults.ts';
 import { corruptionHandlers, corruptPieces, corruptStoredArchive } from './corruption.ts';
 import { keyHandlers, lateKey } from './decryption-keys.ts';
 import type { ActionHandler, FaultKind } from './fault-kind.ts';
@@ -60,6 +67,10 @@ export const FAULTS: readonly FaultKind[] = [
   lateKey,
   restoreFromBackup,
   handOver,
+  contentMissingBlocks,
+  contentCorruptBlocks,
+  contentSlowProvider,
+  storeNodeLeaves,
 ];
 
 export function faultKind(name: string): FaultKind | undefined {
@@ -78,4 +89,5 @@ export const ACTION_HANDLERS: { [D in Action['do']]: ActionHandler<D> } = {
   ...keyHandlers,
   ...backupHandlers,
   ...ownershipHandlers,
+  ...contentHandlers,
 };

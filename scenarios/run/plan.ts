@@ -93,6 +93,8 @@ export function machineOptions(s: Scenario): Partial<MachineOptions> {
   set('startFailsWhenNotMember', q.startFailsWhenNotMember);
   set('storeFailureStopsArchiving', q.storeFailureStopsArchiving);
   set('seedTwiceAtStartup', q.seedTwiceAtStartup);
+  set('cidArchivePhaseTimeout', q.cidArchivePhaseTimeout);
+  set('cidInvertedUnseed', q.cidInvertedUnseed);
   return out;
 }
 
