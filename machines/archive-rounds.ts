@@ -7,7 +7,7 @@ import type { NodeAdapters } from '../ports/index.ts';
 import { byteKey } from '../proto/byte-key.ts';
 import { contentTopicOf, toHex } from '../proto/topics.ts';
 import type { WakuMessage } from '../proto/types.ts';
-import type { MadeRound } from './archive-service.ts';
+import type { ArchiveBackend, MadeRound } from './archive-service.ts';
 import { aborted, type CommunityEnv, nowSeconds } from './community-env.ts';
 
 /** §5.1 partition start: last archive end date, else the oldest stored message. */
@@ -31,12 +31,28 @@ export async function createRound(env: CommunityEnv, start: number, end: number)
   env.bus.emit({ type: 'community.creatingHistoryArchives', communityId: id });
   const messages = storage.messagesInRange(env.topics, start, end);
   const made: MadeRound[] = [];
+  const failed: { backend: ArchiveBackend; error: unknown }[] = [];
   for (const service of env.services) {
-    // A synchronous backend (the torrent's) stays synchronous: no turn of the event loop
-    // between reading the messages and signalling the round.
-    const round = service.create(env, messages, start, end);
-    made.push(round instanceof Promise ? await round : round);
+    try {
+      // A synchronous backend (the torrent's) stays synchronous: no turn of the event loop
+      // between reading the messages and signalling the round.
+      const round = service.create(env, messages, start, end);
+      made.push(round instanceof Promise ? await round : round);
+    } catch (error) {
+      failed.push({ backend: service.backend, error });
+    }
   }
+  // Dual publish: a backend that could not make its round (its store is down) misses this
+  // one; the other's round stands, and the range is not archived a second time. Only when
+  // every backend failed does the round fail (the next interval tries the range again).
+  if (made.length === 0 && failed[0]) throw failed[0].error;
+  for (const f of failed)
+    env.bus.emit({
+      type: 'archive.roundFailed',
+      communityId: id,
+      backend: f.backend,
+      error: String(f.error),
+    });
   if (made.some((m) => m.archives > 0)) {
     env.bus.emit({ type: 'community.historyArchivesCreated', communityId: id, from: start, to: end });
   } else {

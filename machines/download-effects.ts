@@ -96,16 +96,18 @@ export interface DownloadPlan {
 export function planDownload(env: CommunityEnv, entries: PlannedArchive[]): DownloadPlan {
   const known = env.adapters.storage.archives(env.config.id);
   const byCount = env.options.countCompareNoNewArchives;
-  if (byCount && known.length === entries.length) return { archives: [], nothingNew: true };
   const knownIds = new Set(known.map((a) => a.id));
   // A member taking links of both backends holds some archives under the other backend's
   // ids (the two index the same partitions differently): an archive of a range it already
-  // holds is not fetched again.
+  // holds is not fetched again, and the count compare counts the index's entries it holds
+  // that way (its own count would compare archives of two different indexes).
   const knownRanges =
     env.options.archiveBackends === 'both' ? new Set(known.map((a) => `${a.from}-${a.to}`)) : undefined;
-  const missing = entries.filter(
-    (e) => !knownIds.has(e.id) && !knownRanges?.has(`${e.metadata.from}-${e.metadata.to}`),
-  );
+  const held = (e: PlannedArchive): boolean =>
+    knownIds.has(e.id) || (knownRanges?.has(`${e.metadata.from}-${e.metadata.to}`) ?? false);
+  const knownCount = knownRanges ? entries.filter(held).length : known.length;
+  if (byCount && knownCount === entries.length) return { archives: [], nothingNew: true };
+  const missing = entries.filter((e) => !held(e));
   const archives = applyPolicy(env.options.downloadPolicy, missing, entries);
   return { archives, nothingNew: archives.length === 0 && !(byCount && env.options.signalEmptyDownload) };
 }

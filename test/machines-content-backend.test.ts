@@ -162,3 +162,33 @@ describe('the reference timers and quirks of this backend', () => {
     expect(await held(false)).toEqual([false, false, true]);
   });
 });
+
+describe('dual publish with one backend down', () => {
+  it("a round the owner's store cannot take is the torrent's alone: nothing is archived twice", async () => {
+    const h = await createHarness({
+      seed: 4,
+      members: [{ options: { archiveBackends: 'both' } }],
+      messagesPerDay: 40,
+      durationMs: 2 * WEEK + DAY,
+      trafficTo: 2 * WEEK,
+      ownerOptions: { archiveBackends: 'both' },
+    });
+    const store = h.owner.sim.sim.content;
+    h.at(DAY, () => void store.stop());
+    h.at(WEEK + DAY, () => void store.start());
+    const summary = await h.run();
+    expect(summary.violation).toBeUndefined();
+    const owner = h.owner.log;
+    const failed = owner.filter((s) => s.type === 'archive.roundFailed');
+    expect(failed.map((s) => (s as { backend: string }).backend)).toEqual(['cid']);
+    const torrentRounds = owner.filter((s) => s.type === 'archive.roundCreated') as {
+      start: number;
+      end: number;
+    }[];
+    expect(torrentRounds.length).toBe(2);
+    // the second round starts where the first ended: the first week is not archived again
+    expect(torrentRounds[1]!.start).toBe(torrentRounds[0]!.end);
+    expect(owner.filter((s) => s.type === 'archive.cidRoundCreated').length).toBe(1);
+    expect(h.members[0]!.log.filter((s) => s.type === 'archive.archiveImported').length).toBe(2);
+  });
+});

@@ -147,11 +147,21 @@ test('definitions: every machine is exported as a Stately config with its states
     'chunks',
     'finished',
   ]);
+  // a magnet's path and an index cid's (protocol.md §11.1), chosen by the link's kind
   expect(Object.keys((task.states.downloading as Def).states)).toEqual([
+    'opening',
     'metadata',
     'index',
+    'cidIndex',
+    'cidArchives',
     'archives',
     'seeding',
+  ]);
+  const cidArchives = (task.states.downloading as Def).states.cidArchives as Def;
+  expect(cidArchives.entry).toEqual(['fetchAllArchives']);
+  expect(cidArchives.after?.cidArchivePhase?.map((t) => t.target)).toEqual([
+    '#member.task.downloading.cidIndex',
+    '#member.task.ended',
   ]);
   const metadata = (task.states.downloading as Def).states.metadata as Def;
   // a wait is an effect started on entry whose outcome is an event of the state
