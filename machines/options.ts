@@ -12,8 +12,12 @@ export type DownloadPolicy = 'all' | 'latest' | { from: number; to: number };
 
 export type ImportMode = 'merge' | 'replace';
 export type ImportRate = 'slow' | 'fast';
+/** Which distribution backends a node uses (protocol.md §11): torrent, content-addressed, or both. */
+export type ArchiveBackends = 'torrent' | 'cid' | 'both';
 
 export interface MachineOptions {
+  /** Owner: the backends it publishes a round with; member: the link kinds it acts on. */
+  archiveBackends: ArchiveBackends;
   // --- §2 constants ---
   /** Partition length and period of the control node's task (ms). */
   archiveIntervalMs: number;
@@ -135,6 +139,7 @@ export interface MachineOptions {
 export const defaultPubsubTopic = (communityId: string): string => `/waku/2/${communityId}`;
 
 export const DEFAULT_OPTIONS: Readonly<MachineOptions> = Object.freeze({
+  archiveBackends: 'torrent',
   archiveIntervalMs: 7 * DAY,
   pieceLength: 102_400,
   maxArchiveChunk: 30_000_000,

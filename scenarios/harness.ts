@@ -59,6 +59,8 @@ export interface HarnessMemberSpec {
   codec?: ArchiveCodec;
   /** Indexes of the communities this member joins (default all). */
   communities?: number[];
+  /** This node's machine options beyond `config.options` (e.g. its own backend). */
+  options?: Partial<MachineOptions>;
 }
 
 export interface HarnessConfig {
@@ -105,6 +107,8 @@ export interface HarnessConfig {
   /** Wrap every node's ports so that port faults can be armed (`HarnessNode.faults`). */
   portFaults?: boolean;
   ownerUploadBps?: number;
+  /** The owner's machine options beyond `options` (e.g. its own backend). */
+  ownerOptions?: Partial<MachineOptions>;
 }
 
 export interface HarnessNode {
@@ -275,6 +279,7 @@ export async function createHarness(config: HarnessConfig): Promise<Harness> {
 
   const owner = makeNode('owner', 'owner', {
     ...(config.ownerUploadBps !== undefined ? { uploadBps: config.ownerUploadBps } : {}),
+    ...(config.ownerOptions ? { options: config.ownerOptions } : {}),
   });
   const members = memberSpecs.map((s, i) => makeNode(s.id ?? `m${i + 1}`, 'member', s));
   const all = [owner, ...members];
@@ -326,7 +331,7 @@ export async function createHarness(config: HarnessConfig): Promise<Harness> {
     const inspect = config.inspect?.(n);
     n.archive = createArchiveNode({
       adapters: n.adapters,
-      options,
+      options: n.spec.options ? resolveOptions({ ...config.options, ...n.spec.options }) : options,
       nodeId: n.id,
       communities: joined(n).map((c) => ({
         ...c.config,
