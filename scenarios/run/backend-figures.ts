@@ -110,7 +110,7 @@ export function backendFigures(run: RunContext): BackendFigures {
   for (const n of allNodes) {
     if (ownerIds.has(n.id)) continue;
     const spec = plan.node(plan.name(n.id));
-    if (!spec || !spec.protocolEnabled || !spec.archiveSupport) continue;
+    if (!spec.protocolEnabled || !spec.archiveSupport) continue;
     const retriesOfMetadata = metadataRetries(n);
     const firstStart = h.start + spec.joinAt;
     for (const c of h.communities) {
