@@ -199,9 +199,11 @@ function backendsHtml(runs: readonly ReportRun[]): string {
   const figures = shown.map((r) => r.details.backend as NonNullable<RunDetails['backend']>);
   const head = [
     '',
-    ...shown.map((r, i) =>
-      shown.length > 1 ? `${r.label} (${figures[i]?.backend})` : (figures[i]?.backend as string),
-    ),
+    ...shown.map((r, i) => {
+      const backend = figures[i]?.backend as string;
+      if (shown.length === 1) return backend;
+      return r.label.includes(backend) ? r.label : `${r.label} (${backend})`;
+    }),
   ];
   const rows = backendRows(figures).map(([label, ...cells]) => [
     td(label as string, 'key'),

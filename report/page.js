@@ -114,7 +114,7 @@
         b.uploaded.content.owners + b.uploaded.content.peers,
       );
     }
-  historyMax = compare ? niceMax(historyMax / 3600000) : null;
+  historyMax = compare ? niceMax(historyMax) : null;
   uploadMax = compare ? niceMax(uploadMax) : null;
   function bytesLabel(v) {
     return v >= 1e6 ? `${v / 1e6} MB` : v >= 1e3 ? `${v / 1e3} kB` : `${v} B`;
@@ -371,7 +371,7 @@
 
     if (backends) {
       const b = details.backend;
-      // --- time to full history per member (hours), with its failed and retried fetches
+      // --- time to full history per member, with its failed and retried fetches
       const members = b.members
         .slice()
         .sort((x, y) => byNumber(x.node, y.node) || x.communityId.localeCompare(y.communityId));
@@ -395,16 +395,16 @@
         grid: { left: 70, right: 30, top: gridTop, bottom: 56 },
         xAxis: { type: 'category', data: labels },
         yAxis: [
-          { type: 'value', name: 'hours', max: historyMax },
+          { type: 'value', max: historyMax, axisLabel: { formatter: (v) => duration(v) } },
           { type: 'value', name: 'fetches', minInterval: 1 },
         ],
         dataZoom: labels.length > 40 ? zoom() : [],
         series: [
           {
-            name: 'time to full history (h)',
+            name: 'time to full history',
             type: 'bar',
             itemStyle: { color: '#29a3a3' },
-            data: members.map((m) => (m.timeToFullHistory === null ? null : m.timeToFullHistory / 3600000)),
+            data: members.map((m) => m.timeToFullHistory),
           },
           {
             name: 'failed fetches',

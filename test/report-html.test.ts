@@ -398,19 +398,17 @@ describe('HTML report', () => {
         expect(c('uploads').series.map((s) => s.data)).toEqual([2, 2]);
         for (const id of ['tohistory', 'uploads']) expect(c(id).inked, id).toBeGreaterThan(2000);
       }
-      // the charts hold the runs' own figures: each member's hours, owners' and peers' bytes
+      // the charts hold the runs' own figures: each member's time, owners' and peers' bytes
       const shown = await page.evaluate(() => {
         const c = (globalThis as unknown as BrowserGlobals).archivistCharts;
         return [1, 2].map((i) => ({
-          hours: c[`tohistory-${i}`]?.getOption().series[0]?.data,
+          times: c[`tohistory-${i}`]?.getOption().series[0]?.data,
           uploads: c[`uploads-${i}`]?.getOption().series.map((s) => s.data),
         }));
       });
       for (const [i, run] of json.runs.entries()) {
         const byName = [...run.members].sort((a, b) => a.node.localeCompare(b.node, 'en', { numeric: true }));
-        expect(shown[i]?.hours).toEqual(
-          byName.map((m) => (m.timeToFullHistory === null ? null : m.timeToFullHistory / 3_600_000)),
-        );
+        expect(shown[i]?.times).toEqual(byName.map((m) => m.timeToFullHistory));
         expect(shown[i]?.uploads).toEqual([
           [run.uploaded.torrent.owners, run.uploaded.content.owners],
           [run.uploaded.torrent.peers, run.uploaded.content.peers],
