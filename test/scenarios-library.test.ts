@@ -114,7 +114,8 @@ describe('scenario library', () => {
     expect(replay.divergence).toBeUndefined();
     expect(replay.identical).toBe(true);
     expect(replay.traceHash).toBe(result.traceHash);
-  });
+    // compare-backends.yaml (500 members, eight weeks) takes about 20 s a run, twice here
+  }, 180_000);
 
   it('gives the same trace in another process', () => {
     const here = outputs.get('weekly-rounds.yaml')?.result;
