@@ -3,8 +3,14 @@
 
 export { UserError } from '../errors/user-error.ts';
 export { renderReport } from '../report/html.ts';
+export {
+  type BackendComparison,
+  type BackendRun,
+  compareBackends,
+  withBackend,
+} from '../scenarios/compare.ts';
 export { loadScenario, parseScenario, ScenarioError, validateScenario } from '../scenarios/load.ts';
 export { type ReplayOutcome, replayTrace } from '../scenarios/replay.ts';
-export type { RunDetails, RunResult } from '../scenarios/result.ts';
+export type { BackendFigures, RunDetails, RunResult } from '../scenarios/result.ts';
 export { type RunOptions, type RunOutput, runScenario } from '../scenarios/runner.ts';
 export { type Scenario, type ScenarioInput, scenarioJsonSchema } from '../scenarios/schema.ts';

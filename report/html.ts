@@ -5,11 +5,15 @@
 // timeline of rounds, dispatches, downloads and imports per node with the fault windows
 // behind it, the fault windows on their own rows, each member's progress over time, the
 // announce → download → import latency distributions, the share of members holding the
-// full history, bytes per member, signal counts, and the table of rounds and archives.
+// full history, bytes per member, the backend figures (a table with a column per run, each
+// member's time to full history, the uploads of owners and peers in the torrent swarm and
+// the content network, failed and retried fetches: `archivist compare` puts the torrent and
+// the cid run side by side), signal counts, and the table of rounds and archives.
 // Every time axis zooms (wheel, drag, slider), and zooming one zooms all of them.
 
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { backendRows } from '../scenarios/backend-table.ts';
 import type { LatencyStats, RunDetails, RunResult } from '../scenarios/result.ts';
 import { LATENCY_EDGES } from '../scenarios/run/report-details.ts';
 import { formatDuration } from '../scenarios/units.ts';
@@ -185,6 +189,29 @@ function latencyHtml(latency: LatencyStats[]): string {
   );
 }
 
+/**
+ * The runs' backend figures in one table, a column per run (`archivist compare`: torrent
+ * beside cid), and what each member's time to full history is measured from.
+ */
+function backendsHtml(runs: readonly ReportRun[]): string {
+  const shown = runs.filter((r) => r.details.backend !== undefined);
+  if (shown.length === 0) return '';
+  const figures = shown.map((r) => r.details.backend as NonNullable<RunDetails['backend']>);
+  const head = [
+    '',
+    ...shown.map((r, i) => {
+      const backend = figures[i]?.backend as string;
+      if (shown.length === 1) return backend;
+      return r.label.includes(backend) ? r.label : `${r.label} (${backend})`;
+    }),
+  ];
+  const rows = backendRows(figures).map(([label, ...cells]) => [
+    td(label as string, 'key'),
+    ...cells.map((c) => td(c, cells.some((o) => o !== c) ? 'diff' : '')),
+  ]);
+  return `<h2>Backends</h2><p class="note">time to full history: from the announce of the last archive the owners made (or the member's first start, when later) to the member's import of the last of them, over the members that held them all; uploads: bytes sent by the owners and by every other node; failed fetches: tasks ended timeout, error or malformed, and failed content fetches; retried: metadata asked again within a task, and tasks started again on a link that failed${shown.length > 1 ? '; shaded: the runs differ' : ''}</p>${table(rows, head, 'backends')}`;
+}
+
 /** Rows of the rounds and archives table, at most this many per run. */
 const MAX_ARCHIVE_ROWS = 400;
 
@@ -274,6 +301,12 @@ function chartDiv(id: string, runs: readonly ReportRun[], i: number, height?: nu
   return `<div id="${id}${suffix}" class="chart"${height ? ` style="height: ${height}px"` : ''}></div>`;
 }
 
+/** Each run's time to full history per member and its uploads by owners and peers. */
+function backendCharts(runs: readonly ReportRun[]): string {
+  if (runs.some((r) => r.details.backend === undefined)) return '';
+  return `${row(runs, (_, i) => chartDiv('tohistory', runs, i))}\n${row(runs, (_, i) => chartDiv('uploads', runs, i))}`;
+}
+
 /** The report of one run, or of several side by side. Deterministic: same runs, same bytes. */
 export function renderRuns(runs: readonly ReportRun[]): string {
   const first = runs[0];
@@ -296,6 +329,7 @@ export function renderRuns(runs: readonly ReportRun[]): string {
 </header>
 ${row(runs, (r, i) => parametersHtml(r, compare ? runs[1 - i] : undefined))}
 ${row(runs, (r) => verdictsHtml(r.result))}
+${backendsHtml(runs)}
 ${charts('timeline', timelineHeight)}
 ${charts('faults', faultsHeight)}
 ${charts('progress', progressHeight)}
@@ -303,6 +337,7 @@ ${charts('latency')}
 ${row(runs, (r) => latencyHtml(r.details.latency))}
 ${charts('history')}
 ${charts('bytes')}
+${backendCharts(runs)}
 ${charts('signals')}
 ${row(runs, archivesHtml)}
 <script>${inlineScript(echartsBundle())}</script>

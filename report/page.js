@@ -100,6 +100,25 @@
     for (const l of run.details.latency) for (const b of l.bins) latencyMax = Math.max(latencyMax, b);
   }
   bytesMax = compare ? niceMax(bytesMax) : null;
+  // the backend figures (absent from runs saved before them): charts only when every run has them
+  const backends = runs.every((run) => run.details.backend);
+  let historyMax = 0;
+  let uploadMax = 0;
+  if (backends)
+    for (const run of runs) {
+      const b = run.details.backend;
+      for (const m of b.members) historyMax = Math.max(historyMax, m.timeToFullHistory || 0);
+      uploadMax = Math.max(
+        uploadMax,
+        b.uploaded.torrent.owners + b.uploaded.torrent.peers,
+        b.uploaded.content.owners + b.uploaded.content.peers,
+      );
+    }
+  historyMax = compare ? niceMax(historyMax) : null;
+  uploadMax = compare ? niceMax(uploadMax) : null;
+  function bytesLabel(v) {
+    return v >= 1e6 ? `${v / 1e6} MB` : v >= 1e3 ? `${v / 1e3} kB` : `${v} B`;
+  }
   latencyMax = compare ? niceMax(latencyMax) : null;
 
   runs.forEach((run, i) => {
@@ -349,6 +368,88 @@
         },
       ],
     });
+
+    if (backends) {
+      const b = details.backend;
+      // --- time to full history per member, with its failed and retried fetches
+      const members = b.members
+        .slice()
+        .sort((x, y) => byNumber(x.node, y.node) || x.communityId.localeCompare(y.communityId));
+      const labels = members.map(
+        (m) => m.node + (communities.length > 1 ? ` / ${communityLabel(details, m.communityId)}` : ''),
+      );
+      make(`tohistory${suffix}`, {
+        animation: false,
+        title: title(
+          `Time to full history per member (${b.backend}): ${b.membersComplete}/${b.membersCounted} complete`,
+        ),
+        tooltip: {
+          trigger: 'axis',
+          formatter: (ps) => {
+            const m = members[ps[0].dataIndex];
+            const time = m.timeToFullHistory === null ? 'never complete' : duration(m.timeToFullHistory);
+            return `${labels[ps[0].dataIndex]}<br>${time}<br>${m.archivesHeld}/${m.archivesNeeded} archives, ${m.failedFetches} failed, ${m.retriedFetches} retried fetches`;
+          },
+        },
+        legend: { top: legendTop },
+        grid: { left: 70, right: 30, top: gridTop, bottom: 56 },
+        xAxis: { type: 'category', data: labels },
+        yAxis: [
+          { type: 'value', max: historyMax, axisLabel: { formatter: (v) => duration(v) } },
+          { type: 'value', name: 'fetches', minInterval: 1 },
+        ],
+        dataZoom: labels.length > 40 ? zoom() : [],
+        series: [
+          {
+            name: 'time to full history',
+            type: 'bar',
+            itemStyle: { color: '#29a3a3' },
+            data: members.map((m) => m.timeToFullHistory),
+          },
+          {
+            name: 'failed fetches',
+            type: 'line',
+            yAxisIndex: 1,
+            itemStyle: { color: '#c62828' },
+            data: members.map((m) => m.failedFetches),
+          },
+          {
+            name: 'retried fetches',
+            type: 'line',
+            yAxisIndex: 1,
+            itemStyle: { color: '#f0a202' },
+            data: members.map((m) => m.retriedFetches),
+          },
+        ],
+      });
+
+      // --- uploads by the owners and by the other peers, per distribution network
+      make(`uploads${suffix}`, {
+        animation: false,
+        title: title('Bytes uploaded: owners vs peers'),
+        tooltip: { trigger: 'axis' },
+        legend: { top: legendTop },
+        grid: { left: 90, right: 30, top: gridTop, bottom: 30 },
+        xAxis: { type: 'category', data: ['torrent swarm', 'content network'] },
+        yAxis: { type: 'value', max: uploadMax, axisLabel: { formatter: bytesLabel } },
+        series: [
+          {
+            name: 'owners',
+            type: 'bar',
+            stack: 'up',
+            itemStyle: { color: '#7b3fe4' },
+            data: [b.uploaded.torrent.owners, b.uploaded.content.owners],
+          },
+          {
+            name: 'peers',
+            type: 'bar',
+            stack: 'up',
+            itemStyle: { color: '#29a3a3' },
+            data: [b.uploaded.torrent.peers, b.uploaded.content.peers],
+          },
+        ],
+      });
+    }
 
     // --- signal counts
     const signalNames = Object.keys(result.signals).sort();

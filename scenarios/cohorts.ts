@@ -12,6 +12,7 @@ export interface CohortSpec {
   protocolEnabled: boolean;
   archiveSupport: boolean;
   importRate?: 'slow' | 'fast';
+  archiveBackend?: 'torrent' | 'cid' | 'both';
 }
 
 /** The node of a cohort member, as a `nodes` entry reads once normalized. */
@@ -23,6 +24,7 @@ export interface CohortNode {
   protocolEnabled: boolean;
   archiveSupport: boolean;
   importRate?: 'slow' | 'fast';
+  archiveBackend?: 'torrent' | 'cid' | 'both';
 }
 
 /** Name of member `i` (0-based) of a cohort. */
@@ -48,5 +50,6 @@ export function cohortNodes(cohort: CohortSpec): CohortNode[] {
     protocolEnabled: cohort.protocolEnabled,
     archiveSupport: cohort.archiveSupport,
     ...(cohort.importRate ? { importRate: cohort.importRate } : {}),
+    ...(cohort.archiveBackend ? { archiveBackend: cohort.archiveBackend } : {}),
   }));
 }

@@ -152,6 +152,63 @@ export interface RunParameters {
   machineOptions: { name: string; value: string; changed: boolean }[];
 }
 
+/** A distribution backend of protocol.md §11 (scenario `backend`). */
+export type BackendName = 'torrent' | 'cid' | 'both';
+
+/** One member's figures of a community: how it got the history, and at what cost. */
+export interface MemberBackendFigures {
+  node: string;
+  communityId: string;
+  /** The backend(s) it ran with. */
+  backend: BackendName;
+  /**
+   * Virtual ms from when the history it should hold existed (the announce of the last of
+   * the owners' archives, or its first start when that came later) to its import of the
+   * last of them; null when it never held them all.
+   */
+  timeToFullHistory: number | null;
+  /** The owners' archives announced during the run (by range: a round of either backend). */
+  archivesNeeded: number;
+  /** How many of them it imported. */
+  archivesHeld: number;
+  /** Its `archiveImported` signals (an archive imported again counts again). */
+  archivesImported: number;
+  /** Tasks that ended timeout, error or malformed, and failed content fetches. */
+  failedFetches: number;
+  /** Metadata requests again within one task, and tasks started again on a link that failed. */
+  retriedFetches: number;
+}
+
+/** Three points of a distribution (nearest rank); null without values. */
+export interface Spread {
+  count: number;
+  median: number | null;
+  p90: number | null;
+  max: number | null;
+}
+
+/** Bytes uploaded by the owners and by every other node, in one distribution network. */
+export interface UploadSplit {
+  owners: number;
+  peers: number;
+}
+
+/** What a run tells about its backend(s): what `archivist compare` puts side by side. */
+export interface BackendFigures {
+  /** The scenario's backend (nodes may override it). */
+  backend: BackendName;
+  members: MemberBackendFigures[];
+  /** Members (of a community, at the end) counted, and those that held every archive. */
+  membersCounted: number;
+  membersComplete: number;
+  /** Over the complete members. */
+  timeToFullHistory: Spread;
+  uploaded: { torrent: UploadSplit; content: UploadSplit };
+  failedFetches: { timeout: number; error: number; malformed: number; content: number; total: number };
+  retriedFetches: { metadata: number; tasks: number; total: number };
+  archivesImported: number;
+}
+
 /** What the report needs beyond the JSON result. */
 export interface RunDetails {
   /** Virtual ms of the start of the run. */
@@ -166,4 +223,6 @@ export interface RunDetails {
   progress: MemberProgress;
   latency: LatencyStats[];
   archives: ArchiveRow[];
+  /** Backend figures (absent from runs saved before they existed). */
+  backend?: BackendFigures;
 }

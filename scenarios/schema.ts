@@ -215,6 +215,15 @@ export type NetworkConditions = z.output<typeof NetworkConditions>;
 
 // ---------------------------------------------------------------- world
 
+const BACKEND_HINT = 'expected a backend: torrent, cid or both';
+/** The distribution backend(s) of protocol.md §11: torrent, content-addressed (cid), or both. */
+export const Backend = z.enum(['torrent', 'cid', 'both'], { error: BACKEND_HINT });
+export type Backend = z.output<typeof Backend>;
+const nodeBackend = Backend.optional().meta({
+  description:
+    "This node's backend(s), overriding the scenario's `backend`: an owner publishes with it, a member acts on its links (both: whichever link starts a task first)",
+});
+
 export const Community = z.strictObject({
   id: Name,
   encrypted: z.boolean().default(false),
@@ -232,6 +241,7 @@ export const NodeSpec = z.strictObject({
   protocolEnabled: z.boolean().default(true),
   archiveSupport: z.boolean().default(true),
   importRate: z.enum(['slow', 'fast']).optional(),
+  archiveBackend: nodeBackend,
 });
 export type NodeSpec = z.output<typeof NodeSpec>;
 
@@ -257,6 +267,7 @@ export const Cohort = z
     protocolEnabled: z.boolean().default(true),
     archiveSupport: z.boolean().default(true),
     importRate: z.enum(['slow', 'fast']).optional(),
+    archiveBackend: nodeBackend,
   })
   .meta({ description: 'A cohort of members sharing their settings, expanded into nodes on load' });
 export type Cohort = z.output<typeof Cohort>;
@@ -601,6 +612,10 @@ export const ScenarioSchema = z
     swarm: z.enum(['piece', 'flow']).default('piece').meta({
       description:
         'The simulated swarm: piece (transfers of runs of pieces, the default) or flow (fluid flows of chunks, for large runs)',
+    }),
+    backend: Backend.default('torrent').meta({
+      description:
+        "Distribution backend(s) of every node (protocol.md §11): torrent (default), cid (content-addressed) or both (owners publish both, members act on the first link); a node's `archiveBackend` overrides it",
     }),
     options: Options.default({}),
     quirks: Quirks.default({}),

@@ -13,7 +13,7 @@ import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderReport } from '../report/html.ts';
 import { parseScenario } from '../scenarios/load.ts';
-import type { RunDetails, RunResult } from '../scenarios/result.ts';
+import type { BackendFigures, RunDetails, RunResult } from '../scenarios/result.ts';
 import { runScenario } from '../scenarios/runner.ts';
 import { captureCli } from './cli-helpers.ts';
 
@@ -80,6 +80,40 @@ timeline:
   - {at: 18d, do: network, conditions: {loss: 0.2}}
   - {at: 19d, do: network, conditions: {loss: 0}}
   - {at: 20d, do: corruptPieces, node: owner, community: c1, pieces: 2}
+`;
+
+/** The charts of one run. */
+const ALL_CHARTS = [
+  'bytes',
+  'faults',
+  'history',
+  'latency',
+  'progress',
+  'signals',
+  'timeline',
+  'tohistory',
+  'uploads',
+] as const;
+
+/** A small community for `archivist compare`: weekly rounds, a late joiner, a member away a while. */
+const BACKENDS = `name: backends
+duration: 23d
+communities:
+  - id: c1
+    chats: [general]
+nodes:
+  - name: owner
+    role: owner
+members:
+  count: 3
+  joinAt: {from: 0d, to: 10d}
+traffic:
+  - community: c1
+    rate: 30/d
+    size: {min: 200B, max: 2KiB}
+timeline:
+  - {at: 13d, do: offline, node: m1}
+  - {at: 15d, do: online, node: m1}
 `;
 
 interface ChartFigures {
@@ -159,7 +193,20 @@ function expectRunCharts(
   expect(c('history').series[0]?.data).toBe(details.history.length);
   expect(c('bytes').series.map((s) => s.data)).toEqual([result.members.length, result.members.length]);
   expect(c('signals').series.map((s) => s.data)).toEqual([Object.keys(result.signals).length]);
-  for (const id of ['timeline', 'faults', 'progress', 'latency', 'history', 'bytes', 'signals']) {
+  // the backend figures: every counted member's time to full history, failed and retried
+  // fetches; the uploads of owners and peers in the swarm and the content network
+  const counted = details.backend?.members.length ?? -1;
+  expect(counted).toBeGreaterThan(0);
+  expect(c('tohistory').series).toEqual([
+    { type: 'bar', data: counted },
+    { type: 'line', data: counted },
+    { type: 'line', data: counted },
+  ]);
+  expect(c('uploads').series).toEqual([
+    { type: 'bar', data: 2 },
+    { type: 'bar', data: 2 },
+  ]);
+  for (const id of ALL_CHARTS) {
     expect(c(id).width, id).toBeGreaterThan(300);
     // axes, labels and data marks: thousands of coloured pixels, not a blank canvas
     expect(c(id).inked, id).toBeGreaterThan(2000);
@@ -226,15 +273,7 @@ describe('HTML report', () => {
 
   it('renders every chart in headless Chromium, with the tables, and zooms every time axis together', async () => {
     const { page, charts } = await open(browser, file);
-    expect(Object.keys(charts).sort()).toEqual([
-      'bytes',
-      'faults',
-      'history',
-      'latency',
-      'progress',
-      'signals',
-      'timeline',
-    ]);
+    expect(Object.keys(charts).sort()).toEqual([...ALL_CHARTS]);
     expectRunCharts(charts, '', result, details);
     const html = readFileSync(file, 'utf8');
     expect(html).toContain('<h2>Scenario</h2>');
@@ -302,8 +341,7 @@ describe('HTML report', () => {
       expect([a.seed, b.seed]).toEqual([1, 2]);
       expect(a.traceHash).not.toBe(b.traceHash);
       const { page, charts } = await open(browser, html);
-      const ids = ['bytes', 'faults', 'history', 'latency', 'progress', 'signals', 'timeline'];
-      expect(Object.keys(charts).sort()).toEqual(ids.flatMap((id) => [`${id}-1`, `${id}-2`]).sort());
+      expect(Object.keys(charts).sort()).toEqual(ALL_CHARTS.flatMap((id) => [`${id}-1`, `${id}-2`]).sort());
       const again = (seed: number) => runScenario(parseScenario(FAULTED, 'report-faults.yaml'), { seed });
       const one = await again(1);
       const two = await again(2);
@@ -339,6 +377,52 @@ describe('HTML report', () => {
       io.clear();
       expect(await io.run('report', scenario, '--out', fromSaved)).toBe(2);
       expect(io.err).toMatch(/faulted\.yaml: expected a run saved by `archivist run --save`/);
+    }, 240_000);
+
+    it('archivist compare --report: the torrent and the cid run side by side, with their backend figures', async () => {
+      const dir = resolve(outDir, 'report-backends');
+      mkdirSync(dir, { recursive: true });
+      const scenario = resolve(dir, 'backends.yaml');
+      writeFileSync(scenario, BACKENDS);
+      const html = resolve(dir, 'backends.html');
+      expect(await io.run('compare', scenario, '--report', html, '--json', '--progress', 'none')).toBe(0);
+      const json = JSON.parse(io.out) as {
+        runs: (BackendFigures & { ok: boolean; traceHash: string })[];
+      };
+      expect(json.runs.map((r) => r.backend)).toEqual(['torrent', 'cid']);
+      const { page, charts } = await open(browser, html);
+      for (const [i, run] of json.runs.entries()) {
+        const c = (id: string) => charts[`${id}-${i + 1}`] as ChartFigures;
+        expect(run.membersCounted).toBe(3);
+        expect(c('tohistory').series.map((s) => s.data)).toEqual([3, 3, 3]);
+        expect(c('uploads').series.map((s) => s.data)).toEqual([2, 2]);
+        for (const id of ['tohistory', 'uploads']) expect(c(id).inked, id).toBeGreaterThan(2000);
+      }
+      // the charts hold the runs' own figures: each member's time, owners' and peers' bytes
+      const shown = await page.evaluate(() => {
+        const c = (globalThis as unknown as BrowserGlobals).archivistCharts;
+        return [1, 2].map((i) => ({
+          times: c[`tohistory-${i}`]?.getOption().series[0]?.data,
+          uploads: c[`uploads-${i}`]?.getOption().series.map((s) => s.data),
+        }));
+      });
+      for (const [i, run] of json.runs.entries()) {
+        const byName = [...run.members].sort((a, b) => a.node.localeCompare(b.node, 'en', { numeric: true }));
+        expect(shown[i]?.times).toEqual(byName.map((m) => m.timeToFullHistory));
+        expect(shown[i]?.uploads).toEqual([
+          [run.uploaded.torrent.owners, run.uploaded.content.owners],
+          [run.uploaded.torrent.peers, run.uploaded.content.peers],
+        ]);
+      }
+      const text = readFileSync(html, 'utf8');
+      expect(text).toContain('<h2>Backends</h2>');
+      expect(text).toContain('backends — torrent vs backends — cid');
+      const backendRows = await page.evaluate(
+        () => (globalThis as unknown as BrowserGlobals).document.querySelectorAll('table.backends tr').length,
+      );
+      expect(backendRows).toBe(12); // the head, then 11 figures
+      await page.screenshot({ path: resolve(outDir, 'report-backends.png'), fullPage: true });
+      await page.close();
     }, 240_000);
   });
 });

@@ -90,31 +90,36 @@ describe('scenario library', () => {
     );
   });
 
-  it.each(files)('%s meets its expectations and replays identically', async (file) => {
-    const scenario = loadScenario(join('scenarios', file));
-    expect(scenario.expect.length).toBeGreaterThan(0);
-    const out = await runScenario(scenario, { keepTrace: true });
-    outputs.set(file, out);
-    const { result, traceLines } = out;
-    const expected = new Set(
-      scenario.expect.flatMap((e) => ('invariant' in e && !e.holds ? [e.invariant] : [])),
-    );
-    expect(failures(result, expected), file).toEqual([]);
-    expect(result.ok).toBe(true);
-    expect(result.expectations.every((e) => e.ok)).toBe(true);
-    expect(traceLines.length).toBeGreaterThan(1);
-    // The same behaviour as when the fixture was written (test/fixtures/update-trace-hashes.ts).
-    expect(result.traceHash, `${file}: the simulated behaviour changed`).toBe(goldenHashes[file]);
+  it.each(files)(
+    '%s meets its expectations and replays identically',
+    async (file) => {
+      const scenario = loadScenario(join('scenarios', file));
+      expect(scenario.expect.length).toBeGreaterThan(0);
+      const out = await runScenario(scenario, { keepTrace: true });
+      outputs.set(file, out);
+      const { result, traceLines } = out;
+      const expected = new Set(
+        scenario.expect.flatMap((e) => ('invariant' in e && !e.holds ? [e.invariant] : [])),
+      );
+      expect(failures(result, expected), file).toEqual([]);
+      expect(result.ok).toBe(true);
+      expect(result.expectations.every((e) => e.ok)).toBe(true);
+      expect(traceLines.length).toBeGreaterThan(1);
+      // The same behaviour as when the fixture was written (test/fixtures/update-trace-hashes.ts).
+      expect(result.traceHash, `${file}: the simulated behaviour changed`).toBe(goldenHashes[file]);
 
-    // replay from the trace file alone
-    const dir = mkdtempSync(join(tmpdir(), 'archivist-replay-'));
-    const trace = join(dir, 'trace.jsonl');
-    writeFileSync(trace, `${traceLines.join('\n')}\n`);
-    const replay = await replayTrace(trace);
-    expect(replay.divergence).toBeUndefined();
-    expect(replay.identical).toBe(true);
-    expect(replay.traceHash).toBe(result.traceHash);
-  });
+      // replay from the trace file alone
+      const dir = mkdtempSync(join(tmpdir(), 'archivist-replay-'));
+      const trace = join(dir, 'trace.jsonl');
+      writeFileSync(trace, `${traceLines.join('\n')}\n`);
+      const replay = await replayTrace(trace);
+      expect(replay.divergence).toBeUndefined();
+      expect(replay.identical).toBe(true);
+      expect(replay.traceHash).toBe(result.traceHash);
+      // compare-backends.yaml (500 members, eight weeks) takes about 20 s a run, twice here
+    },
+    180_000,
+  );
 
   it('gives the same trace in another process', () => {
     const here = outputs.get('weekly-rounds.yaml')?.result;

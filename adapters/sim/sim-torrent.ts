@@ -30,15 +30,18 @@ class SimTorrentDownload implements TorrentDownload {
   readonly #swarm: Swarm;
   readonly #session: Session;
   readonly #kernel: Kernel;
+  readonly #onMetadata: () => void;
 
-  constructor(swarm: Swarm, session: Session, kernel: Kernel) {
+  constructor(swarm: Swarm, session: Session, kernel: Kernel, onMetadata: () => void) {
     this.infoHash = session.infoHash;
     this.#swarm = swarm;
     this.#session = session;
     this.#kernel = kernel;
+    this.#onMetadata = onMetadata;
   }
 
   metadata(signal?: AbortSignal): Promise<TorrentMetadata> {
+    this.#onMetadata();
     return this.#swarm.metadata(this.#session, signal);
   }
 
@@ -105,6 +108,11 @@ export class SimTorrentClient implements TorrentClient {
   #incarnation = 0;
   #seedDelayMs = 0;
   readonly #downloads = new Map<string, SimTorrentDownload>();
+  /**
+   * Virtual ms of every request for a torrent's metadata, across restarts: a run counts a
+   * task's retries (a second request within one task) from them. Counting only.
+   */
+  readonly metadataRequests: number[] = [];
 
   constructor(nodeId: string, swarm: Swarm, kernel: Kernel) {
     this.#nodeId = nodeId;
@@ -173,7 +181,9 @@ export class SimTorrentClient implements TorrentClient {
     const session = this.#swarm.join(this.#nodeId, infoHash, parentDir);
     let d = this.#downloads.get(infoHash);
     if (!d) {
-      d = new SimTorrentDownload(this.#swarm, session, this.#kernel);
+      d = new SimTorrentDownload(this.#swarm, session, this.#kernel, () =>
+        this.metadataRequests.push(this.#kernel.now()),
+      );
       this.#downloads.set(infoHash, d);
     }
     return d;

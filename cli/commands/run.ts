@@ -23,7 +23,7 @@ import {
   wallText,
 } from '../progress.ts';
 
-function parseSeed(text: string | undefined): number | undefined {
+export function parseSeed(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text)))
     throw new UserError(`--seed: expected a whole number >= 0, got "${text}"`);
@@ -74,7 +74,12 @@ export function summaryText(result: RunResult, communityNames: Record<string, st
 }
 
 /** `archivist: simulating 12d of 60d virtual (20%), 1m5s wall, 1,204,331 events, rss 812 MB, ~4m20s left`. */
-function runProgressLine(done: number, total: number, fields: ProgressFields, wall: WallFigures): string {
+export function runProgressLine(
+  done: number,
+  total: number,
+  fields: ProgressFields,
+  wall: WallFigures,
+): string {
   const pct = total > 0 ? Math.floor((100 * done) / total) : 100;
   const virtual = formatDuration(Math.floor(done / 60_000) * 60_000);
   const events = typeof fields.events === 'number' ? `, ${fields.events.toLocaleString('en-US')} events` : '';

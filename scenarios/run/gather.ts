@@ -21,6 +21,7 @@ import type {
   RunResult,
 } from '../result.ts';
 import type { SentLink } from './adversary.ts';
+import { backendFigures } from './backend-figures.ts';
 import type { RunContext } from './context.ts';
 import type { RequiredHistory } from './history.ts';
 import type { MemberMeasures } from './member-measures.ts';
@@ -265,6 +266,7 @@ export function gatherResult(
       parameters: runParameters(run),
       faults,
       ...more,
+      backend: backendFigures(run),
     },
   };
 }

@@ -34,6 +34,8 @@ export interface RunPlan {
   /** The communities' codec when they are encrypted. */
   codec: ArchiveCodec | undefined;
   options: Partial<MachineOptions>;
+  /** The primary owner's options beyond `options` (its own `archiveBackend`). */
+  ownerOptions: Partial<MachineOptions> | undefined;
   network: Partial<NetworkOptions>;
   /** The simulator's swarm options (its model). */
   swarm: Partial<SwarmOptions>;
@@ -51,9 +53,10 @@ export function machineOptions(s: Scenario): Partial<MachineOptions> {
   if (o.ownerDeletesArchivedMessages)
     unsupported('options.ownerDeletesArchivedMessages', 'deleting archived messages');
   if (o.distribution === 'content-addressed')
-    unsupported('options.distribution', 'content-addressed distribution');
+    throw new UserError('options.distribution: content-addressed is chosen by the top-level `backend: cid`');
   const act = o.actOnMagnetlinks ?? (spec ? 'afterQuiet' : 'immediately');
   const out: Partial<MachineOptions> = {
+    archiveBackends: s.backend,
     magnetlinkWaitMs: act === 'afterQuiet' ? (o.magnetlinkQuiet ?? 20 * SECOND) : 0,
     importMode: o.importMode ?? (spec ? 'replace' : 'merge'),
   };
@@ -96,6 +99,13 @@ export function machineOptions(s: Scenario): Partial<MachineOptions> {
   set('cidArchivePhaseTimeout', q.cidArchivePhaseTimeout);
   set('cidInvertedUnseed', q.cidInvertedUnseed);
   return out;
+}
+
+/** A node's options beyond the scenario's: its own backend, when it differs. */
+export function nodeOptions(s: Scenario, n: NodeSpec): Partial<MachineOptions> | undefined {
+  return n.archiveBackend !== undefined && n.archiveBackend !== s.backend
+    ? { archiveBackends: n.archiveBackend }
+    : undefined;
 }
 
 /** The simulator's network options from the scenario's conditions. */
@@ -142,16 +152,20 @@ export function compileScenario(scenario: Scenario, seed: number): RunPlan {
 
   const bandwidth = scenario.network.bandwidth;
   const others = scenario.nodes.filter((n) => n !== primary);
-  const memberSpecs: HarnessMemberSpec[] = others.map((n) => ({
-    id: n.name,
-    // further owners get the community keys before they boot (see runner.ts)
-    joinAt: n.role === 'owner' ? Math.max(1, n.joinAt) : n.joinAt,
-    communities: joinedAtStart(n),
-    ...(n.importRate ? { importRate: n.importRate } : {}),
-    archiveSupport: n.archiveSupport,
-    protocolEnabled: n.protocolEnabled,
-    ...(bandwidth !== undefined ? { uploadBps: bandwidth, downloadBps: bandwidth } : {}),
-  }));
+  const memberSpecs: HarnessMemberSpec[] = others.map((n) => {
+    const own = nodeOptions(scenario, n);
+    return {
+      id: n.name,
+      // further owners get the community keys before they boot (see runner.ts)
+      joinAt: n.role === 'owner' ? Math.max(1, n.joinAt) : n.joinAt,
+      communities: joinedAtStart(n),
+      ...(n.importRate ? { importRate: n.importRate } : {}),
+      archiveSupport: n.archiveSupport,
+      protocolEnabled: n.protocolEnabled,
+      ...(bandwidth !== undefined ? { uploadBps: bandwidth, downloadBps: bandwidth } : {}),
+      ...(own ? { options: own } : {}),
+    };
+  });
   const codec = (communities[0] as Community).encrypted
     ? simulatedCommunityCodec(keccak_256(new TextEncoder().encode(`archivist.scenario.codec:${seed}`)))
     : undefined;
@@ -171,6 +185,7 @@ export function compileScenario(scenario: Scenario, seed: number): RunPlan {
     memberSpecs,
     codec,
     options: machineOptions(scenario),
+    ownerOptions: nodeOptions(scenario, primary),
     network: networkOptions(scenario.network),
     swarm: { model: scenario.swarm },
   };

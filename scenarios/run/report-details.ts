@@ -343,6 +343,7 @@ export function reportDetails(run: RunContext, end: number): ReportDetails {
 }
 
 const OPTION_NAMES: Partial<Record<keyof MachineOptions, string>> = {
+  archiveBackends: 'backend',
   archiveIntervalMs: 'archiveInterval',
   pieceLength: 'pieceLength',
   maxArchiveChunk: 'maxArchiveChunk',

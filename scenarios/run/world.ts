@@ -42,6 +42,7 @@ export async function buildRunWorld(
     messagesPerDay: 0,
     durationMs: scenario.duration,
     options: plan.options,
+    ...(plan.ownerOptions ? { ownerOptions: plan.ownerOptions } : {}),
     network: plan.network,
     swarm: plan.swarm,
     storeRetentionMs: scenario.store.retention,
