@@ -251,6 +251,12 @@ export const memberMachine = setup({
     },
     cancel: ({ context }) => cancelEffect(context.env.effects),
     countAttempt: assign({ attempt: ({ context }) => context.attempt + 1 }),
+    signalCidRetry: ({ context }) =>
+      context.env.bus.emit({
+        type: 'archive.cidDownloadRetried',
+        communityId: context.env.config.id,
+        attempt: context.attempt,
+      }),
     failed: assign(({ event }, status: 'malformed' | 'error' | 'timeout') => {
       const error = failure(event);
       return { taskStatus: status, ...(error !== undefined ? { taskDetail: String(error) } : {}) };
@@ -547,7 +553,12 @@ export const memberMachine = setup({
               // The reference retries a timed-out download once (index and missing archives again).
               after: {
                 cidIndexTimeout: [
-                  { guard: 'mayRetry', target: 'cidIndex', reenter: true, actions: 'countAttempt' },
+                  {
+                    guard: 'mayRetry',
+                    target: 'cidIndex',
+                    reenter: true,
+                    actions: ['countAttempt', 'signalCidRetry'],
+                  },
                   { target: '#member.task.ended', actions: assign({ taskStatus: 'timeout' }) },
                 ],
               },
@@ -564,7 +575,7 @@ export const memberMachine = setup({
                   {
                     guard: and(['archivePhaseTimer', 'mayRetry']),
                     target: 'cidIndex',
-                    actions: 'countAttempt',
+                    actions: ['countAttempt', 'signalCidRetry'],
                   },
                   {
                     guard: 'archivePhaseTimer',

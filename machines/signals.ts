@@ -125,6 +125,8 @@ export type Observation = Base &
         indexCid: string;
         signer: string;
       }
+    /** A content-addressed download timed out (index or archive phase) and is tried once more. */
+    | { type: 'archive.cidDownloadRetried'; communityId: string; attempt: number }
     /** Dual publish: one backend could not make the round (e.g. its store was down); the other's stands. */
     | { type: 'archive.roundFailed'; communityId: string; backend: 'torrent' | 'cid'; error: string }
     | {

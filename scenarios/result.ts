@@ -205,7 +205,8 @@ export interface BackendFigures {
   timeToFullHistory: Spread;
   uploaded: { torrent: UploadSplit; content: UploadSplit };
   failedFetches: { timeout: number; error: number; malformed: number; content: number; total: number };
-  retriedFetches: { metadata: number; tasks: number; total: number };
+  /** Metadata attempts after the first, content-addressed downloads retried after a timeout, tasks restarted on a failed link. */
+  retriedFetches: { metadata: number; content: number; tasks: number; total: number };
   archivesImported: number;
 }
 

@@ -177,7 +177,7 @@ describe('backend figures of a run', () => {
     expect([f.membersCounted, f.membersComplete]).toEqual([3, 0]);
     expect(f.timeToFullHistory).toEqual({ count: 0, median: null, p90: null, max: null });
     expect(f.failedFetches).toEqual({ timeout: 3, error: 0, malformed: 0, content: 0, total: 3 });
-    expect(f.retriedFetches).toEqual({ metadata: 3, tasks: 0, total: 3 });
+    expect(f.retriedFetches).toEqual({ metadata: 3, content: 0, tasks: 0, total: 3 });
   });
 });
 
@@ -220,6 +220,12 @@ describe('archivist compare', () => {
     expect(torrent?.members.every((m) => m.backend === 'torrent')).toBe(true);
     expect(cid?.members.map((m) => m.backend)).toEqual(['cid', 'cid', 'cid']);
     expect(cid?.membersCounted).toBe(3);
+    // the cid run went over the content network alone, and every member got the history
+    expect(cid).toMatchObject({ ok: true, membersComplete: 3 });
+    expect(cid?.uploaded.content.owners).toBeGreaterThan(0);
+    expect((cid?.uploaded.torrent.owners ?? -1) + (cid?.uploaded.torrent.peers ?? -1)).toBe(0);
+    expect(cid?.archivesImported).toBe(torrent?.archivesImported);
+    expect(torrent?.uploaded.content.owners).toBe(0);
     // the same figures from the library call
     const lib = await compareBackends(parseScenario(SMALL, 'small.yaml'), { seed: 4 });
     expect(lib.runs.map((r) => r.result.traceHash)).toEqual(out.runs.map((r) => r.traceHash));

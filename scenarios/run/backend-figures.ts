@@ -104,7 +104,7 @@ export function backendFigures(run: RunContext): BackendFigures {
   const { announced, rangeOf } = ownerArchives(run, ownerIds);
   const members: MemberBackendFigures[] = [];
   const failed = { timeout: 0, error: 0, malformed: 0, content: 0, total: 0 };
-  const retried = { metadata: 0, tasks: 0, total: 0 };
+  const retried = { metadata: 0, content: 0, tasks: 0, total: 0 };
   let archivesImported = 0;
 
   for (const n of allNodes) {
@@ -121,6 +121,7 @@ export function backendFigures(run: RunContext): BackendFigures {
       let imports = 0;
       let failures = 0;
       let retriedTasks = 0;
+      let contentRetries = 0;
       const failedLinks = new Set<string>();
       let link: string | undefined;
       for (const s of log) {
@@ -138,6 +139,8 @@ export function backendFigures(run: RunContext): BackendFigures {
             if (link !== undefined) failedLinks.add(link);
           }
           link = undefined;
+        } else if (s.type === 'archive.cidDownloadRetried') {
+          contentRetries++;
         } else if (s.type === 'archive.cidFetchFailed') {
           failures++;
           failed.content++;
@@ -154,6 +157,7 @@ export function backendFigures(run: RunContext): BackendFigures {
       failed.total += failures;
       retried.metadata += metadata;
       retried.tasks += retriedTasks;
+      retried.content += contentRetries;
       archivesImported += imports;
       members.push({
         node: plan.name(n.id),
@@ -164,11 +168,11 @@ export function backendFigures(run: RunContext): BackendFigures {
         archivesHeld: held.length,
         archivesImported: imports,
         failedFetches: failures,
-        retriedFetches: metadata + retriedTasks,
+        retriedFetches: metadata + contentRetries + retriedTasks,
       });
     }
   }
-  retried.total = retried.metadata + retried.tasks;
+  retried.total = retried.metadata + retried.content + retried.tasks;
 
   const uploaded = { torrent: { owners: 0, peers: 0 }, content: { owners: 0, peers: 0 } };
   for (const n of allNodes) {

@@ -66,6 +66,17 @@ export function gatherResult(
           name: s.type,
         });
       }
+      // A round of an owner running the content-addressed backend alone counts as its round.
+      const cidOnlyRound =
+        s.type === 'archive.cidRoundCreated' && !n.log.some((x) => x.type === 'archive.roundCreated');
+      if (cidOnlyRound && n === h.owner)
+        rounds.push({
+          communityId: s.communityId,
+          start: s.start * 1000,
+          end: s.end * 1000,
+          archives: s.archives.length,
+          infoHash: s.indexCid ?? '',
+        });
       if (s.type === 'archive.roundCreated') {
         if (n === h.owner)
           rounds.push({

@@ -4,6 +4,7 @@
 // re-read when a new round is made; whether a node holds all of it, and the report's
 // samples of the share of readers that do.
 
+import { decodeCidArchive, decodeStoredCidIndex } from '../../archive/content-round.ts';
 import { communityFolder, readArchiveMessages, readIndex } from '../../archive/index.ts';
 import { byteKey } from '../../proto/byte-key.ts';
 import type { HarnessCommunity, HarnessNode } from '../harness.ts';
@@ -27,21 +28,41 @@ export class RequiredHistory {
     return this.#required.get(communityId) ?? [];
   }
 
-  /** A node made a round (`archive.roundCreated`) of a community. */
+  /** A node made a round (`archive.roundCreated` or `archive.cidRoundCreated`) of a community. */
   noteRound(n: HarnessNode, communityId: string): void {
     this.#rounds.set(communityId, { count: (this.#rounds.get(communityId)?.count ?? 0) + 1, node: n });
   }
 
-  /** Hashes of every message of every archive of the latest index of `c`. */
+  /**
+   * Hashes of every message of every archive of the latest index of `c`: the torrent index
+   * in the maker's folder, else (a node running the content-addressed backend alone) the
+   * index cid its store holds.
+   */
   #read(c: HarnessCommunity): string[] {
     const maker = this.#rounds.get(c.id)?.node ?? this.#run.h.owner;
     const { fs, dataDir } = maker.adapters;
     const codec = this.#run.plan.codec;
     const folder = communityFolder(dataDir, c.id);
-    if (!fs.exists(`${folder}/index`)) return [];
+    if (!fs.exists(`${folder}/index`)) return this.#readContentAddressed(maker, c);
     const out: string[] = [];
     for (const meta of readIndex(fs, folder, codec).archives.values())
       for (const m of readArchiveMessages(fs, folder, meta, codec).messages) out.push(byteKey(m.hash));
+    return out.sort();
+  }
+
+  #readContentAddressed(maker: HarnessNode, c: HarnessCommunity): string[] {
+    const indexCid = maker.adapters.storage.getArchiveState(c.id).indexCid;
+    const network = this.#run.world.content;
+    const stored = indexCid === undefined ? undefined : network.readLocal(maker.id, indexCid);
+    if (!stored) return [];
+    const codec = this.#run.plan.codec;
+    const index = decodeStoredCidIndex(stored, codec);
+    const out: string[] = [];
+    for (const [id, entry] of index.archives) {
+      const bytes = network.readLocal(maker.id, entry.cid);
+      if (!bytes) continue;
+      for (const m of decodeCidArchive(id, entry, bytes, codec).messages) out.push(byteKey(m.hash));
+    }
     return out.sort();
   }
 

@@ -32,6 +32,9 @@ export class KeyGate {
   constructor(codec: ArchiveCodec, catalog: ArchiveCatalog, adaptersOf: (nodeId: string) => NodeAdapters) {
     this.#codec = codec;
     catalog.onArchive((a) => {
+      // Withheld keys gate the torrent's archives (read from `data`); a content-addressed
+      // archive is not gated here.
+      if (a.cid !== undefined) return;
       const { fs, dataDir } = adaptersOf(a.creator);
       const stored = fs.readRange(
         `${communityFolder(dataDir, a.communityId)}/data`,

@@ -37,7 +37,8 @@ export class RunObservers {
   onSignal(n: HarnessNode, signal: NodeSignal, w: SimWorld): void {
     if (signal.type === 'community.historyArchivesSeeding') this.disk.onSeeding(n, signal.communityId, w);
     this.catalog.onSignal(n.id, signal);
-    if (signal.type === 'archive.roundCreated') this.history?.noteRound(n, signal.communityId);
+    if (signal.type === 'archive.roundCreated' || signal.type === 'archive.cidRoundCreated')
+      this.history?.noteRound(n, signal.communityId);
     this.checks.onSignal(n, signal);
     this.monitors.onSignal(n, signal);
     this.measures.onSignal(n, signal);
