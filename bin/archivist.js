@@ -2,7 +2,8 @@
 // The `archivist` command. In a checkout of the repository it runs the TypeScript sources
 // through Node's type stripping (Node >= 22.18; `npm ci` puts Node 24 in node_modules/.bin,
 // which `npx archivist` and `npm start` use); in the installed package, which ships no
-// sources, it runs the JavaScript compiled into dist/ (Node >= 22.13, for node:sqlite).
+// sources, it runs the JavaScript compiled into dist/ (Node >= 22.15: node:sqlite, and
+// zlib's zstd for the HTTP client under Helia).
 // This file is plain JavaScript that any Node parses, so an older Node gets one line
 // saying what is needed instead of a stack trace.
 //
@@ -13,7 +14,7 @@ import module from 'node:module';
 
 const source = new URL('../cli/main.ts', import.meta.url);
 const fromSource = existsSync(source);
-const [needMajor, needMinor] = fromSource ? [22, 18] : [22, 13];
+const [needMajor, needMinor] = fromSource ? [22, 18] : [22, 15];
 const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
 if (major < needMajor || (major === needMajor && minor < needMinor)) {
   const hint = fromSource ? '; in this checkout `npx archivist` runs the Node that `npm ci` installed' : '';

@@ -8,7 +8,7 @@ import { peerIdFromString } from '@libp2p/peer-id';
 import { multiaddr } from '@multiformats/multiaddr';
 import { z } from 'zod';
 import { BitTorrentClient, ListenError, parseMagnet } from '../adapters/real/bittorrent-client.ts';
-import { HeliaContentStore } from '../adapters/real/helia-content-store.ts';
+import type { HeliaContentStore } from '../adapters/real/helia-content-store.ts';
 import { Libp2pMessaging } from '../adapters/real/libp2p-messaging.ts';
 import { installationIdFor } from '../adapters/real/public-chat-wire.ts';
 import { SqliteStorage } from '../adapters/real/sqlite-storage.ts';
@@ -353,8 +353,12 @@ export async function startRealNode(args: StartRealNodeArgs): Promise<RealNode> 
       acceptBare: m.acceptBareMagnetlinks,
     },
   });
-  const content = config.content
-    ? new HeliaContentStore(contentStoreOptions(config.content, baseDir))
+  // Helia (and the libp2p HTTP stack under it) loads only for a node that runs a store: a
+  // torrent-only node starts as fast as before.
+  const content: HeliaContentStore | undefined = config.content
+    ? new (await import('../adapters/real/helia-content-store.ts')).HeliaContentStore(
+        contentStoreOptions(config.content, baseDir),
+      )
     : undefined;
   const keys: KeyStore = {
     communityPrivateKey: (id) => {

@@ -252,7 +252,7 @@ describe('the packed package', () => {
     expect(r.status, r.stderr).toBe(0);
     const oldest = join(dir, 'node_modules', '.bin', 'node');
     expect(execFileSync(oldest, ['--version'], { encoding: 'utf8' }).trim()).toBe(`v${version}`);
-    // Node 22.13 strips types only when asked to.
+    // Node 22.15 strips types only when asked to.
     for (const file of ['embed-sim.ts', 'embed-real.ts']) {
       const run = spawnSync(oldest, ['--experimental-strip-types', '--no-warnings', file], {
         cwd: host,

@@ -207,7 +207,12 @@ describe('archivist node: owner and two members as separate processes', () => {
     }
     lives.push(m1.lines);
 
-    for (const p of [m1, m2, ownerProc]) expect(await p.stop()).toBe(0);
+    for (const [name, p] of [
+      ['m1', m1],
+      ['m2', m2],
+      ['owner', ownerProc],
+    ] as const)
+      expect(await p.stop(), `${name}: ${p.describeExit()}`).toBe(0);
 
     // The second life learnt the link from the store (m1 was down when it was relayed).
     const relearnt = lives[1]!.filter((l) => l.type === 'archive.magnetlinkReceived');
