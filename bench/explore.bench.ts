@@ -31,7 +31,7 @@ for (const [k, v] of Object.entries({ runs, repeats, seed, jobs })) {
   }
 }
 
-const TARGET = 1000;
+const TARGET = 2000;
 const shape: ScenarioShape = { ...DEFAULT_SHAPE, members: { min: 5, max: 5 }, days: { min: 28, max: 28 } };
 
 const median = (xs: number[]): number => {
