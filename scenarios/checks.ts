@@ -40,7 +40,14 @@ interface Found {
   text: string;
 }
 
-export function watchChecks(): CheckWatch {
+/** An archive as the run's catalog knows it: its range, and its cid when content-addressed. */
+export type CatalogLookup = (id: string) => { from: number; to: number; cid?: string } | undefined;
+
+/**
+ * `archiveOf`: the run's catalog, so that an archive of the index a member holds under the
+ * other backend's id (a member on both backends) counts as held: same range, other backend.
+ */
+export function watchChecks(archiveOf: CatalogLookup = () => undefined): CheckWatch {
   const failures: Found[] = [];
   const missed: Found[] = [];
   const stuck: Found[] = [];
@@ -62,8 +69,17 @@ export function watchChecks(): CheckWatch {
       case 'archive.taskEnded': {
         if (s.status !== 'noNewArchives') break;
         const ids = lastIndex.get(key(s.node, s.communityId)) ?? [];
-        const known = new Set(n.adapters.storage.archives(s.communityId).map((a) => a.id));
-        const missing = ids.filter((id) => !known.has(id)).length;
+        const records = n.adapters.storage.archives(s.communityId);
+        const known = new Set(records.map((a) => a.id));
+        const kind = (id: string) => (archiveOf(id)?.cid !== undefined ? 'cid' : 'torrent');
+        const byRange = new Set(records.map((a) => `${a.from}-${a.to}-${kind(a.id)}`));
+        const held = (id: string): boolean => {
+          if (known.has(id)) return true;
+          const a = archiveOf(id);
+          const other = kind(id) === 'cid' ? 'torrent' : 'cid';
+          return a !== undefined && byRange.has(`${a.from}-${a.to}-${other}`);
+        };
+        const missing = ids.filter((id) => !held(id)).length;
         if (missing > 0)
           missed.push({
             node: s.node,

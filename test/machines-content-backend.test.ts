@@ -7,6 +7,8 @@ import type { MachineOptions } from '../machines/options.ts';
 import { DAY, HOUR } from '../machines/options.ts';
 import type { NodeSignal } from '../machines/signals.ts';
 import { createHarness, type HarnessMemberSpec } from '../scenarios/harness.ts';
+import { parseScenario } from '../scenarios/load.ts';
+import { runScenario } from '../scenarios/runner.ts';
 
 const WEEK = 7 * DAY;
 
@@ -190,5 +192,33 @@ describe('dual publish with one backend down', () => {
     expect(torrentRounds[1]!.start).toBe(torrentRounds[0]!.end);
     expect(owner.filter((s) => s.type === 'archive.cidRoundCreated').length).toBe(1);
     expect(h.members[0]!.log.filter((s) => s.type === 'archive.archiveImported').length).toBe(2);
+  });
+});
+
+describe('checks beyond §10 on a member running both backends', () => {
+  // Found by `archivist explore --options backend=any` (seed 7, run 102, shrunk): the owner
+  // restarts after the first round and announces its index cid again; the member, which got
+  // the round by torrent, reads the content-addressed index and finds nothing new, holding
+  // the archive under the torrent's id. noMissedArchives used to count it as missing.
+  const SCENARIO = `
+name: both-backends-restart
+seed: 0
+duration: 16d
+backend: both
+quirks: { noNewArchivesByCount: false }
+communities: [{ id: c1, chats: [chat1] }]
+nodes: [{ name: owner, role: owner }, { name: m1, role: member }]
+traffic: [{ community: c1, rate: 4/d, size: { min: 100, max: 200 } }]
+timeline:
+  - { at: 7d1h, do: crash, node: owner }
+  - { at: 7d2h, do: restart, node: owner }
+expect:
+  - check: noMissedArchives
+`;
+
+  it('an archive held under the other backend id is not missed', async () => {
+    const { result } = await runScenario(parseScenario(SCENARIO, 'both-backends-restart.yaml'), { seed: 0 });
+    expect(result.checks.noMissedArchives).toBe('ok');
+    expect(result.ok).toBe(true);
   });
 });

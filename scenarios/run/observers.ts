@@ -17,8 +17,9 @@ import { MemberMeasures } from './member-measures.ts';
 import type { RunPlan } from './plan.ts';
 
 export class RunObservers {
-  readonly checks: CheckWatch = watchChecks();
   readonly catalog = new ArchiveCatalog();
+  // An archive held under the other backend's id (a member on both) counts by its range.
+  readonly checks: CheckWatch = watchChecks((id) => this.catalog.get(id));
   readonly monitors: MonitorWatch;
   readonly measures: MemberMeasures;
   readonly disk: DiskDamage;
