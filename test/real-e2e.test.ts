@@ -207,12 +207,15 @@ describe('archivist node: owner and two members as separate processes', () => {
     }
     lives.push(m1.lines);
 
-    for (const [name, p] of [
+    // All three at once, each given 20 s to shut down cleanly (a loaded CI machine is slow
+    // to close libp2p and the torrent client); `describeExit` says how one that failed ended.
+    const procs = [
       ['m1', m1],
       ['m2', m2],
       ['owner', ownerProc],
-    ] as const)
-      expect(await p.stop(), `${name}: ${p.describeExit()}`).toBe(0);
+    ] as const;
+    const codes = await Promise.all(procs.map(([, p]) => p.stop('SIGTERM', 20_000)));
+    procs.forEach(([name, p], i) => expect(codes[i], `${name}: ${p.describeExit()}`).toBe(0));
 
     // The second life learnt the link from the store (m1 was down when it was relayed).
     const relearnt = lives[1]!.filter((l) => l.type === 'archive.magnetlinkReceived');
