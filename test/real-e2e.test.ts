@@ -215,7 +215,9 @@ describe('archivist node: owner and two members as separate processes', () => {
       ['owner', ownerProc],
     ] as const;
     const codes = await Promise.all(procs.map(([, p]) => p.stop('SIGTERM', 20_000)));
-    procs.forEach(([name, p], i) => expect(codes[i], `${name}: ${p.describeExit()}`).toBe(0));
+    procs.forEach(([name, p], i) => {
+      expect(codes[i], `${name}: ${p.describeExit()}`).toBe(0);
+    });
 
     // The second life learnt the link from the store (m1 was down when it was relayed).
     const relearnt = lives[1]!.filter((l) => l.type === 'archive.magnetlinkReceived');
