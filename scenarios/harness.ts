@@ -38,6 +38,7 @@ import type { NodeAdapters } from '../ports/index.ts';
 import { communityIdOf, generateCommunityKey } from '../proto/signing.ts';
 import { chatTopic, contentTopicOf } from '../proto/topics.ts';
 import type { WakuMessage } from '../proto/types.ts';
+import type { ContentNetworkOptions } from '../sim/content-network.ts';
 import type { NetworkOptions } from '../sim/network.ts';
 import type { SwarmOptions } from '../sim/swarm.ts';
 import type { TraceOptions } from '../sim/trace.ts';
@@ -83,6 +84,8 @@ export interface HarnessConfig {
   options?: Partial<MachineOptions>;
   network?: Partial<NetworkOptions>;
   swarm?: Partial<SwarmOptions>;
+  /** The simulated content network's options. */
+  content?: Partial<ContentNetworkOptions>;
   storeRetentionMs?: number;
   /** Who stores live relay traffic: every node (default) or only the owner. */
   liveDelivery?: 'all' | 'owner';
@@ -194,6 +197,7 @@ export async function createHarness(config: HarnessConfig): Promise<Harness> {
     startTime: start,
     ...(config.network ? { network: config.network } : {}),
     ...(config.swarm ? { swarm: config.swarm } : {}),
+    ...(config.content ? { content: config.content } : {}),
     ...(config.storeRetentionMs !== undefined ? { storeRetentionMs: config.storeRetentionMs } : {}),
     trace: config.trace ?? { keepLines: false },
   });

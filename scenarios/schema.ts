@@ -613,6 +613,15 @@ export const ScenarioSchema = z
       description:
         'The simulated swarm: piece (transfers of runs of pieces, the default) or flow (fluid flows of chunks, for large runs)',
     }),
+    contentNetwork: z
+      .strictObject({
+        serveUnfinished: z.boolean().default(false).meta({
+          description:
+            'A store still fetching a dataset serves the blocks it has (as bitswap and Codex do); default: only stores holding it whole serve',
+        }),
+      })
+      .default({ serveUnfinished: false })
+      .meta({ description: 'The simulated content network of the content-addressed backend' }),
     backend: Backend.default('torrent').meta({
       description:
         "Distribution backend(s) of every node (protocol.md §11): torrent (default), cid (content-addressed) or both (owners publish both, members act on the first link); a node's `archiveBackend` overrides it",

@@ -48,6 +48,12 @@ export interface ContentNetworkOptions {
   recordTtlMs: number;
   /** Record every transfer in the trace. */
   traceTransfers: boolean;
+  /**
+   * A node still fetching a dataset answers for the blocks it already has (as bitswap and
+   * Codex's block exchange do), and fetchers find it among the dataset's fetchers. Off
+   * (default): only nodes holding a dataset whole serve it, the providers of its record.
+   */
+  serveUnfinished: boolean;
 }
 
 export const DEFAULT_CONTENT_NETWORK: ContentNetworkOptions = {
@@ -59,6 +65,7 @@ export const DEFAULT_CONTENT_NETWORK: ContentNetworkOptions = {
   maxRetryMs: 60_000,
   recordTtlMs: 24 * 3600 * 1000,
   traceTransfers: false,
+  serveUnfinished: false,
 };
 
 interface Dataset {
@@ -513,6 +520,21 @@ export class ContentNetwork {
     return s.node.rng.shuffle(out);
   }
 
+  /**
+   * Whom a fetch may ask for blocks: the record holders of its last lookup and, with
+   * `serveUnfinished`, every other node fetching the dataset with its manifest known (the
+   * peers a bitswap want-have reaches; idealised: every fetcher is a connected peer).
+   */
+  #providersOf(s: FetchSession): string[] {
+    if (!this.opts.serveUnfinished) return s.providers;
+    const listed = new Set(s.providers);
+    const fetchers: string[] = [];
+    for (const other of this.#fetching.get(s.cid) ?? []) {
+      if (other !== s && other.manifest && !listed.has(other.node.id)) fetchers.push(other.node.id);
+    }
+    return fetchers.length === 0 ? s.providers : [...s.providers, ...fetchers.sort()];
+  }
+
   // ---------------- fetching ----------------
 
   #lookup(s: FetchSession): void {
@@ -535,11 +557,23 @@ export class ContentNetwork {
     return s.node.sessions.get(s.cid) === s;
   }
 
-  /** A provider that can serve now: a running member holding the dataset, reachable from the fetcher. */
+  /**
+   * A provider that can serve now: a running member holding the dataset (or, with
+   * `serveUnfinished`, fetching it with its manifest known), reachable from the fetcher.
+   */
   #serving(s: FetchSession, id: string): CasNode | undefined {
     const p = this.#nodes.get(id);
-    if (!p?.running || !p.member || !p.held.has(s.cid)) return undefined;
+    if (!p?.running || !p.member || !this.#source(p, s.cid)) return undefined;
     return this.#net.reachable(s.node.id, id) ? p : undefined;
+  }
+
+  /** What `p` can serve of `cid`: the dataset it holds whole, or the blocks of its unfinished fetch. */
+  #source(p: CasNode, cid: string): { manifest: Manifest; blocks: (Uint8Array | undefined)[] } | undefined {
+    const held = p.held.get(cid);
+    if (held) return held;
+    if (!this.opts.serveUnfinished) return undefined;
+    const fetching = p.sessions.get(cid);
+    return fetching?.manifest ? { manifest: fetching.manifest, blocks: fetching.blocks } : undefined;
   }
 
   /** Start what can be started; look up again later when nothing can be. */
@@ -550,7 +584,7 @@ export class ContentNetwork {
       for (const id of s.providers) {
         const p = this.#serving(s, id);
         if (!p) continue;
-        this.#startTransfer(s, p, -1, -1, [], p.held.get(s.cid)!.manifest.bytes.length);
+        this.#startTransfer(s, p, -1, -1, [], this.#source(p, s.cid)!.manifest.bytes.length);
         return;
       }
       this.#retry(s);
@@ -562,14 +596,16 @@ export class ContentNetwork {
       this.#complete(s);
       return;
     }
+    const providers = this.#providersOf(s);
     let idx = 0;
     while (s.flows.size < this.opts.parallelTransfers) {
       while (idx < n && (s.blocks[idx] !== undefined || s.inflight.has(idx))) idx++;
       if (idx >= n) break;
       const choices: CasNode[] = [];
-      for (const id of s.providers) {
+      for (const id of providers) {
         const p = this.#serving(s, id);
-        if (p && !s.lacking.get(id)?.has(idx)) choices.push(p);
+        if (p && !s.lacking.get(id)?.has(idx) && this.#source(p, s.cid)!.blocks[idx] !== undefined)
+          choices.push(p);
       }
       if (choices.length === 0) {
         idx++;
@@ -577,13 +613,15 @@ export class ContentNetwork {
       }
       const p = choices[s.node.rng.int(0, choices.length - 1)]!;
       const known = s.lacking.get(p.id);
+      const has = this.#source(p, s.cid)!.blocks;
       let end = idx + 1;
       while (
         end < n &&
         end - idx < this.opts.blocksPerTransfer &&
         s.blocks[end] === undefined &&
         !s.inflight.has(end) &&
-        !known?.has(end)
+        !known?.has(end) &&
+        has[end] !== undefined
       )
         end++;
       const lost = p.lost.get(s.cid);
@@ -637,7 +675,7 @@ export class ContentNetwork {
     const t = f.arg;
     const s = t.session;
     if (!this.#live(s)) return;
-    const held = t.provider.held.get(s.cid);
+    const held = this.#source(t.provider, s.cid);
     if (t.first < 0) {
       if (held) {
         s.manifest = held.manifest;
@@ -669,7 +707,12 @@ export class ContentNetwork {
         lacking.add(b);
         continue;
       }
-      let bytes = held.blocks[b]!;
+      const sent = held.blocks[b];
+      if (sent === undefined) {
+        // an unfinished provider gave up the block meanwhile (its fetch restarted)
+        continue;
+      }
+      let bytes = sent;
       if (corrupt > 0) {
         corrupt--;
         const copy = bytes.slice();
@@ -677,7 +720,7 @@ export class ContentNetwork {
         bytes = copy;
       }
       // The very bytes of the dataset pass; anything else is hashed against the manifest.
-      if (bytes !== held.blocks[b] && !sameBytes(sha256(bytes), s.manifest!.digests[b]!)) {
+      if (bytes !== sent && !sameBytes(sha256(bytes), s.manifest!.digests[b]!)) {
         s.node.badBlocks++;
         this.#trace.record('cas.bad', { node: s.node.id, from: t.provider.id, cid: s.cid, block: b });
         continue;

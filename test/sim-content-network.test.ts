@@ -232,3 +232,39 @@ describe('determinism', () => {
     expect(await run(2)).not.toBe(h);
   });
 });
+
+describe('serveUnfinished: a store still fetching serves the blocks it has', () => {
+  // The owner's line is slow; `early` starts fetching first, `late` two seconds later.
+  // Single-block transfers, so blocks arrive one by one.
+  async function race(serveUnfinished: boolean) {
+    const w = world({ content: { serveUnfinished, blocksPerTransfer: 1 } });
+    const [owner, early, late] = await started(
+      w,
+      { id: 'owner', up: 400_000 },
+      { id: 'early', up: 10 * MB, down: 10 * MB },
+      { id: 'late', up: 10 * MB, down: 10 * MB },
+    );
+    const bytes = contractBytes('partial', 2 * MB);
+    const cid = await owner!.sim.content.upload(bytes);
+    const first = early!.sim.content.fetch(cid);
+    await w.runForAsync(2_000);
+    const second = timed(w, late!.sim.content.fetch(cid));
+    const { value } = await second;
+    expect(same(value, bytes)).toBe(true);
+    const upBeforeDone = early!.contentBytes().up;
+    await timed(w, first);
+    return { earlyUp: upBeforeDone, ownerUp: owner!.contentBytes().up };
+  }
+
+  it('off (default): only whole holders serve, so the late fetch takes everything from the owner', async () => {
+    const r = await race(false);
+    expect(r.earlyUp).toBe(0);
+  });
+
+  it('on: the late fetch takes blocks from the early one before it finished, and the owner sends less', async () => {
+    const off = await race(false);
+    const on = await race(true);
+    expect(on.earlyUp).toBeGreaterThan(0);
+    expect(on.ownerUp).toBeLessThan(off.ownerUp);
+  });
+});

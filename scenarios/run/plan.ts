@@ -6,6 +6,7 @@ import { keccak_256 } from '@noble/hashes/sha3.js';
 import type { ArchiveCodec } from '../../archive/index.ts';
 import { UserError } from '../../errors/user-error.ts';
 import { type MachineOptions, SECOND } from '../../machines/options.ts';
+import type { ContentNetworkOptions } from '../../sim/content-network.ts';
 import type { NetworkOptions } from '../../sim/network.ts';
 import type { SwarmOptions } from '../../sim/swarm.ts';
 import type { HarnessMemberSpec } from '../harness.ts';
@@ -39,6 +40,8 @@ export interface RunPlan {
   network: Partial<NetworkOptions>;
   /** The simulator's swarm options (its model). */
   swarm: Partial<SwarmOptions>;
+  /** The simulated content network's options. */
+  content: Partial<ContentNetworkOptions>;
 }
 
 function unsupported(path: string, what: string): never {
@@ -188,5 +191,6 @@ export function compileScenario(scenario: Scenario, seed: number): RunPlan {
     ownerOptions: nodeOptions(scenario, primary),
     network: networkOptions(scenario.network),
     swarm: { model: scenario.swarm },
+    content: { serveUnfinished: scenario.contentNetwork.serveUnfinished },
   };
 }

@@ -45,6 +45,7 @@ export async function buildRunWorld(
     ...(plan.ownerOptions ? { ownerOptions: plan.ownerOptions } : {}),
     network: plan.network,
     swarm: plan.swarm,
+    content: plan.content,
     storeRetentionMs: scenario.store.retention,
     keepSignals: true,
     portFaults: scenario.timeline.some((a) => a.do === 'portFault'),
