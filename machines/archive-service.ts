@@ -61,8 +61,12 @@ export interface ArchiveService {
   fetchArchive(env: CommunityEnv, archive: PlannedArchive, signal: AbortSignal): Promise<void>;
   /** Step 6: keep serving what the task fetched. */
   keep(env: CommunityEnv, link: string): void | Promise<void>;
-  /** §6.3: a downloaded archive, decoded, when this service's local index lists it (else undefined). */
-  load(env: CommunityEnv, id: string): Promise<LoadedArchive | undefined>;
+  /**
+   * §6.3: a downloaded archive, decoded, when this service's local index lists it (else
+   * undefined). The torrent's is synchronous, and asked last: it throws for an archive the
+   * index on disk does not list.
+   */
+  load(env: CommunityEnv, id: string): LoadedArchive | undefined | Promise<LoadedArchive | undefined>;
   /** The actor is gone (leave, protocol disabled): stop serving the community. */
   close(env: CommunityEnv): void;
 }

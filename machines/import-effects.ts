@@ -105,34 +105,33 @@ export function replaceRange(env: CommunityEnv, archive: LoadedArchive): void | 
   const earlier = storage
     .archives(env.config.id)
     .filter((a) => a.imported && a.from === archive.from && a.to === archive.to);
-  if (torrentOnly(env)) {
-    for (const a of earlier) storage.saveMessages(loadArchive(env, a.id).messages);
+  const loads = earlier.map((a) => loadHeld(env, a.id));
+  // The torrent backend alone reads synchronously, as before there were services.
+  if (!loads.some((l) => l instanceof Promise)) {
+    for (const l of loads) storage.saveMessages((l as LoadedArchive).messages);
     return;
   }
   return (async () => {
-    for (const a of earlier) storage.saveMessages((await loadHeld(env, a.id)).messages);
+    for (const l of loads) storage.saveMessages((await l).messages);
   })();
 }
 
-/** The node runs the torrent backend alone (its reads stay synchronous, as before services). */
-const torrentOnly = (env: CommunityEnv): boolean =>
-  env.services.length === 1 && env.services[0]?.backend === 'torrent';
-
 /**
- * A downloaded archive from the service whose local index lists it: the others first, the
- * torrent's last (the index on disk; an archive it does not list either is an error there).
+ * A downloaded archive from the service whose local index lists it, the torrent's asked last
+ * (the index on disk throws for an archive it does not list either). Synchronous when every
+ * service asked answers synchronously (the torrent backend alone).
  */
 export function loadHeld(env: CommunityEnv, id: string): LoadedArchive | Promise<LoadedArchive> {
-  if (torrentOnly(env)) return loadArchive(env, id);
-  return (async () => {
-    for (const service of env.services) {
-      if (service.backend === 'torrent') continue;
-      const found = await service.load(env, id);
-      if (found) return found;
-    }
-    if (env.services.some((s) => s.backend === 'torrent')) return loadArchive(env, id);
-    throw new UnknownArchiveError(id);
-  })();
+  // env.services lists the torrent first (node.machine.ts): asked from the end, it comes last.
+  const services = env.services;
+  const next = (i: number): LoadedArchive | Promise<LoadedArchive> => {
+    const service = services[services.length - 1 - i];
+    if (!service) throw new UnknownArchiveError(id);
+    const found = service.load(env, id);
+    if (found instanceof Promise) return found.then((f) => f ?? next(i + 1));
+    return found ?? next(i + 1);
+  };
+  return next(0);
 }
 
 /** Hand messages [from, to) of an archive (its chat messages) to the app; returns how many. */

@@ -36,7 +36,7 @@ export const torrentArchiveService: ArchiveService = {
       infoHash: env.download.handle.infoHash,
     });
   },
-  // The torrent backend is asked last: an archive its index on disk does not list is an error.
-  load: (env, id) => Promise.resolve(loadArchive(env, id)),
+  // Asked last: an archive the index on disk does not list is an error there.
+  load: (env, id) => loadArchive(env, id),
   close: (env) => releaseTorrent(env),
 };

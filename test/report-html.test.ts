@@ -16,6 +16,7 @@ import { parseScenario } from '../scenarios/load.ts';
 import type { BackendFigures, RunDetails, RunResult } from '../scenarios/result.ts';
 import { runScenario } from '../scenarios/runner.ts';
 import { captureCli } from './cli-helpers.ts';
+import { smallCommunity } from './fixtures/small-community.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 
@@ -96,25 +97,7 @@ const ALL_CHARTS = [
 ] as const;
 
 /** A small community for `archivist compare`: weekly rounds, a late joiner, a member away a while. */
-const BACKENDS = `name: backends
-duration: 23d
-communities:
-  - id: c1
-    chats: [general]
-nodes:
-  - name: owner
-    role: owner
-members:
-  count: 3
-  joinAt: {from: 0d, to: 10d}
-traffic:
-  - community: c1
-    rate: 30/d
-    size: {min: 200B, max: 2KiB}
-timeline:
-  - {at: 13d, do: offline, node: m1}
-  - {at: 15d, do: online, node: m1}
-`;
+const BACKENDS = smallCommunity('backends');
 
 interface ChartFigures {
   series: { type: string; data: number }[];

@@ -16,27 +16,10 @@ import type { BackendFigures } from '../scenarios/result.ts';
 import { compileScenario } from '../scenarios/run/plan.ts';
 import { runScenario } from '../scenarios/runner.ts';
 import { captureCli } from './cli-helpers.ts';
+import { smallCommunity } from './fixtures/small-community.ts';
 
 /** Weekly rounds, a late joiner, one member away over a round. */
-const SMALL = `name: compare-small
-duration: 23d
-communities:
-  - id: c1
-    chats: [general]
-nodes:
-  - name: owner
-    role: owner
-members:
-  count: 3
-  joinAt: {from: 0d, to: 10d}
-traffic:
-  - community: c1
-    rate: 30/d
-    size: {min: 200B, max: 2KiB}
-timeline:
-  - {at: 13d, do: offline, node: m1}
-  - {at: 15d, do: online, node: m1}
-`;
+const SMALL = smallCommunity('compare-small');
 
 const io = captureCli();
 

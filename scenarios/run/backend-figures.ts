@@ -7,49 +7,34 @@
 //
 // Archives are matched by range, not id: with `both`, an owner's torrent round and its
 // content round hold the same messages, and a member holding one has the other.
-// The content backend's signals (`archive.cidRoundCreated`, `archive.indexCidDispatched`,
-// `archive.cidFetchFailed`) are read by name, so that this file holds whether or not the
-// machines emit them.
 
-import type { ArchiveSummary, NodeSignal } from '../../machines/signals.ts';
+import type { NodeSignal, TaskStatus } from '../../machines/signals.ts';
 import type { HarnessNode } from '../harness.ts';
 import type { BackendFigures, BackendName, MemberBackendFigures, Spread } from '../result.ts';
 import type { RunContext } from './context.ts';
+import { quantile } from './report-details.ts';
 
-/** A signal seen through the fields this file reads (some are not in the union yet). */
-interface LooseSignal {
-  type: string;
-  t: number;
-  communityId?: string;
-  archives?: ArchiveSummary[];
-  id?: string;
-  magnetUri?: string;
-  status?: string;
-}
-
-const FAILED_STATUSES = new Set(['timeout', 'error', 'malformed']);
-const ROUND_SIGNALS = new Set(['archive.roundCreated', 'archive.cidRoundCreated']);
-const DISPATCH_SIGNALS = new Set(['archive.magnetlinkDispatched', 'archive.indexCidDispatched']);
+const isFailed = (status: TaskStatus): status is 'timeout' | 'error' | 'malformed' =>
+  status === 'timeout' || status === 'error' || status === 'malformed';
+type Round = Extract<NodeSignal, { type: 'archive.roundCreated' | 'archive.cidRoundCreated' }>;
+const isRound = (s: NodeSignal): s is Round =>
+  s.type === 'archive.roundCreated' || s.type === 'archive.cidRoundCreated';
+const isDispatch = (s: NodeSignal, communityId: string): boolean =>
+  (s.type === 'archive.magnetlinkDispatched' || s.type === 'archive.indexCidDispatched') &&
+  s.communityId === communityId;
 
 const rangeKey = (communityId: string, a: { from: number; to: number }): string =>
   `${communityId}\u0000${a.from}\u0000${a.to}`;
 
-function loose(log: NodeSignal[]): LooseSignal[] {
-  return log as unknown as LooseSignal[];
-}
-
-/** Nearest-rank quantile of sorted values. */
-function quantile(sorted: number[], q: number): number | null {
-  if (sorted.length === 0) return null;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] as number;
-}
+const quantileOrNull = (sorted: number[], q: number): number | null =>
+  sorted.length === 0 ? null : quantile(sorted, q);
 
 export function spreadOf(values: number[]): Spread {
   const sorted = [...values].sort((a, b) => a - b);
   return {
     count: sorted.length,
-    median: quantile(sorted, 0.5),
-    p90: quantile(sorted, 0.9),
+    median: quantileOrNull(sorted, 0.5),
+    p90: quantileOrNull(sorted, 0.9),
     max: sorted.at(-1) ?? null,
   };
 }
@@ -62,15 +47,13 @@ function ownerArchives(
   const announced = new Map<string, { communityId: string; at: number }>();
   const rangeOf = new Map<string, string>();
   for (const n of run.allNodes) {
-    const log = loose(n.log);
+    const log = n.log;
     for (const s of log) {
-      if (!ROUND_SIGNALS.has(s.type) || !s.communityId || !s.archives) continue;
+      if (!isRound(s)) continue;
       for (const a of s.archives) rangeOf.set(a.id, rangeKey(s.communityId, a));
       if (!ownerIds.has(n.id)) continue;
       // the round's archives are announced by the owner's next dispatch of the community
-      const dispatch = log.find(
-        (d) => DISPATCH_SIGNALS.has(d.type) && d.communityId === s.communityId && d.t >= s.t,
-      );
+      const dispatch = log.find((d) => isDispatch(d, s.communityId) && d.t >= s.t);
       if (!dispatch) continue;
       for (const a of s.archives) {
         const key = rangeKey(s.communityId, a);
@@ -84,15 +67,15 @@ function ownerArchives(
 
 /** Metadata requests beyond the first of each torrent task, per community (a node's client serves all). */
 function metadataRetries(n: HarnessNode): Map<string, number> {
-  const tasks = loose(n.log).filter((s) => s.type === 'archive.taskStarted');
-  const perTask = new Map<LooseSignal, number>();
+  const tasks = n.log.filter((s) => s.type === 'archive.taskStarted');
+  const perTask = new Map<(typeof tasks)[number], number>();
   for (const t of n.sim.sim.torrent.metadataRequests) {
     const task = tasks.findLast((s) => s.t <= t);
     if (task) perTask.set(task, (perTask.get(task) ?? 0) + 1);
   }
   const out = new Map<string, number>();
   for (const [task, requests] of perTask)
-    if (requests > 1 && task.communityId)
+    if (requests > 1 && 'communityId' in task)
       out.set(task.communityId, (out.get(task.communityId) ?? 0) + requests - 1);
   return out;
 }
@@ -115,7 +98,7 @@ export function backendFigures(run: RunContext): BackendFigures {
     const firstStart = h.start + spec.joinAt;
     for (const c of h.communities) {
       if (!run.membership.isMember(n.id, c)) continue;
-      const log = loose(n.log).filter((s) => s.communityId === c.id);
+      const log = n.log.filter((s) => 'communityId' in s && s.communityId === c.id);
       const needed = [...announced].filter(([, a]) => a.communityId === c.id);
       const importedAt = new Map<string, number>();
       let imports = 0;
@@ -127,15 +110,15 @@ export function backendFigures(run: RunContext): BackendFigures {
       for (const s of log) {
         if (s.type === 'archive.archiveImported') {
           imports++;
-          const range = s.id === undefined ? undefined : rangeOf.get(s.id);
+          const range = rangeOf.get(s.id);
           if (range !== undefined && !importedAt.has(range)) importedAt.set(range, s.t);
         } else if (s.type === 'archive.taskStarted') {
           link = s.magnetUri;
-          if (link !== undefined && failedLinks.has(link)) retriedTasks++;
+          if (failedLinks.has(link)) retriedTasks++;
         } else if (s.type === 'archive.taskEnded') {
-          if (s.status && FAILED_STATUSES.has(s.status)) {
+          if (isFailed(s.status)) {
             failures++;
-            failed[s.status as 'timeout' | 'error' | 'malformed']++;
+            failed[s.status]++;
             if (link !== undefined) failedLinks.add(link);
           }
           link = undefined;

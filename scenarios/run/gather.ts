@@ -67,9 +67,11 @@ export function gatherResult(
         });
       }
       // A round of an owner running the content-addressed backend alone counts as its round.
-      const cidOnlyRound =
-        s.type === 'archive.cidRoundCreated' && !n.log.some((x) => x.type === 'archive.roundCreated');
-      if (cidOnlyRound && n === h.owner)
+      if (
+        s.type === 'archive.cidRoundCreated' &&
+        n === h.owner &&
+        !n.log.some((x) => x.type === 'archive.roundCreated')
+      )
         rounds.push({
           communityId: s.communityId,
           start: s.start * 1000,

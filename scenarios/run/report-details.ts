@@ -98,7 +98,8 @@ function archivesOf(run: RunContext): ArchiveInfo[] {
   return out.sort((a, b) => a.createdAt - b.createdAt || a.from - b.from);
 }
 
-function quantile(sorted: number[], q: number): number {
+/** Nearest-rank quantile of sorted values (0 when there are none). */
+export function quantile(sorted: number[], q: number): number {
   if (sorted.length === 0) return 0;
   const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
   return sorted[i] as number;
